@@ -1,0 +1,90 @@
+"""The one exception hierarchy of DAWG.
+
+Every error DAWG raises on purpose derives from `DawgError`, and its message alone
+explains the problem to a person: which generator (or dashboard, or field), what
+happened, and what to do about it. Lower-level errors (wasmtime traps, OS errors,
+JSON decoding) are translated at the boundary where they occur, so adapters (the CLI,
+the Pulumi provider, the sync job) print `str(error)` and never a traceback.
+
+Secrets never enter these messages: callers pass names, uids and references, not
+credentials.
+"""
+
+from __future__ import annotations
+
+
+class DawgError(Exception):
+    """Base of every error DAWG raises on purpose; its message is meant for people."""
+
+
+class InvalidReference(DawgError):
+    """A generator reference could not be parsed or points at nothing usable."""
+
+
+class CacheError(DawgError):
+    """The cache directory cannot be used safely (wrong owner, wrong mode, not a directory)."""
+
+
+class GeneratorError(DawgError):
+    """A generator could not be loaded or run, or what it produced is unusable."""
+
+    def __init__(self, generator: str, problem: str, hint: str = "") -> None:
+        self.generator = generator
+        self.problem = problem
+        self.hint = hint
+        message = f"generator {generator}: {problem}"
+        if hint:
+            message += f"\n  hint: {hint}"
+        super().__init__(message)
+
+
+class InvalidModule(GeneratorError):
+    """The bytes are not a WebAssembly module that speaks a contract DAWG runs."""
+
+
+class GeneratorTimeout(GeneratorError):
+    """The generator ran past its wall-clock deadline and was stopped."""
+
+
+class MemoryLimitExceeded(GeneratorError):
+    """The generator needed more linear memory than its cap allows."""
+
+
+class OutputTooLarge(GeneratorError):
+    """The generator wrote more to stdout than the output cap allows."""
+
+
+class GeneratorCrashed(GeneratorError):
+    """The generator trapped (unreachable, stack overflow, out-of-bounds access ...)."""
+
+
+class GeneratorFailed(GeneratorError):
+    """The generator exited with a non-zero code, usually rejecting its config."""
+
+    def __init__(self, generator: str, exit_code: int, stderr: str, hint: str = "") -> None:
+        self.exit_code = exit_code
+        self.stderr = stderr
+        detail = stderr_tail(stderr)
+        problem = f"exited with code {exit_code}"
+        problem += f": {detail}" if detail else " and wrote nothing to stderr"
+        super().__init__(generator, problem, hint)
+
+
+class InvalidOutput(GeneratorError):
+    """The generator succeeded but its stdout is not a usable dashboard."""
+
+
+def stderr_tail(stderr: str, max_lines: int = 20, max_chars: int = 2000) -> str:
+    """The last lines of a generator's stderr, short enough for an error message."""
+    text = stderr.strip()
+    if not text:
+        return ""
+    lines = text.splitlines()
+    if len(lines) > max_lines:
+        lines = ["...", *lines[-max_lines:]]
+    tail = "\n".join(lines)
+    if len(tail) > max_chars:
+        tail = "..." + tail[-max_chars:]
+    if "\n" in tail:
+        return "\n    " + tail.replace("\n", "\n    ")
+    return tail

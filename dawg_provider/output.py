@@ -1,0 +1,96 @@
+"""Checking what a generator wrote on stdout before anyone trusts it as a dashboard.
+
+Contract v1 says stdout is one UTF-8 JSON object with a non-empty `title`. Each way
+to miss that gets its own sentence, naming the generator, because the person
+reading it is usually the generator's author.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from .errors import InvalidOutput
+
+# Real dashboards nest about ten levels (panels -> targets -> ...). A limit well
+# above that still stops nesting bombs long before Python's recursion limit would.
+MAX_DEPTH = 64
+
+
+def parse_dashboard(generator: str, raw: bytes) -> dict[str, Any]:
+    """Decode `raw` as contract-v1 output and return the dashboard object."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise InvalidOutput(
+            generator,
+            f"stdout is not valid UTF-8 (byte {error.start} is {raw[error.start]:#04x})",
+            "write the dashboard as UTF-8 JSON",
+        ) from None
+    if not text.strip():
+        raise InvalidOutput(generator, "wrote nothing to stdout", "print the dashboard JSON to stdout")
+    try:
+        value = json.loads(text, parse_constant=_reject_constant)
+    except RecursionError:
+        raise InvalidOutput(generator, f"stdout JSON nests deeper than {MAX_DEPTH} levels") from None
+    except ValueError as error:
+        raise InvalidOutput(generator, f"stdout is not valid JSON: {_json_problem(error)}") from None
+    if not isinstance(value, dict):
+        raise InvalidOutput(
+            generator,
+            f"stdout is a JSON {_json_type(value)}, not an object",
+            "print one JSON object: the dashboard, as /api/dashboards/db takes it",
+        )
+    depth = nesting_depth(value)
+    if depth > MAX_DEPTH:
+        raise InvalidOutput(
+            generator, f"stdout JSON nests {depth} levels deep, over the limit of {MAX_DEPTH}"
+        )
+    title = value.get("title")
+    if not isinstance(title, str) or not title.strip():
+        problem = (
+            "the dashboard has no title" if title is None else "the dashboard title is empty or not a string"
+        )
+        raise InvalidOutput(generator, problem, "Grafana refuses dashboards without a title")
+    return value
+
+
+def nesting_depth(value: Any) -> int:
+    """How many containers deep `value` goes, computed without recursion."""
+    deepest = 0
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            children: Any = item.values()
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        deepest = max(deepest, depth)
+        if depth > MAX_DEPTH:
+            return depth
+        stack.extend((child, depth + 1) for child in children)
+    return deepest
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def _json_problem(error: ValueError) -> str:
+    if isinstance(error, json.JSONDecodeError):
+        return f"{error.msg} at line {error.lineno}, column {error.colno}"
+    return str(error)
+
+
+def _json_type(value: Any) -> str:
+    if isinstance(value, list):
+        return "array"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, bool):
+        return "boolean"
+    if value is None:
+        return "null"
+    return "number"

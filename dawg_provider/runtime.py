@@ -1,0 +1,359 @@
+"""Running a generator: one wasmtime Engine per process, one Store per run.
+
+The runtime turns (artifact, config text, limits) into a validated dashboard or a
+typed `GeneratorError`. What it guarantees for every run, whoever wrote the module:
+
+- no files, no environment, no sockets, argv `["generator"]` (see `sandbox`);
+- a wall-clock deadline by epoch interruption, ticked by one shared thread that
+  only runs while some generator is running;
+- a linear-memory cap, a stdout cap and a bounded stderr tail;
+- the same bytes for the same input (fixed clock, seeded random);
+- compile once per digest per process, and once per machine with the disk cache.
+
+The decision "which error is this" is a pure function of the run's `Outcome`, kept
+apart from the code that drives wasmtime, so it can be tested on its own.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+import wasmtime
+
+from . import sandbox
+from .artifact import Artifact, BinaryKind, binary_kind
+from .cachedir import default_cache_root
+from .errors import (
+    GeneratorCrashed,
+    GeneratorError,
+    GeneratorFailed,
+    GeneratorTimeout,
+    InvalidModule,
+    MemoryLimitExceeded,
+    OutputTooLarge,
+)
+from .limits import Limits, format_size
+from .modcache import ModuleCache
+from .output import parse_dashboard
+
+EPOCH_TICK_SECONDS = 0.01
+ENGINE_SETTINGS = "epoch_interruption=1;cranelift_opt_level=speed;v1"
+
+
+class ModuleKind(Enum):
+    """Which generator contract a module speaks, told from its imports and exports."""
+
+    WASI_COMMAND = "wasi-preview1-command"
+
+
+@dataclass(frozen=True)
+class ModuleInfo:
+    """What a module is: its contract, and what it imports and exports (for `dawg inspect`)."""
+
+    kind: ModuleKind
+    imports: tuple[str, ...]
+    exports: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class RenderedDashboard:
+    """A generator's validated output: the exact bytes it wrote, and the parsed dashboard."""
+
+    generator: str
+    digest: str
+    raw: bytes
+    dashboard: dict[str, Any]
+    stderr: str
+    elapsed: float
+    memory_bytes: int
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How a run ended, as plain data: the input of `failure()`."""
+
+    exit_code: int | None = 0
+    trap: str | None = None
+    interrupted: bool = False
+    instantiation_error: str | None = None
+    stdout_overflow: bool = False
+    sleep_attempts: int = 0
+    memory_bytes: int = 0
+    stderr: str = ""
+
+
+_OUT_OF_MEMORY = re.compile(r"out of memory|outofmemory|cannot allocate|memory allocation failed", re.I)
+_TRAP_MEANINGS = {
+    "unreachable": "hit an `unreachable` instruction (a Zig/Rust panic, C abort() or a failed assert)",
+    "stack_overflow": "overflowed its stack (runaway recursion?)",
+    "memory_out_of_bounds": "accessed memory out of bounds",
+    "heap_misaligned": "made a misaligned atomic memory access",
+    "table_out_of_bounds": "accessed a table out of bounds",
+    "indirect_call_to_null": "called a null function pointer",
+    "bad_signature": "called a function through a pointer of the wrong type",
+    "integer_overflow": "overflowed an integer conversion",
+    "integer_division_by_zero": "divided an integer by zero",
+    "bad_conversion_to_integer": "converted NaN or an out-of-range float to an integer",
+    "unreachable_code_reached": "hit an `unreachable` instruction",
+}
+
+
+def failure(generator: str, outcome: Outcome, limits: Limits) -> GeneratorError | None:
+    """Decide which error, if any, a finished run is. Pure: no I/O, no wasmtime."""
+    if outcome.stdout_overflow:
+        return OutputTooLarge(
+            generator,
+            f"wrote more than {format_size(limits.max_output)} to stdout and was stopped",
+            "dashboards are rarely over a few hundred KiB; raise the output limit if this one really is",
+        )
+    if outcome.interrupted:
+        return GeneratorTimeout(
+            generator,
+            f"did not finish within {limits.timeout:g} s and was stopped",
+            "check it for endless loops; raise the timeout if it legitimately needs longer",
+        )
+    instantiation = outcome.instantiation_error
+    if instantiation is not None:
+        if "memory" in instantiation and ("limit" in instantiation or "exceed" in instantiation):
+            return MemoryLimitExceeded(
+                generator,
+                f"needs more memory at start than its limit of {format_size(limits.memory)}",
+                "raise the memory limit",
+            )
+        return InvalidModule(generator, f"cannot be instantiated: {_first_line(instantiation)}")
+    failed = outcome.trap is not None or outcome.exit_code != 0
+    if not failed:
+        return None
+    near_cap = outcome.memory_bytes + 16 * 1024 * 1024 >= limits.memory
+    if near_cap or _OUT_OF_MEMORY.search(outcome.stderr):
+        return MemoryLimitExceeded(
+            generator,
+            f"ran out of memory (limit {format_size(limits.memory)}, "
+            f"used {format_size(outcome.memory_bytes)})",
+            "raise the memory limit if the generator legitimately needs more",
+        )
+    if outcome.trap is not None:
+        meaning = _TRAP_MEANINGS.get(outcome.trap.lower(), f"trapped ({outcome.trap})")
+        tail = outcome.stderr.strip()
+        problem = f"crashed: it {meaning}"
+        if tail:
+            problem += f"; stderr: {_short(tail)}"
+        return GeneratorCrashed(generator, problem)
+    hint = ""
+    if outcome.sleep_attempts:
+        hint = "generators cannot sleep or wait for events (poll_oneoff is not available)"
+    return GeneratorFailed(generator, outcome.exit_code or 0, outcome.stderr, hint)
+
+
+def module_info(generator: str, module: wasmtime.Module) -> ModuleInfo:
+    """Tell which contract `module` speaks, or explain what it exports instead."""
+    imports = tuple(f"{item.module}.{item.name}" for item in module.imports)
+    exports = tuple(item.name for item in module.exports)
+    foreign = [name for name in imports if not name.startswith(sandbox.WASI_MODULE + ".")]
+    if foreign:
+        raise InvalidModule(
+            generator,
+            f"imports {_listing(foreign)}, which DAWG does not provide",
+            f"generators may import only {sandbox.WASI_MODULE} (WASI preview 1)",
+        )
+    if "_start" in exports and "memory" in exports:
+        return ModuleInfo(ModuleKind.WASI_COMMAND, imports, exports)
+    shown = ", ".join(exports[:10]) or "nothing"
+    raise InvalidModule(
+        generator,
+        f"is not a WASI command module: it exports {shown}",
+        "build it as a command (a `main` that reads stdin and prints JSON); see docs/generator-contract.md",
+    )
+
+
+class _EpochTicker:
+    """Advances the engine's epoch every tick while at least one run is active."""
+
+    def __init__(self, engine: wasmtime.Engine) -> None:
+        self._engine = engine
+        self._active = 0
+        self._wake = threading.Condition()
+        self._thread: threading.Thread | None = None
+
+    @contextmanager
+    def running(self) -> Iterator[None]:
+        with self._wake:
+            self._active += 1
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._loop, name="dawg-epoch", daemon=True)
+                self._thread.start()
+            self._wake.notify()
+        try:
+            yield
+        finally:
+            with self._wake:
+                self._active -= 1
+
+    def _loop(self) -> None:
+        next_tick = time.monotonic()
+        while True:
+            with self._wake:
+                while self._active == 0:
+                    self._wake.wait()
+                    next_tick = time.monotonic()
+            next_tick += EPOCH_TICK_SECONDS
+            delay = next_tick - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+            self._engine.increment_epoch()
+
+
+def _make_engine() -> wasmtime.Engine:
+    config = wasmtime.Config()
+    config.epoch_interruption = True
+    config.cranelift_opt_level = "speed"
+    return wasmtime.Engine(config)
+
+
+class Runtime:
+    """Compiles, caches and runs generators; safe to share between threads."""
+
+    def __init__(self, cache_dir: Path | None = None, *, disk_cache: bool = True) -> None:
+        self.engine = _make_engine()
+        self._linker = wasmtime.Linker(self.engine)
+        sandbox.define_sandbox(self._linker)
+        self._ticker = _EpochTicker(self.engine)
+        directory = (cache_dir or default_cache_root()) / "modules" if disk_cache else None
+        self.modules = ModuleCache(self.engine, directory, ENGINE_SETTINGS)
+        self._infos: dict[str, ModuleInfo] = {}
+
+    def compile(self, artifact: Artifact) -> wasmtime.Module:
+        """The compiled module for `artifact` (cached by digest, in memory and on disk)."""
+
+        def compile_now() -> wasmtime.Module:
+            kind = binary_kind(artifact.label, artifact.wasm)
+            if kind is BinaryKind.COMPONENT:
+                raise InvalidModule(
+                    artifact.label,
+                    "is a WebAssembly component; this build runs WASI preview1 command modules",
+                    "build a core module (wasm32-wasip1) or see docs/generator-contract.md",
+                )
+            try:
+                return wasmtime.Module(self.engine, artifact.wasm)
+            except wasmtime.WasmtimeError as error:
+                raise InvalidModule(
+                    artifact.label, f"is not a valid WebAssembly module: {_first_line(str(error))}"
+                ) from None
+
+        return self.modules.get(artifact.hexdigest, compile_now)
+
+    def inspect(self, artifact: Artifact) -> ModuleInfo:
+        """Which contract the generator speaks, and its imports and exports."""
+        info = self._infos.get(artifact.digest)
+        if info is None:
+            info = module_info(artifact.label, self.compile(artifact))
+            self._infos[artifact.digest] = info
+        return info
+
+    def run(self, artifact: Artifact, config: bytes | str, limits: Limits | None = None) -> RenderedDashboard:
+        """Run the generator on `config` (the text as the user wrote it) and validate its dashboard."""
+        limits = limits or Limits()
+        stdin = config.encode() if isinstance(config, str) else bytes(config)
+        module = self.compile(artifact)
+        self.inspect(artifact)
+        io = sandbox.RunIO(stdin, limits.max_output, limits.max_stderr)
+        started = time.perf_counter()
+        outcome = self._execute(module, io, limits)
+        elapsed = time.perf_counter() - started
+        error = failure(artifact.label, outcome, limits)
+        if error is not None:
+            raise error
+        raw = bytes(io.stdout)
+        return RenderedDashboard(
+            generator=artifact.source,
+            digest=artifact.digest,
+            raw=raw,
+            dashboard=parse_dashboard(artifact.label, raw),
+            stderr=outcome.stderr,
+            elapsed=elapsed,
+            memory_bytes=outcome.memory_bytes,
+        )
+
+    def _execute(self, module: wasmtime.Module, io: sandbox.RunIO, limits: Limits) -> Outcome:
+        store = wasmtime.Store(self.engine)
+        wasi = wasmtime.WasiConfig()
+        wasi.argv = ["generator"]
+        store.set_wasi(wasi)
+        store.set_limits(memory_size=limits.memory)
+        store.set_epoch_deadline(math.ceil(limits.timeout / EPOCH_TICK_SECONDS))
+        exit_code: int | None = 0
+        trap: str | None = None
+        interrupted = False
+        instantiation_error: str | None = None
+        instance: wasmtime.Instance | None = None
+        with self._ticker.running(), sandbox.bound(io):
+            try:
+                instance = self._linker.instantiate(store, module)
+                start = instance.exports(store)["_start"]
+                assert isinstance(start, wasmtime.Func)
+                start(store)
+            except wasmtime.ExitTrap as error:
+                exit_code = error.code
+            except wasmtime.Trap as error:
+                exit_code = None
+                code = error.trap_code
+                interrupted = code is wasmtime.TrapCode.INTERRUPT
+                trap = code.name if code is not None else _first_line(error.message)
+            except wasmtime.WasmtimeError as error:
+                exit_code = None
+                if instance is None:
+                    instantiation_error = str(error)
+                else:
+                    trap = _first_line(str(error))
+        return Outcome(
+            exit_code=exit_code,
+            trap=trap,
+            interrupted=interrupted,
+            instantiation_error=instantiation_error,
+            stdout_overflow=io.stdout_overflow,
+            sleep_attempts=io.sleep_attempts,
+            memory_bytes=_memory_bytes(store, instance),
+            stderr=io.stderr_text(),
+        )
+
+
+def _memory_bytes(store: wasmtime.Store, instance: wasmtime.Instance | None) -> int:
+    if instance is None:
+        return 0
+    memory = instance.exports(store).get("memory")
+    return memory.data_len(store) if isinstance(memory, wasmtime.Memory) else 0
+
+
+def _listing(names: list[str], most: int = 5) -> str:
+    return ", ".join(names[:most]) + (" ..." if len(names) > most else "")
+
+
+def _first_line(text: str) -> str:
+    return text.strip().splitlines()[0] if text.strip() else "unknown error"
+
+
+def _short(text: str, limit: int = 400) -> str:
+    text = " | ".join(line.strip() for line in text.splitlines() if line.strip())
+    return text if len(text) <= limit else "..." + text[-limit:]
+
+
+_default: Runtime | None = None
+_default_lock = threading.Lock()
+
+
+def default_runtime() -> Runtime:
+    """The process-wide runtime, created on first use with the default disk cache."""
+    global _default
+    with _default_lock:
+        if _default is None:
+            _default = Runtime()
+        return _default

