@@ -64,7 +64,7 @@ class GeneratorFailed(GeneratorError):
     def __init__(self, generator: str, exit_code: int, stderr: str, hint: str = "") -> None:
         self.exit_code = exit_code
         self.stderr = stderr
-        detail = stderr_tail(stderr)
+        detail = stderr_excerpt(stderr)
         problem = f"exited with code {exit_code}"
         problem += f": {detail}" if detail else " and wrote nothing to stderr"
         super().__init__(generator, problem, hint)
@@ -74,17 +74,16 @@ class InvalidOutput(GeneratorError):
     """The generator succeeded but its stdout is not a usable dashboard."""
 
 
-def stderr_tail(stderr: str, max_lines: int = 20, max_chars: int = 2000) -> str:
-    """The last lines of a generator's stderr, short enough for an error message."""
-    text = stderr.strip()
-    if not text:
+def stderr_excerpt(stderr: str, head: int = 4, tail: int = 12, max_chars: int = 2500) -> str:
+    """The first and last lines of a generator's stderr, short enough for an error message."""
+    lines = [line.rstrip() for line in stderr.strip().splitlines()]
+    if not lines:
         return ""
-    lines = text.splitlines()
-    if len(lines) > max_lines:
-        lines = ["...", *lines[-max_lines:]]
-    tail = "\n".join(lines)
-    if len(tail) > max_chars:
-        tail = "..." + tail[-max_chars:]
-    if "\n" in tail:
-        return "\n    " + tail.replace("\n", "\n    ")
-    return tail
+    if len(lines) > head + tail:
+        lines = [*lines[:head], f"... ({len(lines) - head - tail} lines omitted) ...", *lines[-tail:]]
+    text = "\n".join(lines)
+    if len(text) > max_chars:
+        text = text[: max_chars // 2] + "\n...\n" + text[-max_chars // 2 :]
+    if "\n" in text:
+        return "\n    " + text.replace("\n", "\n    ")
+    return text

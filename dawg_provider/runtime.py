@@ -40,6 +40,7 @@ from .errors import (
     InvalidModule,
     MemoryLimitExceeded,
     OutputTooLarge,
+    stderr_excerpt,
 )
 from .limits import Limits, format_size
 from .modcache import ModuleCache
@@ -116,11 +117,13 @@ def failure(generator: str, outcome: Outcome, limits: Limits) -> GeneratorError 
             "dashboards are rarely over a few hundred KiB; raise the output limit if this one really is",
         )
     if outcome.interrupted:
-        return GeneratorTimeout(
-            generator,
-            f"did not finish within {limits.timeout:g} s and was stopped",
-            "check it for endless loops; raise the timeout if it legitimately needs longer",
-        )
+        hint = "check it for endless loops; raise the timeout if it legitimately needs longer"
+        if outcome.sleep_attempts > 1000:
+            hint = (
+                f"it slept or waited {outcome.sleep_attempts} times: generators run on a virtual "
+                "clock and nothing outside ever wakes them, so waiting in a loop never ends"
+            )
+        return GeneratorTimeout(generator, f"did not finish within {limits.timeout:g} s and was stopped", hint)
     instantiation = outcome.instantiation_error
     if instantiation is not None:
         if "memory" in instantiation and ("limit" in instantiation or "exceed" in instantiation):
@@ -143,15 +146,12 @@ def failure(generator: str, outcome: Outcome, limits: Limits) -> GeneratorError 
         )
     if outcome.trap is not None:
         meaning = _TRAP_MEANINGS.get(outcome.trap.lower(), f"trapped ({outcome.trap})")
-        tail = outcome.stderr.strip()
         problem = f"crashed: it {meaning}"
-        if tail:
-            problem += f"; stderr: {_short(tail)}"
+        excerpt = stderr_excerpt(outcome.stderr)
+        if excerpt:
+            problem += f"; stderr: {excerpt}"
         return GeneratorCrashed(generator, problem)
-    hint = ""
-    if outcome.sleep_attempts:
-        hint = "generators cannot sleep or wait for events (poll_oneoff is not available)"
-    return GeneratorFailed(generator, outcome.exit_code or 0, outcome.stderr, hint)
+    return GeneratorFailed(generator, outcome.exit_code or 0, outcome.stderr)
 
 
 def module_info(generator: str, module: wasmtime.Module) -> ModuleInfo:
@@ -339,11 +339,6 @@ def _listing(names: list[str], most: int = 5) -> str:
 
 def _first_line(text: str) -> str:
     return text.strip().splitlines()[0] if text.strip() else "unknown error"
-
-
-def _short(text: str, limit: int = 400) -> str:
-    text = " | ".join(line.strip() for line in text.splitlines() if line.strip())
-    return text if len(text) <= limit else "..." + text[-limit:]
 
 
 _default: Runtime | None = None

@@ -12,8 +12,11 @@ repeatable:
 - `clock_time_get` returns a fixed instant that advances a microsecond per call,
   and `random_get` a seeded stream: the same config yields the same bytes even for
   Go generators that iterate maps (whose order is seeded from `random_get`).
-- `poll_oneoff` answers ENOTSUP: a guest that sleeps cannot outwait the deadline,
-  because the deadline (epoch interruption) only fires while wasm code runs.
+- `poll_oneoff` never blocks: stdin and stdout are always ready, and a clock wait
+  advances the virtual clock by the requested time and returns at once. A real
+  sleep would outwait the deadline (epoch interruption only fires while wasm code
+  runs); a virtual one costs nothing, stays repeatable, and a guest that sleeps in
+  a loop spins in wasm code until the deadline stops it.
 
 Host functions never raise: wasmtime-py keeps the Python exception of a failing
 host call in one process-global slot, which concurrent runs on other threads
@@ -57,9 +60,11 @@ class RunIO:
         self.max_stderr = max_stderr
         self.stdout = bytearray()
         self.stdout_overflow = False
-        self.stderr = bytearray()
+        self.stderr_head = bytearray()
+        self.stderr_tail = bytearray()
         self.stderr_dropped = 0
         self.clock_calls = 0
+        self.slept_ns = 0
         self.sleep_attempts = 0
         self.random = random.Random(RANDOM_SEED)
 
@@ -70,22 +75,37 @@ class RunIO:
         self.stdout += data
         return ERRNO_SUCCESS
 
+    def now_ns(self) -> int:
+        """The virtual clock: a fixed start, a microsecond per reading, plus all sleeps."""
+        return FIXED_TIME_NS + self.clock_calls * CLOCK_STEP_NS + self.slept_ns
+
     def write_stderr(self, data: bytes) -> None:
-        self.stderr += data
-        excess = len(self.stderr) - self.max_stderr
+        """Keep the first and the last half of the stderr budget: a Go panic says what
+        happened at the top, most programs print the reason last."""
+        half = self.max_stderr // 2
+        room = half - len(self.stderr_head)
+        if room > 0:
+            self.stderr_head += data[:room]
+            data = data[room:]
+        if not data:
+            return
+        self.stderr_tail += data
+        excess = len(self.stderr_tail) - half
         # Trim in batches so a flood of small writes stays linear.
-        if excess > 0 and len(self.stderr) > 2 * self.max_stderr + 4096:
-            del self.stderr[:excess]
+        if excess > half + 4096:
+            del self.stderr_tail[:excess]
             self.stderr_dropped += excess
 
     def stderr_text(self) -> str:
-        excess = len(self.stderr) - self.max_stderr
-        kept = bytes(self.stderr[excess:]) if excess > 0 else bytes(self.stderr)
-        dropped = self.stderr_dropped + max(excess, 0)
-        text = kept.decode("utf-8", errors="replace")
+        """What the guest wrote to stderr, with a marker where the middle was dropped."""
+        half = self.max_stderr // 2
+        excess = max(len(self.stderr_tail) - half, 0)
+        dropped = self.stderr_dropped + excess
+        head = bytes(self.stderr_head).decode("utf-8", errors="replace")
+        tail = bytes(self.stderr_tail[excess:]).decode("utf-8", errors="replace")
         if dropped:
-            text = f"[{dropped} earlier bytes of stderr dropped]\n" + text
-        return text
+            return f"{head}\n[... {dropped} bytes of stderr dropped ...]\n{tail}"
+        return head + tail
 
 
 _current = threading.local()
@@ -189,7 +209,7 @@ def clock_time_get(caller: wasmtime.Caller, clock_id: int, precision: int, out: 
         return ERRNO_FAULT
     if clock_id not in (0, 1, 2, 3):
         return ERRNO_INVAL
-    now = FIXED_TIME_NS + io.clock_calls * CLOCK_STEP_NS
+    now = io.now_ns()
     io.clock_calls += 1
     return ERRNO_SUCCESS if _write(caller, memory, out, struct.pack("<Q", now)) else ERRNO_FAULT
 
@@ -203,11 +223,52 @@ def random_get(caller: wasmtime.Caller, buf: int, length: int) -> int:
     return ERRNO_SUCCESS if _write(caller, memory, buf, io.random.randbytes(length)) else ERRNO_FAULT
 
 
+SUBSCRIPTION_SIZE = 48
+EVENT_SIZE = 32
+EVENT_CLOCK, EVENT_FD_READ, EVENT_FD_WRITE = 0, 1, 2
+SUBSCRIPTION_CLOCK_ABSTIME = 1
+
+
 def poll_oneoff(caller: wasmtime.Caller, subs: int, events: int, nsubs: int, nevents: int) -> int:
-    io = _io()
-    if io is not None:
-        io.sleep_attempts += 1
-    return ERRNO_NOTSUP
+    """Answer a wait without waiting: ready fds first, else jump the virtual clock."""
+    io, memory = _io(), _memory(caller)
+    if io is None or memory is None:
+        return ERRNO_FAULT
+    count = nsubs & U32
+    if count == 0 or count > 64:
+        return ERRNO_INVAL
+    table = _read(caller, memory, subs, SUBSCRIPTION_SIZE * count)
+    if table is None:
+        return ERRNO_FAULT
+    io.sleep_attempts += 1
+    ready: list[bytes] = []
+    clocks: list[tuple[int, int]] = []
+    for index in range(count):
+        base = SUBSCRIPTION_SIZE * index
+        userdata, tag = struct.unpack_from("<QB", table, base)
+        if tag == EVENT_CLOCK:
+            timeout, _precision, flags = struct.unpack_from("<QQH", table, base + 24)
+            wait = timeout - io.now_ns() if flags & SUBSCRIPTION_CLOCK_ABSTIME else timeout
+            clocks.append((max(wait, 0), userdata))
+        elif tag in (EVENT_FD_READ, EVENT_FD_WRITE):
+            (fd,) = struct.unpack_from("<I", table, base + 16)
+            ok = (fd == 0 and tag == EVENT_FD_READ) or (fd in (1, 2) and tag == EVENT_FD_WRITE)
+            available = len(io.stdin) - io.stdin_offset if fd == 0 else 0
+            errno = ERRNO_SUCCESS if ok else ERRNO_BADF
+            ready.append(struct.pack("<QHBxxxxxQHxxxxxx", userdata, errno, tag, available, 0))
+        else:
+            return ERRNO_INVAL
+    if not ready and clocks:
+        wait = min(wait for wait, _ in clocks)
+        io.slept_ns += wait
+        ready = [
+            struct.pack("<QHBxxxxxQHxxxxxx", userdata, ERRNO_SUCCESS, EVENT_CLOCK, 0, 0)
+            for clock_wait, userdata in clocks
+            if clock_wait <= wait
+        ]
+    if not _write(caller, memory, events, b"".join(ready)):
+        return ERRNO_FAULT
+    return ERRNO_SUCCESS if _write(caller, memory, nevents, struct.pack("<I", len(ready))) else ERRNO_FAULT
 
 
 def define_sandbox(linker: wasmtime.Linker) -> None:

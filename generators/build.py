@@ -152,6 +152,8 @@ def build_c(source: Path, out: Path) -> Path:
 
 
 def build(language: Language, source: Path, out: Path) -> Path:
+    """Build `source` (a Go package directory or a Zig/C file) into `out`."""
+    source, out = source.resolve(), out.resolve()
     out.parent.mkdir(parents=True, exist_ok=True)
     if language is Language.GO:
         return build_go(source, out)

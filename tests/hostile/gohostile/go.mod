@@ -1,0 +1,3 @@
+module dawg.dev/tests/gohostile
+
+go 1.27
