@@ -123,7 +123,9 @@ def failure(generator: str, outcome: Outcome, limits: Limits) -> GeneratorError 
                 f"it slept or waited {outcome.sleep_attempts} times: generators run on a virtual "
                 "clock and nothing outside ever wakes them, so waiting in a loop never ends"
             )
-        return GeneratorTimeout(generator, f"did not finish within {limits.timeout:g} s and was stopped", hint)
+        return GeneratorTimeout(
+            generator, f"did not finish within {limits.timeout:g} s and was stopped", hint
+        )
     instantiation = outcome.instantiation_error
     if instantiation is not None:
         if "memory" in instantiation and ("limit" in instantiation or "exceed" in instantiation):

@@ -26,6 +26,7 @@ the run's `RunIO`, which the runtime reads after the guest stops.
 
 from __future__ import annotations
 
+import ctypes
 import random
 import struct
 import threading
@@ -66,6 +67,7 @@ class RunIO:
         self.clock_calls = 0
         self.slept_ns = 0
         self.sleep_attempts = 0
+        self.memory: wasmtime.Memory | None = None
         self.random = random.Random(RANDOM_SEED)
 
     def write_stdout(self, data: bytes) -> int:
@@ -125,23 +127,28 @@ def _io() -> RunIO | None:
     return getattr(_current, "io", None)
 
 
-def _memory(caller: wasmtime.Caller) -> wasmtime.Memory | None:
-    memory = caller.get("memory")
-    return memory if isinstance(memory, wasmtime.Memory) else None
+def _memory(io: RunIO, caller: wasmtime.Caller) -> wasmtime.Memory | None:
+    """The guest's exported memory, looked up once per run (host calls are the hot path)."""
+    if io.memory is None:
+        memory = caller.get("memory")
+        io.memory = memory if isinstance(memory, wasmtime.Memory) else None
+    return io.memory
 
 
 def _read(caller: wasmtime.Caller, memory: wasmtime.Memory, ptr: int, length: int) -> bytes | None:
+    """Copy `length` bytes out of guest memory, or None when the range is out of bounds."""
     ptr, length = ptr & U32, length & U32
     if ptr + length > memory.data_len(caller):
         return None
-    return bytes(memory.read(caller, ptr, ptr + length))
+    return ctypes.string_at(ctypes.addressof(memory.data_ptr(caller).contents) + ptr, length)
 
 
 def _write(caller: wasmtime.Caller, memory: wasmtime.Memory, ptr: int, data: bytes) -> bool:
+    """Copy `data` into guest memory; False when the range is out of bounds."""
     ptr &= U32
     if ptr + len(data) > memory.data_len(caller):
         return False
-    memory.write(caller, data, ptr)
+    ctypes.memmove(ctypes.addressof(memory.data_ptr(caller).contents) + ptr, data, len(data))
     return True
 
 
@@ -158,7 +165,8 @@ def _iovecs(
 
 
 def fd_write(caller: wasmtime.Caller, fd: int, iovs: int, iovs_len: int, nwritten: int) -> int:
-    io, memory = _io(), _memory(caller)
+    io = _io()
+    memory = _memory(io, caller) if io is not None else None
     if io is None or memory is None:
         return ERRNO_FAULT
     if fd not in (1, 2):
@@ -183,7 +191,8 @@ def fd_write(caller: wasmtime.Caller, fd: int, iovs: int, iovs_len: int, nwritte
 
 
 def fd_read(caller: wasmtime.Caller, fd: int, iovs: int, iovs_len: int, nread: int) -> int:
-    io, memory = _io(), _memory(caller)
+    io = _io()
+    memory = _memory(io, caller) if io is not None else None
     if io is None or memory is None:
         return ERRNO_FAULT
     if fd != 0:
@@ -204,7 +213,8 @@ def fd_read(caller: wasmtime.Caller, fd: int, iovs: int, iovs_len: int, nread: i
 
 
 def clock_time_get(caller: wasmtime.Caller, clock_id: int, precision: int, out: int) -> int:
-    io, memory = _io(), _memory(caller)
+    io = _io()
+    memory = _memory(io, caller) if io is not None else None
     if io is None or memory is None:
         return ERRNO_FAULT
     if clock_id not in (0, 1, 2, 3):
@@ -215,7 +225,8 @@ def clock_time_get(caller: wasmtime.Caller, clock_id: int, precision: int, out: 
 
 
 def random_get(caller: wasmtime.Caller, buf: int, length: int) -> int:
-    io, memory = _io(), _memory(caller)
+    io = _io()
+    memory = _memory(io, caller) if io is not None else None
     if io is None or memory is None:
         return ERRNO_FAULT
     if length & U32 > 1 << 20:
@@ -231,7 +242,8 @@ SUBSCRIPTION_CLOCK_ABSTIME = 1
 
 def poll_oneoff(caller: wasmtime.Caller, subs: int, events: int, nsubs: int, nevents: int) -> int:
     """Answer a wait without waiting: ready fds first, else jump the virtual clock."""
-    io, memory = _io(), _memory(caller)
+    io = _io()
+    memory = _memory(io, caller) if io is not None else None
     if io is None or memory is None:
         return ERRNO_FAULT
     count = nsubs & U32

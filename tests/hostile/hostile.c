@@ -104,7 +104,7 @@ int main(int argc, char **argv) {
         for (;;) fputs("flooding stderr with a line of text that never ends\n", stderr);
     }
     if (!strcmp(mode, "stderr-then-fail")) {
-        for (int i = 0; i < 100000; i++) fprintf(stderr, "noise line %d\n", i);
+        for (int i = 0; i < 20000; i++) fprintf(stderr, "noise line %d\n", i);
         fputs("the real reason comes last\n", stderr);
         return 5;
     }
