@@ -214,21 +214,46 @@ class _EpochTicker:
             self._engine.increment_epoch()
 
 
-def _make_engine() -> wasmtime.Engine:
-    config = wasmtime.Config()
-    config.epoch_interruption = True
-    config.cranelift_opt_level = "speed"
-    return wasmtime.Engine(config)
+@dataclass(frozen=True)
+class _Shared:
+    """What every run in the process shares: the engine, the sandbox linker, the ticker."""
+
+    engine: wasmtime.Engine
+    linker: wasmtime.Linker
+    ticker: _EpochTicker
+
+
+_shared: _Shared | None = None
+_shared_lock = threading.Lock()
+
+
+def _process_shared() -> _Shared:
+    """The one Engine of this process (created on first use), with its linker and ticker."""
+    global _shared
+    with _shared_lock:
+        if _shared is None:
+            config = wasmtime.Config()
+            config.epoch_interruption = True
+            config.cranelift_opt_level = "speed"
+            engine = wasmtime.Engine(config)
+            linker = wasmtime.Linker(engine)
+            sandbox.define_sandbox(linker)
+            _shared = _Shared(engine, linker, _EpochTicker(engine))
+        return _shared
 
 
 class Runtime:
-    """Compiles, caches and runs generators; safe to share between threads."""
+    """Compiles, caches and runs generators; safe to share between threads.
+
+    All runtimes of a process share one wasmtime Engine; each has its own cache of
+    compiled modules (in memory, and on disk under `cache_dir`).
+    """
 
     def __init__(self, cache_dir: Path | None = None, *, disk_cache: bool = True) -> None:
-        self.engine = _make_engine()
-        self._linker = wasmtime.Linker(self.engine)
-        sandbox.define_sandbox(self._linker)
-        self._ticker = _EpochTicker(self.engine)
+        shared = _process_shared()
+        self.engine = shared.engine
+        self._linker = shared.linker
+        self._ticker = shared.ticker
         directory = (cache_dir or default_cache_root()) / "modules" if disk_cache else None
         self.modules = ModuleCache(self.engine, directory, ENGINE_SETTINGS)
         self._infos: dict[str, ModuleInfo] = {}
