@@ -38,6 +38,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.native_deployment import build_deployment_dashboard  # noqa: E402
+from bench.table import print_table  # noqa: E402
 from dawg_provider import Artifact, Runtime  # noqa: E402
 from generators.build import EXAMPLES, build_examples  # noqa: E402
 
@@ -166,11 +167,7 @@ def main() -> int:
         "process+cache ms",
         "process no cache ms",
     )
-    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(headers)]
-    print("| " + " | ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)) + " |")
-    print("|" + "|".join("-" * (w + 2) for w in widths) + "|")
-    for row in rows:
-        print("| " + " | ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) + " |")
+    print_table(headers, rows)
     print()
     print(
         f"deployment dashboard: warm wasm run {warm_deployment:.3f} ms vs native Python "

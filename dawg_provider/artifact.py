@@ -8,11 +8,11 @@ status) identifies a generator by the sha256 of its bytes, never by its name, so
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
 from enum import Enum
+from pathlib import Path
 
 from .errors import InvalidModule
-from .reference import GeneratorRef, Scheme
+from .reference import FileRef
 
 WASM_MAGIC = b"\0asm"
 MAX_ARTIFACT_SIZE = 128 * 1024 * 1024
@@ -25,17 +25,54 @@ class BinaryKind(Enum):
     COMPONENT = "component"
 
 
-@dataclass(frozen=True)
 class Artifact:
-    """A generator's bytes, where they came from, and their digest (`sha256:<hex>`)."""
+    """A generator's bytes, where they came from, and their digest (`sha256:<hex>`).
 
-    source: str
-    wasm: bytes
-    digest: str
+    The bytes may be given, or read lazily from `path` (a file, or a blob in the
+    content store) and checked against the digest on first use: when the compiled
+    module is already cached, a run never reads the .wasm at all.
+    """
+
+    def __init__(
+        self,
+        source: str,
+        digest: str,
+        *,
+        wasm: bytes | None = None,
+        path: Path | None = None,
+        manifest_digest: str | None = None,
+    ) -> None:
+        if wasm is None and path is None:
+            raise ValueError("an artifact needs its bytes or a path to them")
+        self.source = source
+        self.digest = digest
+        self.path = path
+        self.manifest_digest = manifest_digest
+        self._wasm = wasm
 
     @classmethod
     def from_bytes(cls, source: str, wasm: bytes) -> Artifact:
-        return cls(source, wasm, sha256_digest(wasm))
+        return cls(source, sha256_digest(wasm), wasm=wasm)
+
+    def __repr__(self) -> str:
+        return f"Artifact({self.source!r}, {self.digest!r})"
+
+    @property
+    def wasm(self) -> bytes:
+        if self._wasm is None:
+            assert self.path is not None
+            try:
+                data = self.path.read_bytes()
+            except OSError as error:
+                raise InvalidModule(self.label, f"cannot read {self.path}: {error.strerror}") from None
+            if sha256_digest(data) != self.digest:
+                raise InvalidModule(
+                    self.label,
+                    f"{self.path} no longer matches its digest; it changed on disk",
+                    "run the command again; DAWG fetches it anew",
+                )
+            self._wasm = data
+        return self._wasm
 
     @property
     def hexdigest(self) -> str:
@@ -67,10 +104,8 @@ def binary_kind(source: str, wasm: bytes) -> BinaryKind:
     raise InvalidModule(source, f"has an unknown WebAssembly binary version {wasm[4:8].hex()}")
 
 
-def load_artifact(ref: GeneratorRef) -> Artifact:
-    """Read the generator a reference names; errors say which file and why."""
-    if ref.scheme is not Scheme.FILE:  # pragma: no cover - only FILE exists so far
-        raise InvalidModule(str(ref), f"cannot load {ref.scheme.value} references")
+def load_artifact(ref: FileRef) -> Artifact:
+    """Read the generator in a file; errors say which file and why."""
     path = ref.path
     try:
         size = path.stat().st_size

@@ -13,19 +13,27 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 
-from .artifact import Artifact, load_artifact
-from .errors import DawgError
+import wasmtime
+
+from .artifact import binary_kind
+from .errors import DawgError, InvalidModule
+from .fetch import Fetched, Fetcher
 from .limits import Limits, format_size, parse_duration, parse_size
-from .reference import parse_reference
+from .reference import OciRef, parse_reference
+from .registry import RegistryClient, RegistryOptions
 from .runtime import Runtime
+
+ENV_REGISTRY_PASSWORD = "DAWG_REGISTRY_PASSWORD"
 
 EPILOG_RENDER = """\
 examples:
   dawg render generators/dist/deployment.wasm --config generators/deployment/example.yaml
   echo 'app_name: web' | dawg render file://generators/dist/simple.wasm --config -
   dawg render ./service.wasm --config svc.yaml --timeout 10s --memory 512Mi > dashboard.json
+  dawg render oci://registry.example.com/dashboards/deployment:v3.4.0 --config app.yaml
 
 The generator gets the config text exactly as written (YAML or JSON) on stdin and
 prints the dashboard JSON; see docs/generator-contract.md.
@@ -44,6 +52,29 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--no-disk-cache", action="store_true", help="compile in memory only; write nothing")
     parser.add_argument("-v", "--verbose", action="store_true", help="log cache and timing details to stderr")
+    registry = parser.add_argument_group("registries")
+    registry.add_argument(
+        "--insecure-registry",
+        action="append",
+        default=[],
+        metavar="HOST[:PORT]",
+        help="allow plain HTTP to this registry (loopback ones always may); also $DAWG_INSECURE_REGISTRIES",
+    )
+    registry.add_argument("--ca-bundle", metavar="FILE", help="PEM CA bundle for HTTPS registries")
+    registry.add_argument(
+        "--registry-username",
+        metavar="USER",
+        help="registry user; the password comes from $DAWG_REGISTRY_PASSWORD or --registry-password-stdin",
+    )
+    registry.add_argument(
+        "--registry-password-stdin", action="store_true", help="read the registry password from stdin"
+    )
+    registry.add_argument(
+        "--docker-config",
+        type=Path,
+        metavar="FILE",
+        help="docker config.json with credentials (default: $DOCKER_CONFIG)",
+    )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     render = commands.add_parser(
@@ -68,13 +99,55 @@ def build_parser() -> argparse.ArgumentParser:
 
     inspect = commands.add_parser(
         "inspect",
-        help="show what a generator is: digest, size, contract, imports and exports",
-        description="Describe GENERATOR without running it.",
+        help="show what a generator is: digests, size, media types, annotations, contract",
+        description="Describe GENERATOR (a file or an OCI reference) without running it.",
     )
     inspect.add_argument("generator", metavar="GENERATOR")
     inspect.add_argument("--json", action="store_true", help="print machine-readable JSON")
     inspect.set_defaults(handler=_inspect)
+
+    push = commands.add_parser(
+        "push",
+        help="publish a .wasm generator to an OCI registry",
+        description="Push WASM to an OCI registry as a DAWG generator artifact and print its digest.",
+        epilog=EPILOG_PUSH,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    push.add_argument("wasm", type=Path, metavar="WASM", help="the generator module (.wasm)")
+    push.add_argument("reference", metavar="oci://HOST/REPO:TAG")
+    push.add_argument(
+        "--version", dest="artifact_version", help="org.opencontainers.image.version (default: the tag)"
+    )
+    push.add_argument("--source", help="org.opencontainers.image.source, e.g. the repository URL")
+    push.add_argument("--description", help="org.opencontainers.image.description")
+    push.add_argument(
+        "--created",
+        help="org.opencontainers.image.created (RFC 3339; default: $SOURCE_DATE_EPOCH, else now)",
+    )
+    push.set_defaults(handler=_push)
+
+    pull = commands.add_parser(
+        "pull",
+        help="download a generator from an OCI registry (verified, cached)",
+        description="Pull REFERENCE into the local cache and write its .wasm to a file.",
+    )
+    pull.add_argument("reference", metavar="oci://HOST/REPO[:TAG][@DIGEST]")
+    pull.add_argument(
+        "-o", "--output", type=Path, help="where to write the .wasm (default: ./<repo name>.wasm)"
+    )
+    pull.set_defaults(handler=_pull)
     return parser
+
+
+EPILOG_PUSH = """\
+examples:
+  dawg push generators/dist/deployment.wasm oci://registry.example.com/dashboards/deployment:v3.4.0
+  dawg push gen.wasm oci://127.0.0.1:5000/dawg/gen:v1 --source https://git.example.com/gen
+
+The artifact has artifactType application/vnd.dawg.generator.v1 and one layer of
+type application/vnd.wasm.content.layer.v1+wasm. Use the printed digest to pin it:
+oci://HOST/REPO:TAG@sha256:... runs without any network once cached.
+"""
 
 
 def _add_limit_flags(parser: argparse.ArgumentParser) -> None:
@@ -109,8 +182,33 @@ def _runtime(args: argparse.Namespace) -> Runtime:
     return Runtime(args.cache_dir, disk_cache=not args.no_disk_cache)
 
 
-def _artifact(text: str) -> Artifact:
-    return load_artifact(parse_reference(text, Path.cwd()))
+def registry_options(args: argparse.Namespace) -> RegistryOptions:
+    password = os.environ.get(ENV_REGISTRY_PASSWORD)
+    if args.registry_password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    if args.registry_username and password is None:
+        raise DawgError(
+            f"--registry-username needs a password: set {ENV_REGISTRY_PASSWORD} "
+            "or use --registry-password-stdin"
+        )
+    return RegistryOptions.from_env(
+        insecure=frozenset(args.insecure_registry) | RegistryOptions.from_env().insecure,
+        ca_bundle=args.ca_bundle,
+        username=args.registry_username,
+        password=password if args.registry_username else None,
+        docker_config=args.docker_config,
+    )
+
+
+def _fetcher(args: argparse.Namespace) -> Fetcher:
+    return Fetcher(args.cache_dir, registry_options(args), Path.cwd())
+
+
+def _fetch(args: argparse.Namespace, reference: str) -> Fetched:
+    fetched = _fetcher(args).fetch(reference)
+    for warning in fetched.warnings:
+        print(f"dawg: warning: {warning}", file=sys.stderr)
+    return fetched
 
 
 def read_config(path: str | None) -> bytes:
@@ -127,8 +225,8 @@ def read_config(path: str | None) -> bytes:
 
 def _render(args: argparse.Namespace) -> int:
     limits = limits_from_args(args)
-    artifact = _artifact(args.generator)
     config = read_config(args.config)
+    artifact = _fetch(args, args.generator).artifact
     rendered = _runtime(args).run(artifact, config, limits)
     if rendered.stderr.strip():
         for line in rendered.stderr.rstrip().splitlines():
@@ -142,25 +240,113 @@ def _render(args: argparse.Namespace) -> int:
 
 
 def _inspect(args: argparse.Namespace) -> int:
-    artifact = _artifact(args.generator)
+    fetched = _fetch(args, args.generator)
+    artifact = fetched.artifact
     info = _runtime(args).inspect(artifact)
-    facts = {
-        "reference": artifact.source,
+    facts: dict[str, object] = {
+        "reference": str(fetched.ref.canonical if isinstance(fetched.ref, OciRef) else fetched.ref),
         "digest": artifact.digest,
         "size": len(artifact.wasm),
         "contract": info.kind.value,
         "imports": list(info.imports),
         "exports": list(info.exports),
     }
+    manifest = fetched.manifest
+    if manifest is not None:
+        layer = next(layer for layer in manifest.layers if layer.digest == artifact.digest)
+        facts["manifest"] = {
+            "digest": manifest.digest,
+            "mediaType": manifest.media_type,
+            "artifactType": manifest.artifact_type,
+            "configMediaType": manifest.config.media_type,
+            "layerMediaType": layer.media_type,
+            "annotations": manifest.annotations,
+        }
     if args.json:
         print(json.dumps(facts, indent=2))
         return 0
-    print(f"reference:  {artifact.source}")
-    print(f"digest:     {artifact.digest}")
-    print(f"size:       {len(artifact.wasm)} bytes ({format_size(len(artifact.wasm))})")
-    print(f"contract:   {info.kind.value}")
-    print(f"imports:    {', '.join(name.split('.', 1)[1] for name in info.imports) or '-'}")
-    print(f"exports:    {', '.join(info.exports) or '-'}")
+    print(f"reference:      {facts['reference']}")
+    print(f"digest:         {artifact.digest}  (the .wasm)")
+    print(f"size:           {facts['size']} bytes ({format_size(len(artifact.wasm))})")
+    if manifest is not None:
+        layer_type = next(layer.media_type for layer in manifest.layers if layer.digest == artifact.digest)
+        print(f"manifest:       {manifest.digest}")
+        print(f"media types:    {manifest.media_type}; artifactType {manifest.artifact_type or '-'}")
+        print(f"                config {manifest.config.media_type}; layer {layer_type}")
+        for key, value in sorted(manifest.annotations.items()):
+            print(f"annotation:     {key}={value}")
+    print(f"contract:       {info.kind.value}")
+    print(f"imports:        {', '.join(name.split('.', 1)[1] for name in info.imports) or '-'}")
+    print(f"exports:        {', '.join(info.exports) or '-'}")
+    return 0
+
+
+def _push(args: argparse.Namespace) -> int:
+    ref = parse_reference(args.reference)
+    if not isinstance(ref, OciRef) or ref.digest or ref.tag_defaulted:
+        raise DawgError(f"{args.reference}: push needs oci://HOST/REPO:TAG (a tag, no digest)")
+    try:
+        wasm = args.wasm.read_bytes()
+    except OSError as error:
+        raise DawgError(f"{args.wasm}: cannot read it: {error.strerror}") from None
+    binary_kind(str(args.wasm), wasm)
+    try:
+        wasmtime.Module.validate(_runtime(args).engine, wasm)
+    except wasmtime.WasmtimeError as error:
+        raise InvalidModule(
+            str(args.wasm), f"is not a valid WebAssembly module: {str(error).splitlines()[0]}"
+        ) from None
+    annotations = push_annotations(
+        tag=ref.tag or "",
+        version=args.artifact_version,
+        created=args.created,
+        source=args.source,
+        description=args.description,
+        title=args.wasm.name,
+    )
+    client = RegistryClient(registry_options(args))
+    manifest = client.push(ref, wasm, annotations, args.wasm.name)
+    print(f"pushed {ref.canonical}@{manifest.digest}")
+    print(f"digest: {manifest.digest}")
+    return 0
+
+
+def push_annotations(
+    *,
+    tag: str,
+    version: str | None,
+    created: str | None,
+    source: str | None,
+    description: str | None,
+    title: str,
+) -> dict[str, str]:
+    """The OCI annotations of a pushed generator; `created` honours SOURCE_DATE_EPOCH."""
+    if created is None:
+        epoch = os.environ.get("SOURCE_DATE_EPOCH")
+        moment = datetime.fromtimestamp(int(epoch), UTC) if epoch else datetime.now(UTC)
+        created = moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+    annotations = {
+        "org.opencontainers.image.title": title,
+        "org.opencontainers.image.version": version or tag,
+        "org.opencontainers.image.created": created,
+    }
+    if source:
+        annotations["org.opencontainers.image.source"] = source
+    if description:
+        annotations["org.opencontainers.image.description"] = description
+    return annotations
+
+
+def _pull(args: argparse.Namespace) -> int:
+    ref = parse_reference(args.reference)
+    if not isinstance(ref, OciRef):
+        raise DawgError(f"{args.reference}: pull needs an oci:// reference")
+    fetched = _fetch(args, args.reference)
+    output: Path = args.output or Path(ref.repository.rsplit("/", 1)[-1] + ".wasm")
+    output.write_bytes(fetched.artifact.wasm)
+    pinned = fetched.ref.canonical if isinstance(fetched.ref, OciRef) else args.reference
+    print(f"pulled {pinned}")
+    print(f"digest: {fetched.artifact.digest} -> {output}")
     return 0
 
 

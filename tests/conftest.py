@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from dawg_provider import Artifact, Runtime, load_artifact, parse_reference
+from dawg_provider import Artifact, Runtime, load_artifact
+from dawg_provider.reference import FileRef
 from generators.build import EXAMPLES, Language, build, build_examples
 
 HOSTILE = Path(__file__).parent / "hostile"
@@ -46,7 +47,7 @@ def runtime(session_cache: Path) -> Runtime:
 
 
 def artifact(path: Path) -> Artifact:
-    return load_artifact(parse_reference(str(path)))
+    return load_artifact(FileRef(str(path), path))
 
 
 @pytest.fixture(scope="session")

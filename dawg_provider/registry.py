@@ -1,0 +1,524 @@
+"""Talking to OCI registries: resolve, pull and push generator artifacts.
+
+The protocol work (URLs, the bearer-token dance, blob uploads) is the `oras` SDK's;
+this module puts DAWG's rules around it:
+
+- every request has a timeout, no request is retried blindly (the SDK's own retry
+  sleeps for minutes against a dead registry), and every failure becomes a typed
+  error that names the reference and never a credential;
+- plain HTTP only for loopback registries or hosts the user lists as insecure;
+  HTTPS with the system CA store, or a CA bundle the user names;
+- credentials from explicit options or the docker `config.json` (`DOCKER_CONFIG`,
+  `~/.docker/config.json`, `auths` entries with a base64 `auth`);
+- a manifest is checked before any blob is fetched (media types, exactly one wasm
+  layer, size cap), and every byte is hashed against the digest that named it.
+
+The manifest checks are pure functions (`parse_manifest`, `wasm_layer`).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import ipaddress
+import json
+import os
+import ssl
+import tempfile
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import requests
+
+from .artifact import WASM_MAGIC
+from .blobstore import BlobDigestMismatch, BlobStore, BlobTooLarge
+from .errors import (
+    ArtifactNotFound,
+    DawgError,
+    DigestMismatch,
+    InvalidArtifact,
+    RegistryAuthError,
+    RegistryError,
+    RegistryUnreachable,
+)
+from .limits import format_size
+from .reference import OciRef
+
+WASM_LAYER_MEDIA_TYPE = "application/vnd.wasm.content.layer.v1+wasm"
+ARTIFACT_TYPE = "application/vnd.dawg.generator.v1"
+WASM_TO_OCI_CONFIG = "application/vnd.wasm.config.v1+json"
+EMPTY_CONFIG_MEDIA_TYPE = "application/vnd.oci.empty.v1+json"
+EMPTY_CONFIG = b"{}"
+OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
+DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
+OCI_INDEX = "application/vnd.oci.image.index.v1+json"
+DOCKER_LIST = "application/vnd.docker.distribution.manifest.list.v2+json"
+ACCEPT = ", ".join((OCI_MANIFEST, DOCKER_MANIFEST, OCI_INDEX, DOCKER_LIST))
+MAX_MANIFEST_SIZE = 4 * 1024 * 1024
+DEFAULT_MAX_BLOB_SIZE = 128 * 1024 * 1024
+ENV_INSECURE = "DAWG_INSECURE_REGISTRIES"
+ENV_CA_BUNDLE = "DAWG_REGISTRY_CA_BUNDLE"
+
+
+@dataclass(frozen=True)
+class RegistryOptions:
+    """How to reach registries: transport security, credentials, limits."""
+
+    insecure: frozenset[str] = frozenset()
+    """Hosts (`host[:port]`) allowed over plain HTTP besides loopback ones."""
+    ca_bundle: str | None = None
+    """A PEM bundle to verify HTTPS registries with, instead of the system CAs."""
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)
+    docker_config: Path | None = None
+    """A docker `config.json`; default `$DOCKER_CONFIG/config.json` or `~/.docker/config.json`."""
+    timeout: float = 30.0
+    max_blob_size: int = DEFAULT_MAX_BLOB_SIZE
+
+    @classmethod
+    def from_env(cls, **overrides: Any) -> RegistryOptions:
+        """Options with `DAWG_INSECURE_REGISTRIES` (comma-separated) and `DAWG_REGISTRY_CA_BUNDLE`."""
+        insecure = frozenset(h.strip() for h in os.environ.get(ENV_INSECURE, "").split(",") if h.strip())
+        values: dict[str, Any] = {"insecure": insecure, "ca_bundle": os.environ.get(ENV_CA_BUNDLE) or None}
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)
+
+
+@dataclass(frozen=True)
+class Descriptor:
+    """An OCI content descriptor: what a manifest says about a blob."""
+
+    media_type: str
+    digest: str
+    size: int
+    annotations: dict[str, str]
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """A parsed, digest-checked image manifest."""
+
+    digest: str
+    raw: bytes
+    media_type: str
+    artifact_type: str | None
+    config: Descriptor
+    layers: tuple[Descriptor, ...]
+    annotations: dict[str, str]
+
+
+def is_loopback(host: str) -> bool:
+    """True for `localhost`, 127.0.0.0/8 and ::1, with or without a port."""
+    name = host
+    if name.startswith("["):
+        name = name[1 : name.index("]")]
+    elif name.count(":") == 1:
+        name = name.split(":")[0]
+    if name == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
+def _descriptor(label: str, where: str, value: Any) -> Descriptor:
+    if not isinstance(value, dict):
+        raise InvalidArtifact(label, f"manifest {where} is not a descriptor object")
+    media_type, digest, size = value.get("mediaType"), value.get("digest"), value.get("size")
+    if not isinstance(media_type, str) or not isinstance(digest, str) or not isinstance(size, int):
+        raise InvalidArtifact(label, f"manifest {where} lacks mediaType, digest or size")
+    if not digest.startswith("sha256:") or len(digest) != 71:
+        raise InvalidArtifact(label, f"manifest {where} has an unsupported digest {digest[:20]!r}")
+    annotations = value.get("annotations") or {}
+    return Descriptor(media_type, digest, size, {str(k): str(v) for k, v in annotations.items()})
+
+
+def parse_manifest(label: str, raw: bytes, digest: str) -> Manifest:
+    """Parse manifest bytes whose digest was already checked. Pure."""
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        raise InvalidArtifact(label, "the registry served a manifest that is not JSON") from None
+    if not isinstance(value, dict):
+        raise InvalidArtifact(label, "the registry served a manifest that is not a JSON object")
+    media_type = value.get("mediaType") or OCI_MANIFEST
+    if media_type in (OCI_INDEX, DOCKER_LIST) or "manifests" in value:
+        raise InvalidArtifact(
+            label,
+            "is an image index (several platforms), not a generator artifact",
+            "push the .wasm with `dawg push` and use that reference",
+        )
+    if media_type not in (OCI_MANIFEST, DOCKER_MANIFEST):
+        raise InvalidArtifact(label, f"has an unsupported manifest media type {media_type!r}")
+    layers = value.get("layers")
+    if not isinstance(layers, list):
+        raise InvalidArtifact(label, "manifest has no layers list")
+    annotations = value.get("annotations") or {}
+    artifact_type = value.get("artifactType")
+    return Manifest(
+        digest=digest,
+        raw=raw,
+        media_type=media_type,
+        artifact_type=artifact_type if isinstance(artifact_type, str) else None,
+        config=_descriptor(label, "config", value.get("config")),
+        layers=tuple(_descriptor(label, f"layer {i}", layer) for i, layer in enumerate(layers)),
+        annotations={str(k): str(v) for k, v in annotations.items()},
+    )
+
+
+def wasm_layer(label: str, manifest: Manifest, max_size: int) -> Descriptor:
+    """The one wasm layer of a generator manifest, or why there is none. Pure."""
+    wasm = [layer for layer in manifest.layers if layer.media_type == WASM_LAYER_MEDIA_TYPE]
+    if len(wasm) != 1:
+        found = ", ".join(sorted({layer.media_type for layer in manifest.layers})) or "no layers"
+        count = "no" if not wasm else str(len(wasm))
+        raise InvalidArtifact(
+            label,
+            f"manifest has {count} layers of type {WASM_LAYER_MEDIA_TYPE} (found: {found}); "
+            "a generator artifact has exactly one",
+            "push generators with `dawg push`",
+        )
+    layer = wasm[0]
+    if layer.size > max_size:
+        raise InvalidArtifact(
+            label,
+            f"its wasm layer is {format_size(layer.size)}, over the {format_size(max_size)} limit",
+            "raise the blob size limit if this generator is really that large",
+        )
+    return layer
+
+
+def docker_credentials(host: str, config: Path | None = None) -> tuple[str, str] | None:
+    """Username and password for `host` from a docker config.json, if it has them."""
+    path = config or Path(os.environ.get("DOCKER_CONFIG") or Path.home() / ".docker") / "config.json"
+    try:
+        data = json.loads(path.read_text())
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as error:
+        raise DawgError(f"docker config {path}: cannot read it ({type(error).__name__})") from None
+    auths = data.get("auths") if isinstance(data, dict) else None
+    if not isinstance(auths, dict):
+        return None
+    hosts = {host, host.replace("localhost", "127.0.0.1"), host.replace("127.0.0.1", "localhost")}
+    for key, entry in auths.items():
+        bare = str(key).removeprefix("https://").removeprefix("http://").split("/")[0]
+        if bare not in hosts or not isinstance(entry, dict):
+            continue
+        if entry.get("auth"):
+            try:
+                user, _, password = base64.b64decode(entry["auth"]).decode().partition(":")
+            except (binascii.Error, UnicodeDecodeError):
+                raise DawgError(f"docker config {path}: the auth entry for {bare} is not base64") from None
+            return user, password
+        if entry.get("username") and entry.get("password"):
+            return str(entry["username"]), str(entry["password"])
+    return None
+
+
+def _system_ca_bundle() -> str | bool:
+    paths = ssl.get_default_verify_paths()
+    for candidate in (os.environ.get("SSL_CERT_FILE"), paths.cafile, paths.openssl_cafile):
+        if candidate and os.path.isfile(candidate):
+            return candidate
+    return True
+
+
+class RegistryClient:
+    """Requests to registries, one oras session per host; counts its requests."""
+
+    def __init__(self, options: RegistryOptions | None = None) -> None:
+        self.options = options or RegistryOptions.from_env()
+        self.requests = 0
+        self._hosts: dict[str, Any] = {}
+        self._lock = threading.Lock()
+
+    # -- plumbing ---------------------------------------------------------------------
+
+    def _oras(self, host: str) -> Any:
+        with self._lock:
+            registry = self._hosts.get(host)
+            if registry is None:
+                registry = _make_oras_registry(self, host)
+                self._hosts[host] = registry
+            return registry
+
+    def _url(self, ref: OciRef, kind: str, name: str) -> str:
+        scheme = "http" if self.plain_http(ref.registry) else "https"
+        return f"{scheme}://{ref.registry}/v2/{ref.repository}/{kind}/{name}"
+
+    def plain_http(self, host: str) -> bool:
+        return is_loopback(host) or host in self.options.insecure
+
+    def _request(
+        self, ref: OciRef, method: str, url: str, what: str, *, stream: bool = False, **kwargs: Any
+    ) -> requests.Response:
+        registry = self._oras(ref.registry)
+        try:
+            response: requests.Response = registry.do_request(url, method, stream=stream, **kwargs)
+        except _TransportError as error:
+            raise RegistryUnreachable(ref.text, error.problem, error.hint) from None
+        except _AuthUnavailable:
+            raise RegistryAuthError(
+                ref.text,
+                f"the registry wants credentials for {what}, and none are configured",
+                "log in with `docker login` (DAWG reads DOCKER_CONFIG/config.json) or pass credentials",
+            ) from None
+        if response.status_code in (401, 403):
+            raise RegistryAuthError(
+                ref.text,
+                f"the registry refused access to {what} (HTTP {response.status_code}): "
+                "the credentials are wrong or lack permission",
+            )
+        if response.status_code >= 500 or response.status_code == 429:
+            raise RegistryUnreachable(
+                ref.text, f"the registry failed {what} with HTTP {response.status_code}"
+            )
+        return response
+
+    # -- pull -------------------------------------------------------------------------
+
+    def fetch_manifest(self, ref: OciRef) -> Manifest:
+        """The manifest `ref` names (by digest if pinned, else by tag), digest-checked."""
+        name = ref.digest or ref.tag or "latest"
+        what = f"manifest {ref.repository}@{name}" if ref.digest else f"tag {ref.repository}:{name}"
+        response = self._request(
+            ref, "GET", self._url(ref, "manifests", name), what, headers={"Accept": ACCEPT}
+        )
+        if response.status_code == 404:
+            if ref.digest:
+                problem = f"not found: repository {ref.repository} has no manifest {ref.digest}"
+            else:
+                problem = f"not found: repository {ref.repository} has no tag {ref.tag!r}"
+            raise ArtifactNotFound(ref.text, problem, "check the repository and tag with your registry")
+        if response.status_code != 200:
+            raise RegistryError(ref.text, f"unexpected HTTP {response.status_code} for {what}")
+        raw = response.content
+        if len(raw) > MAX_MANIFEST_SIZE:
+            raise InvalidArtifact(ref.text, f"manifest is larger than {format_size(MAX_MANIFEST_SIZE)}")
+        digest = "sha256:" + hashlib.sha256(raw).hexdigest()
+        claimed = ref.digest or response.headers.get("Docker-Content-Digest") or digest
+        if claimed != digest:
+            raise DigestMismatch(
+                ref.text,
+                f"the manifest's bytes hash to {digest}, not {claimed}; refusing it",
+                "the registry or something between us and it altered the content",
+            )
+        return parse_manifest(ref.text, raw, digest)
+
+    def fetch_blob(self, ref: OciRef, layer: Descriptor, store: BlobStore, max_size: int) -> Path:
+        """Download `layer` into the store, verified against its digest."""
+        what = f"blob {layer.digest[:19]}"
+        response = self._request(ref, "GET", self._url(ref, "blobs", layer.digest), what, stream=True)
+        with response:
+            if response.status_code == 404:
+                raise ArtifactNotFound(ref.text, f"the registry lost the wasm blob {layer.digest}")
+            if response.status_code != 200:
+                raise RegistryError(ref.text, f"unexpected HTTP {response.status_code} for {what}")
+            try:
+                return store.write(
+                    layer.digest, response.iter_content(chunk_size=1 << 16), min(layer.size, max_size)
+                )
+            except BlobTooLarge:
+                raise InvalidArtifact(
+                    ref.text, f"the wasm blob is larger than its manifest says ({layer.size} bytes)"
+                ) from None
+            except BlobDigestMismatch as mismatch:
+                raise DigestMismatch(
+                    ref.text,
+                    f"the wasm blob hashes to {mismatch.actual}, not {layer.digest}; "
+                    "it was not stored or run",
+                    "the registry's copy is corrupt or was tampered with",
+                ) from None
+            except requests.RequestException as error:
+                raise RegistryUnreachable(
+                    ref.text, f"the download of {what} broke off ({type(error).__name__})"
+                ) from None
+
+    # -- push -------------------------------------------------------------------------
+
+    def push(self, ref: OciRef, wasm: bytes, annotations: dict[str, str], title: str) -> Manifest:
+        """Push `wasm` as a DAWG generator artifact under `ref`'s tag; returns the manifest."""
+        if not wasm.startswith(WASM_MAGIC):
+            raise DawgError(f"{title}: not a WebAssembly module; refusing to push it")
+        layer = {
+            "mediaType": WASM_LAYER_MEDIA_TYPE,
+            "digest": "sha256:" + hashlib.sha256(wasm).hexdigest(),
+            "size": len(wasm),
+            "annotations": {"org.opencontainers.image.title": title},
+        }
+        config = {
+            "mediaType": EMPTY_CONFIG_MEDIA_TYPE,
+            "digest": "sha256:" + hashlib.sha256(EMPTY_CONFIG).hexdigest(),
+            "size": len(EMPTY_CONFIG),
+        }
+        self.upload_blob(ref, config, EMPTY_CONFIG)
+        self.upload_blob(ref, layer, wasm)
+        manifest = {
+            "schemaVersion": 2,
+            "mediaType": OCI_MANIFEST,
+            "artifactType": ARTIFACT_TYPE,
+            "config": config,
+            "layers": [layer],
+            "annotations": annotations,
+        }
+        digest, raw = self.put_manifest(ref, manifest)
+        return parse_manifest(ref.text, raw, digest)
+
+    def upload_blob(self, ref: OciRef, descriptor: dict[str, Any], data: bytes) -> None:
+        """Upload one blob (skipped when the registry has it), through the oras SDK."""
+        registry = self._oras(ref.registry)
+        container = registry.get_container(f"{ref.repository}:{ref.tag or 'latest'}")
+        with tempfile.NamedTemporaryFile(prefix="dawg-push-") as handle:
+            handle.write(data)
+            handle.flush()
+            try:
+                response = registry.upload_blob(handle.name, container, descriptor)
+            except _TransportError as error:
+                raise RegistryUnreachable(ref.text, error.problem, error.hint) from None
+            except _AuthUnavailable:
+                raise RegistryAuthError(
+                    ref.text, "the registry wants credentials to push, and none are configured"
+                ) from None
+            except ValueError as error:  # oras: no upload session location
+                raise RegistryError(ref.text, f"the registry did not start a blob upload ({error})") from None
+        if response.status_code in (401, 403):
+            raise RegistryAuthError(
+                ref.text, f"the registry refused the upload (HTTP {response.status_code})"
+            )
+        if response.status_code not in (200, 201, 202):
+            raise RegistryError(ref.text, f"blob upload failed with HTTP {response.status_code}")
+
+    def put_manifest(self, ref: OciRef, manifest: dict[str, Any]) -> tuple[str, bytes]:
+        """PUT exact manifest bytes under the tag; returns (digest, bytes), checked with the registry's."""
+        raw = json.dumps(manifest, sort_keys=True, separators=(",", ":")).encode()
+        digest = "sha256:" + hashlib.sha256(raw).hexdigest()
+        headers = {"Content-Type": str(manifest.get("mediaType", OCI_MANIFEST))}
+        url = self._url(ref, "manifests", ref.tag or "latest")
+        response = self._request(
+            ref, "PUT", url, f"tag {ref.repository}:{ref.tag}", data=raw, headers=headers
+        )
+        if response.status_code not in (200, 201):
+            detail = _registry_errors(response)
+            raise RegistryError(
+                ref.text, f"the registry refused the manifest (HTTP {response.status_code}{detail})"
+            )
+        echoed = response.headers.get("Docker-Content-Digest")
+        if echoed and echoed != digest:
+            raise DigestMismatch(ref.text, f"the registry stored the manifest as {echoed}, expected {digest}")
+        return digest, raw
+
+
+def _registry_errors(response: requests.Response) -> str:
+    try:
+        errors = response.json().get("errors") or []
+        return (
+            ": " + "; ".join(str(e.get("message", e.get("code", ""))) for e in errors)[:300] if errors else ""
+        )
+    except (ValueError, AttributeError):
+        return ""
+
+
+class _AuthUnavailable(Exception):
+    """oras could not answer an authentication challenge."""
+
+
+class _TransportError(Exception):
+    """No HTTP answer at all; translated with the reference by the caller."""
+
+    def __init__(self, problem: str, hint: str = "") -> None:
+        self.problem = problem
+        self.hint = hint
+        super().__init__(problem)
+
+
+def _make_oras_registry(client: RegistryClient, host: str) -> Any:
+    """An oras Registry for `host` with DAWG's transport rules; imported lazily (oras is slow to import)."""
+    import oras.auth
+    import oras.provider
+
+    options = client.options
+    plain = client.plain_http(host)
+    verify: str | bool = options.ca_bundle or _system_ca_bundle()
+
+    class Auth(oras.auth.TokenAuth):  # type: ignore[misc]
+        """Bearer tokens as oras does them, plus registries that challenge with Basic."""
+
+        def authenticate_request(
+            self, original: requests.Response, headers: dict[str, str], refresh: bool = False
+        ) -> tuple[dict[str, str], bool]:
+            challenge = original.headers.get("Www-Authenticate", "")
+            basic = getattr(self, "_basic_auth", None)
+            if challenge.lower().startswith("basic"):
+                if not basic:
+                    return headers, False
+                return {**(headers or {}), "Authorization": f"Basic {basic}"}, True
+            result: tuple[dict[str, str], bool] = super().authenticate_request(original, headers, refresh)
+            return result
+
+    class Registry(oras.provider.Registry):  # type: ignore[misc]
+        def do_request(
+            self,
+            url: str,
+            method: str = "GET",
+            data: Any = None,
+            headers: dict[str, str] | None = None,
+            json: Any = None,
+            stream: bool = False,
+        ) -> requests.Response:
+            client.requests += 1
+            # The undecorated request: no blind retries with minute-long sleeps.
+            undecorated = oras.provider.Registry.do_request.__wrapped__
+            try:
+                response: requests.Response = undecorated(self, url, method, data, headers, json, stream)
+            except ValueError as error:
+                if "authentication" in str(error):
+                    raise _AuthUnavailable() from None
+                raise
+            except requests.exceptions.SSLError:
+                raise _TransportError(
+                    f"TLS verification of {host} failed",
+                    f"give its CA with --ca-bundle or {ENV_CA_BUNDLE}; "
+                    "plain HTTP only with --insecure-registry",
+                ) from None
+            except requests.RequestException as error:
+                raise _TransportError(f"registry {host} did not answer: {_reason(error)}") from None
+            return response
+
+    registry = Registry(hostname=host, insecure=plain, tls_verify=verify)
+    auth = Auth()
+    auth.session = registry.session
+    auth.prefix = "http" if plain else "https"
+    auth._tls_verify = verify
+    registry.auth = auth
+    registry.session.request = _with_timeout(registry.session.request, options.timeout)
+    credentials = (
+        (options.username, options.password)
+        if options.username and options.password is not None
+        else docker_credentials(host, options.docker_config)
+    )
+    if credentials:
+        auth.set_basic_auth(*credentials)
+    return registry
+
+
+def _with_timeout(request: Any, timeout: float) -> Any:
+    def bounded(*args: Any, **kwargs: Any) -> Any:
+        kwargs.setdefault("timeout", (min(timeout, 10.0), timeout))
+        return request(*args, **kwargs)
+
+    return bounded
+
+
+def _reason(error: requests.RequestException) -> str:
+    if isinstance(error, requests.Timeout):
+        return "timed out"
+    text = str(error)
+    for marker in ("Connection refused", "Name or service not known", "No route to host", "Connection reset"):
+        if marker in text:
+            return marker.lower()
+    return type(error).__name__
