@@ -1,38 +1,53 @@
 """DAWG: Grafana dashboards rendered by sandboxed WebAssembly generators.
 
 The public face of the package. Data flows one way: a generator reference is
-parsed, its artifact (bytes + digest) loaded, run in the sandbox on the user's
-config, and the dashboard it prints validated.
+parsed, its artifact (bytes + digest) fetched from a file or a registry and
+verified, run in the sandbox on the user's config, and the dashboard it prints
+validated.
 """
 
 from .artifact import Artifact, BinaryKind, load_artifact
 from .errors import (
+    ArtifactNotFound,
     CacheError,
     DawgError,
+    DigestMismatch,
     GeneratorCrashed,
     GeneratorError,
     GeneratorFailed,
     GeneratorTimeout,
+    InvalidArtifact,
     InvalidModule,
     InvalidOutput,
     InvalidReference,
     MemoryLimitExceeded,
     OutputTooLarge,
+    RegistryAuthError,
+    RegistryError,
+    RegistryUnreachable,
 )
+from .fetch import Fetched, Fetcher
 from .limits import InvalidLimit, Limits, parse_duration, parse_size
-from .reference import GeneratorRef, Scheme, parse_reference
+from .reference import FileRef, GeneratorRef, OciRef, Scheme, parse_reference
+from .registry import RegistryOptions
 from .runtime import ModuleInfo, ModuleKind, RenderedDashboard, Runtime, default_runtime
 
 __all__ = [
     "Artifact",
+    "ArtifactNotFound",
     "BinaryKind",
     "CacheError",
     "DawgError",
+    "DigestMismatch",
+    "Fetched",
+    "Fetcher",
+    "FileRef",
     "GeneratorCrashed",
     "GeneratorError",
     "GeneratorFailed",
     "GeneratorRef",
     "GeneratorTimeout",
+    "InvalidArtifact",
     "InvalidLimit",
     "InvalidModule",
     "InvalidOutput",
@@ -41,7 +56,12 @@ __all__ = [
     "MemoryLimitExceeded",
     "ModuleInfo",
     "ModuleKind",
+    "OciRef",
     "OutputTooLarge",
+    "RegistryAuthError",
+    "RegistryError",
+    "RegistryOptions",
+    "RegistryUnreachable",
     "RenderedDashboard",
     "Runtime",
     "Scheme",
