@@ -50,6 +50,54 @@ class ArtifactNotFound(RegistryError):
     """The repository, tag or digest does not exist in the registry."""
 
 
+class GrafanaError(DawgError):
+    """Grafana answered a request with an error, or did not answer at all."""
+
+    def __init__(
+        self, method: str, path: str, what: str, status: int | None, message: str, word: str | None = None
+    ) -> None:
+        self.method = method
+        self.path = path
+        self.what = what
+        self.status = status
+        self.grafana_message = message
+        self.word = word
+        text = f"Grafana {method} {path} ({what}): "
+        if status is None:
+            text += message
+        else:
+            text += f"HTTP {status}" + (f" {word}" if word else "") + (f": {message}" if message else "")
+        super().__init__(text)
+
+
+class GrafanaUnreachable(GrafanaError):
+    """Grafana did not answer: connection refused, reset, DNS, TLS or timeout, after retries."""
+
+
+class GrafanaUnauthorized(GrafanaError):
+    """401: the token or password is missing, wrong, expired, or for another org."""
+
+
+class GrafanaForbidden(GrafanaError):
+    """403: authenticated, but not allowed to do this."""
+
+
+class GrafanaNotFound(GrafanaError):
+    """404 for something that must exist (a folder, a dashboard being updated)."""
+
+
+class GrafanaConflict(GrafanaError):
+    """409 or 412: someone else changed it, or a title or uid is taken."""
+
+
+class GrafanaInvalidRequest(GrafanaError):
+    """400 or 422: Grafana refused the request as invalid; its message says why."""
+
+
+class GrafanaServerError(GrafanaError):
+    """5xx (or 429) that persisted through the retries."""
+
+
 class GeneratorError(DawgError):
     """A generator could not be loaded or run, or what it produced is unusable."""
 

@@ -1,0 +1,105 @@
+"""How DAWG recognizes the dashboards and folders it created.
+
+Peers delete folders they never created (grafana-operator #1645, #2118) and orphan
+or overwrite dashboards because they cannot tell theirs from anyone else's. DAWG
+marks what it writes with mechanisms that survive Grafana 10 to 12 (legacy API,
+unified storage, the k8s API all keep dashboard JSON and tags verbatim):
+
+- **Dashboards** carry the tag `dawg-managed` plus an owner tag
+  `dawg-owner:<owner>` naming the writer: a Pulumi stack (`pulumi-<project>-<stack>`)
+  or a sync job (`k8s-<name>`). Search filters tags with AND, so
+  `/api/search?tag=dawg-managed&tag=dawg-owner:k8s-prod` lists exactly what one
+  writer may prune. Owner ids longer than the tag budget are shortened with a hash.
+- **Dashboard uids** that DAWG derives start with `dawg-` (Grafana-valid, at most
+  40 characters, deterministic from the resource's identity), so two teams using the
+  same generator never collide, and a dashboard someone else made is never taken
+  over by accident: adopting one is an explicit choice.
+- **Folders** DAWG creates get the uid `dawgf-<hash of parent uid and title>`: a
+  folder whose uid does not start with `dawgf-` is never deleted by DAWG, and one that
+  does is deleted only when empty.
+
+All functions here are pure.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import re
+from typing import Any
+
+MANAGED_TAG = "dawg-managed"
+OWNER_TAG_PREFIX = "dawg-owner:"
+DASHBOARD_UID_PREFIX = "dawg-"
+FOLDER_UID_PREFIX = "dawgf-"
+MAX_UID = 40
+MAX_OWNER = 40
+_UID_CHARS = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
+
+
+def _digest(*parts: str, length: int) -> str:
+    material = "\0".join(parts).encode()
+    return base64.b32encode(hashlib.sha256(material).digest()).decode().lower().rstrip("=")[:length]
+
+
+def valid_uid(uid: str) -> bool:
+    """What Grafana accepts as a uid: `[A-Za-z0-9_-]`, 1 to 40 characters."""
+    return bool(_UID_CHARS.match(uid))
+
+
+def derived_uid(*identity: str) -> str:
+    """A deterministic dashboard uid for a resource identity (e.g. project, stack, name).
+
+    Readable where it fits (`dawg-<slug>-<hash>`), always <= 40 characters, and the
+    hash makes it collision-safe: `a/b-c` and `a-b/c` differ.
+    """
+    slug = re.sub(r"[^a-z0-9]+", "-", identity[-1].lower()).strip("-") if identity else ""
+    hashed = _digest(*identity, length=10)
+    room = MAX_UID - len(DASHBOARD_UID_PREFIX) - len(hashed) - 1
+    slug = slug[:room].rstrip("-")
+    return f"{DASHBOARD_UID_PREFIX}{slug}-{hashed}" if slug else f"{DASHBOARD_UID_PREFIX}{hashed}"
+
+
+def folder_uid(parent_uid: str, title: str) -> str:
+    """The uid DAWG gives a folder it creates under `parent_uid` (`""` = root)."""
+    return FOLDER_UID_PREFIX + _digest(parent_uid, title, length=MAX_UID - len(FOLDER_UID_PREFIX))
+
+
+def is_dawg_folder(uid: str) -> bool:
+    return uid.startswith(FOLDER_UID_PREFIX)
+
+
+def owner_tag(owner: str) -> str:
+    """`dawg-owner:<owner>`, with long owners shortened by a hash so the tag stays short."""
+    clean = re.sub(r"[^A-Za-z0-9_.:/-]+", "-", owner).strip("-")
+    if len(clean) > MAX_OWNER:
+        clean = clean[: MAX_OWNER - 11] + "-" + _digest(owner, length=10)
+    return OWNER_TAG_PREFIX + clean
+
+
+def mark(dashboard: dict[str, Any], owner: str) -> dict[str, Any]:
+    """A copy of `dashboard` carrying DAWG's tags (the generator's tags kept, in order)."""
+    tags = [tag for tag in dashboard.get("tags") or [] if isinstance(tag, str)]
+    tags = [tag for tag in tags if tag != MANAGED_TAG and not tag.startswith(OWNER_TAG_PREFIX)]
+    return {**dashboard, "tags": [*tags, MANAGED_TAG, owner_tag(owner)]}
+
+
+def is_managed(dashboard: dict[str, Any]) -> bool:
+    """True when the dashboard carries DAWG's managed tag."""
+    tags = dashboard.get("tags")
+    return isinstance(tags, list) and MANAGED_TAG in tags
+
+
+def owner_of(dashboard: dict[str, Any]) -> str | None:
+    """The owner tag's value, if the dashboard is DAWG's."""
+    if not is_managed(dashboard):
+        return None
+    for tag in dashboard.get("tags") or []:
+        if isinstance(tag, str) and tag.startswith(OWNER_TAG_PREFIX):
+            return tag[len(OWNER_TAG_PREFIX) :]
+    return None
+
+
+def owned_by(dashboard: dict[str, Any], owner: str) -> bool:
+    """True when `owner` (as `owner_tag` would write it) wrote this dashboard."""
+    return is_managed(dashboard) and owner_tag(owner) in (dashboard.get("tags") or [])

@@ -1,0 +1,157 @@
+"""The one decision DAWG makes about a dashboard: desired vs observed -> an action.
+
+`pulumi preview`, `pulumi up`, `dawg sync --dry-run` and the real sync all call
+`plan()` with the same inputs, so a dry run shows exactly what the real run does.
+Pure: no I/O, no clock, no randomness.
+
+The rules, in order:
+
+1. Nothing in Grafana -> CREATE.
+2. Something DAWG did not write (no `dawg-managed` tag), or that another owner
+   wrote -> REFUSE, unless adoption was asked for explicitly -> ADOPT.
+3. DAWG's own, but its version is not the one DAWG last applied: someone edited it
+   (usually in the UI). Drift policy `fail` -> DRIFTED (no write, with who changed
+   it); `overwrite` -> go on, with a warning naming who.
+4. Same canonical content in the same folder -> NOOP: no write, so Grafana's
+   version history does not grow on every sync.
+5. Otherwise UPDATE, sent with the observed version (not `overwrite`), so an edit
+   that lands between our read and our write is a conflict, not a silent loss.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any
+
+from . import ownership
+from .canonical import DashboardDiff, content_hash, diff
+
+
+class Action(Enum):
+    """What to do in Grafana."""
+
+    CREATE = "create"
+    UPDATE = "update"
+    ADOPT = "adopt"
+    NOOP = "noop"
+    REFUSE = "refuse"
+    DRIFTED = "drifted"
+
+    @property
+    def writes(self) -> bool:
+        return self in (Action.CREATE, Action.UPDATE, Action.ADOPT)
+
+
+class DriftPolicy(Enum):
+    """What to do when a dashboard DAWG owns was changed outside DAWG."""
+
+    OVERWRITE = "overwrite"
+    FAIL = "fail"
+
+
+@dataclass(frozen=True)
+class Desired:
+    """The dashboard DAWG wants: already marked with DAWG's tags and carrying its uid."""
+
+    uid: str
+    dashboard: dict[str, Any]
+    folder_uid: str
+
+    @property
+    def hash(self) -> str:
+        return content_hash(self.dashboard)
+
+
+@dataclass(frozen=True)
+class Observed:
+    """What Grafana has under the uid (None fields when there is nothing)."""
+
+    dashboard: dict[str, Any]
+    version: int
+    folder_uid: str
+    updated_by: str = ""
+    provisioned: bool = False
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """What DAWG applied last time (Pulumi state, Dashboard status)."""
+
+    version: int | None = None
+    dashboard_hash: str | None = None
+
+
+@dataclass(frozen=True)
+class Policy:
+    owner: str
+    adopt: bool = False
+    drift: DriftPolicy = DriftPolicy.OVERWRITE
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The decision, why, and what would change."""
+
+    action: Action
+    reason: str
+    diff: DashboardDiff | None = None
+    expected_version: int | None = None
+    """The version the update must replace (optimistic concurrency); None for create."""
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def writes(self) -> bool:
+        return self.action.writes
+
+
+def plan(desired: Desired, observed: Observed | None, recorded: Recorded | None, policy: Policy) -> Plan:
+    """Decide; see the module docstring for the rules."""
+    if observed is None:
+        return Plan(Action.CREATE, f"dashboard {desired.uid} does not exist in Grafana")
+    changes = diff(observed.dashboard, desired.dashboard)
+    moved = observed.folder_uid != desired.folder_uid
+    same = content_hash(observed.dashboard) == desired.hash and not moved
+    if observed.provisioned:
+        return Plan(
+            Action.REFUSE,
+            f"dashboard {desired.uid} is provisioned from files in Grafana; the API cannot save it",
+        )
+    owner = ownership.owner_of(observed.dashboard)
+    ours = ownership.owned_by(observed.dashboard, policy.owner)
+    if not ours:
+        if policy.adopt:
+            if same:
+                return Plan(Action.NOOP, f"dashboard {desired.uid} already has the desired content")
+            return Plan(
+                Action.ADOPT,
+                f"taking over dashboard {desired.uid} ({_who(observed)}) as asked (adopt)",
+                changes,
+                observed.version,
+            )
+        whose = f"DAWG owner {owner!r}" if owner else "someone else (it has no dawg-managed tag)"
+        return Plan(
+            Action.REFUSE,
+            f"dashboard {desired.uid} ({observed.dashboard.get('title', '')!r}) exists and belongs to "
+            f"{whose}; DAWG will not overwrite it. Choose another uid, or set adopt to take it over",
+        )
+    warnings: tuple[str, ...] = ()
+    if recorded is not None and recorded.version is not None and observed.version != recorded.version:
+        edited = (
+            f"dashboard {desired.uid} was changed outside DAWG by {observed.updated_by or 'someone'} "
+            f"(version {recorded.version} -> {observed.version})"
+        )
+        if policy.drift is DriftPolicy.FAIL:
+            return Plan(Action.DRIFTED, f"{edited}; drift policy is 'fail', so nothing was written", changes)
+        warnings = (f"{edited}; overwriting it (drift policy 'overwrite')",)
+    if same:
+        return Plan(Action.NOOP, f"dashboard {desired.uid} is up to date", warnings=warnings)
+    reason = f"dashboard {desired.uid}: {changes.summary()}" + (" and a new folder" if moved else "")
+    return Plan(Action.UPDATE, reason, changes, observed.version, warnings)
+
+
+def _who(observed: Observed) -> str:
+    owner = ownership.owner_of(observed.dashboard)
+    if owner:
+        return f"owned by {owner}"
+    return f"last changed by {observed.updated_by}" if observed.updated_by else "not DAWG's"

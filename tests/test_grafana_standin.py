@@ -1,0 +1,209 @@
+"""The Grafana stand-in against ../shared/grafana-api.md, with plain requests.
+
+These tests pin the stand-in to the documented behaviour (codes and bodies), so it
+cannot drift into agreeing with whatever DAWG's client does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import requests
+
+from tests.grafana_standin import GrafanaStandIn
+
+TOKEN = {"Authorization": "Bearer glsa_admin_token"}
+
+
+@pytest.fixture(params=["10.4", "11.2", "11.5", "12.0", "newest"])
+def standin(request: pytest.FixtureRequest) -> Iterator[GrafanaStandIn]:
+    server = GrafanaStandIn(
+        request.param, tokens={"glsa_admin_token": (1, "Admin"), "glsa_viewer": (1, "Viewer")}
+    ).start()
+    yield server
+    server.stop()
+
+
+def post(standin: GrafanaStandIn, path: str, body: Any, headers: dict[str, str] = TOKEN) -> requests.Response:
+    return requests.post(standin.url + path, json=body, headers=headers, timeout=5)
+
+
+def get(
+    standin: GrafanaStandIn, path: str, headers: dict[str, str] = TOKEN, **params: Any
+) -> requests.Response:
+    return requests.get(standin.url + path, headers=headers, params=params, timeout=5)
+
+
+def save(standin: GrafanaStandIn, dashboard: dict[str, Any], **extra: Any) -> requests.Response:
+    return post(standin, "/api/dashboards/db", {"dashboard": dashboard, **extra})
+
+
+def test_health_needs_no_auth(standin: GrafanaStandIn) -> None:
+    response = requests.get(standin.url + "/api/health", timeout=5)
+    assert response.status_code == 200
+    assert response.json()["database"] == "ok" and response.json()["version"] == standin.profile.version
+
+
+def test_auth_failures(standin: GrafanaStandIn) -> None:
+    assert get(standin, "/api/search", headers={}).json() == {
+        "statusCode": 401,
+        "messageId": "auth.unauthorized",
+        "message": "Unauthorized",
+    }
+    bad = get(standin, "/api/search", headers={"Authorization": "Bearer nope"})
+    assert (bad.status_code, bad.json()["messageId"]) == (401, "api-key.invalid")
+    mismatch = get(standin, "/api/search", headers={**TOKEN, "X-Grafana-Org-Id": "2"})
+    assert (mismatch.status_code, mismatch.json()["messageId"]) == (401, "api-key.organization-mismatch")
+    viewer = post(
+        standin,
+        "/api/dashboards/db",
+        {"dashboard": {"title": "x"}},
+        headers={"Authorization": "Bearer glsa_viewer"},
+    )
+    assert viewer.status_code == 403 and viewer.json()["title"] == "Access denied"
+    assert "Permissions needed: dashboards:create" in viewer.json()["message"]
+    basic = requests.get(
+        standin.url + "/api/search", auth=("admin", "admin"), headers={"X-Grafana-Org-Id": "2"}, timeout=5
+    )
+    assert basic.status_code == 200
+
+
+def test_create_then_update_versions(standin: GrafanaStandIn) -> None:
+    created = save(standin, {"uid": "abc", "title": "Production Overview"})
+    assert created.status_code == 200
+    body = created.json()
+    assert body["status"] == "success" and body["version"] == 1 and body["uid"] == "abc"
+    assert body["url"] == "/d/abc/production-overview" and body["slug"] == "production-overview"
+    assert body["folderUid"] == ""
+    stale = save(standin, {"uid": "abc", "title": "Production Overview", "version": 0})
+    if standin.profile.conflict_409:
+        assert (stale.status_code, stale.json()) == (
+            409,
+            {"message": "Dashboard already exists. Use overwrite flag to update."},
+        )
+    else:
+        assert (stale.status_code, stale.json()) == (
+            412,
+            {"status": "version-mismatch", "message": "The dashboard has been changed by someone else"},
+        )
+    updated = save(standin, {"uid": "abc", "title": "Production Overview", "version": 1})
+    assert updated.json()["version"] == 2
+    forced = save(standin, {"uid": "abc", "title": "Production Overview"}, overwrite=True)
+    assert forced.json()["version"] == 3
+    live = get(standin, "/api/dashboards/uid/abc").json()
+    assert live["dashboard"]["version"] == 3 and live["meta"]["version"] == 3
+    assert live["meta"]["folderUid"] == "" and live["meta"]["folderTitle"] == "General"
+    assert live["meta"]["updatedBy"] == "sa-dawg"
+
+
+def test_save_validation_order(standin: GrafanaStandIn) -> None:
+    assert save(standin, {"title": "  "}).json() == {
+        "status": "empty-name",
+        "message": "Dashboard title cannot be empty",
+    }
+    assert save(standin, {"title": "t", "uid": "a b"}).json() == {
+        "message": "uid contains illegal characters"
+    }
+    assert save(standin, {"title": "t", "uid": "x" * 41}).json() == {
+        "message": "uid too long, max 40 characters"
+    }
+    assert save(standin, {"title": "t"}, folderUid="nope").json() == {"message": "folder not found"}
+    assert save(standin, {"title": "t", "id": 999}).status_code == 404
+    assert save(standin, {"title": "t"}, isFolder=True).status_code == 400
+    assert post(standin, "/api/dashboards/db", {"nope": 1}).json() == {"message": "bad request data"}
+
+
+def test_update_without_folder_moves_to_root(standin: GrafanaStandIn) -> None:
+    post(standin, "/api/folders", {"uid": "team", "title": "Team"})
+    save(standin, {"uid": "d1", "title": "D"}, folderUid="team")
+    save(standin, {"uid": "d1", "title": "D"}, overwrite=True)
+    assert get(standin, "/api/dashboards/uid/d1").json()["meta"]["folderUid"] == ""
+
+
+def test_title_uniqueness_depends_on_version(standin: GrafanaStandIn) -> None:
+    save(standin, {"uid": "one", "title": "Same"})
+    second = save(standin, {"uid": "two", "title": "Same"})
+    if standin.profile.unique_titles:
+        assert (second.status_code, second.json()["status"]) == (412, "name-exists")
+        takeover = save(standin, {"uid": "two", "title": "Same"}, overwrite=True)
+        assert takeover.json()["uid"] == "one"  # overwrite takes over THAT dashboard
+    else:
+        assert second.status_code == 200
+
+
+def test_delete_bodies(standin: GrafanaStandIn) -> None:
+    save(standin, {"uid": "gone", "title": "Prod"})
+    deleted = requests.delete(standin.url + "/api/dashboards/uid/gone", headers=TOKEN, timeout=5)
+    expected: dict[str, Any] = {"title": "Prod", "message": "Dashboard Prod deleted"}
+    expected.update({"id": 1} if standin.profile.delete_returns_id else {"uid": "gone"})
+    assert deleted.json() == expected
+    again = requests.delete(standin.url + "/api/dashboards/uid/gone", headers=TOKEN, timeout=5)
+    assert (again.status_code, again.json()) == (404, {"message": "Dashboard not found"})
+    assert get(standin, "/api/dashboards/uid/gone").json()["message"] == "Dashboard not found"
+
+
+def test_search(standin: GrafanaStandIn) -> None:
+    post(standin, "/api/folders", {"uid": "fa", "title": "Alpha"})
+    save(standin, {"uid": "b", "title": "beta", "tags": ["x", "a"]}, folderUid="fa")
+    save(standin, {"uid": "c", "title": "Gamma", "tags": ["x"]})
+    hits = get(standin, "/api/search").json()
+    assert [h["type"] for h in hits] == ["dash-folder", "dash-db", "dash-db"]  # folders first
+    assert [h["title"] for h in hits[1:]] == ["beta", "Gamma"]  # by lower-cased title
+    assert hits[1]["tags"] == ["a", "x"] and hits[1]["folderUid"] == "fa"
+    assert "folderUid" not in hits[2]
+    both = requests.get(
+        standin.url + "/api/search", headers=TOKEN, params=[("tag", "x"), ("tag", "a")], timeout=5
+    ).json()
+    assert [h["uid"] for h in both] == ["b"]  # tags AND
+    assert [h["uid"] for h in get(standin, "/api/search", query="gam").json()] == ["c"]
+    assert [h["uid"] for h in get(standin, "/api/search", folderUIDs="general", type="dash-db").json()] == [
+        "c"
+    ]
+    over = get(standin, "/api/search", limit=5001)
+    assert (over.status_code, over.json()["message"]) == (
+        422,
+        "Limit is above maximum allowed (5000), use page parameter to access hits beyond limit",
+    )
+    assert [h["uid"] for h in get(standin, "/api/search", type="dash-db", limit=1, page=2).json()] == ["c"]
+
+
+def test_folders(standin: GrafanaStandIn) -> None:
+    root = post(standin, "/api/folders", {"uid": "l1", "title": "L1"}).json()
+    assert root["uid"] == "l1" and "parentUid" not in root
+    parent = "l1"
+    for level in range(2, 5):
+        child = post(standin, "/api/folders", {"uid": f"l{level}", "title": f"L{level}", "parentUid": parent})
+        assert child.status_code == 200 and child.json()["parentUid"] == parent
+        parent = f"l{level}"
+    too_deep = post(standin, "/api/folders", {"uid": "l5", "title": "L5", "parentUid": "l4"})
+    assert (too_deep.status_code, too_deep.json()["message"]) == (400, "Maximum nested folder depth reached")
+    dup = post(standin, "/api/folders", {"uid": "l1", "title": "Other"})
+    assert (dup.status_code, dup.json()) == (
+        409,
+        {"message": "a folder/dashboard with the same uid already exists"},
+    )
+    assert post(standin, "/api/folders", {"uid": "general", "title": "G"}).json() == {
+        "message": "invalid uid for folder provided"
+    }
+    assert post(standin, "/api/folders", {"title": ""}).json() == {"message": "folder title cannot be empty"}
+    assert get(standin, "/api/folders/nope").json() == {"status": "not-found", "message": "folder not found"}
+    assert [f["uid"] for f in get(standin, "/api/folders", parentUid="l1").json()] == ["l2"]
+    save(standin, {"uid": "inside", "title": "Inside"}, folderUid="l3")
+    deleted = requests.delete(standin.url + "/api/folders/l2", headers=TOKEN, timeout=5)
+    assert deleted.json() == {"message": "Folder deleted"}
+    # The real API cascades: subfolders and their dashboards are gone too.
+    assert get(standin, "/api/folders/l3").status_code == 404
+    assert get(standin, "/api/dashboards/uid/inside").status_code == 404
+
+
+def test_versions_shape(standin: GrafanaStandIn) -> None:
+    save(standin, {"uid": "v", "title": "V"}, message="first")
+    save(standin, {"uid": "v", "title": "V", "version": 1}, message="second")
+    body = get(standin, "/api/dashboards/uid/v/versions").json()
+    rows = body["versions"] if standin.profile.versions_object else body
+    if standin.profile.versions_object:
+        assert body["continueToken"] == ""
+    assert [r["version"] for r in rows] == [2, 1]
+    assert [r["message"] for r in rows] == ["second", "Initial save"]
