@@ -32,6 +32,18 @@ from .reference import FileRef, GeneratorRef, OciRef, Scheme, parse_reference
 from .registry import RegistryOptions
 from .runtime import ModuleInfo, ModuleKind, RenderedDashboard, Runtime, default_runtime
 
+_PULUMI_NAMES = ("WasmDashboard", "WasmDashboardArgs", "GrafanaConnectionArgs")
+
+
+def __getattr__(name: str) -> object:
+    """The Pulumi resource, imported on first use: the core never imports pulumi."""
+    if name in _PULUMI_NAMES:
+        from . import pulumi_provider
+
+        return getattr(pulumi_provider, name)
+    raise AttributeError(f"module 'dawg_provider' has no attribute {name!r}")
+
+
 __all__ = [
     "Artifact",
     "ArtifactNotFound",
@@ -47,6 +59,7 @@ __all__ = [
     "GeneratorFailed",
     "GeneratorRef",
     "GeneratorTimeout",
+    "GrafanaConnectionArgs",
     "InvalidArtifact",
     "InvalidLimit",
     "InvalidModule",
@@ -65,6 +78,8 @@ __all__ = [
     "RenderedDashboard",
     "Runtime",
     "Scheme",
+    "WasmDashboard",
+    "WasmDashboardArgs",
     "default_runtime",
     "load_artifact",
     "parse_duration",

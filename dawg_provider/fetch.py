@@ -52,6 +52,7 @@ class Fetcher:
         self.base_dir = base_dir
         self.options = options or RegistryOptions.from_env()
         self._client: RegistryClient | None = None
+        self._files: dict[Path, tuple[tuple[int, int, int], Artifact]] = {}
 
     @property
     def client(self) -> RegistryClient:
@@ -64,7 +65,7 @@ class Fetcher:
         """The artifact `reference` names; see the module docstring for the rules."""
         ref = parse_reference(reference, self.base_dir) if isinstance(reference, str) else reference
         if isinstance(ref, FileRef):
-            return Fetched(load_artifact(ref), ref)
+            return Fetched(self._file(ref), ref)
         warnings = []
         if ref.tag_defaulted:
             warnings.append(f"{ref.text}: no tag or digest given, using ':latest'; pin a version or digest")
@@ -95,6 +96,20 @@ class Fetcher:
             ref.text, layer.digest, path=self.store.path(layer.digest), manifest_digest=manifest.digest
         )
         return Fetched(artifact, pinned, tuple(warnings), manifest)
+
+    def _file(self, ref: FileRef) -> Artifact:
+        """A file generator, re-read and re-hashed only when its size, mtime or inode changed."""
+        try:
+            info = ref.path.stat()
+        except OSError:
+            return load_artifact(ref)  # raises the precise error
+        signature = (info.st_size, info.st_mtime_ns, info.st_ino)
+        cached = self._files.get(ref.path)
+        if cached is not None and cached[0] == signature:
+            return cached[1]
+        artifact = load_artifact(ref)
+        self._files[ref.path] = (signature, artifact)
+        return artifact
 
     def _from_store(self, ref: OciRef, manifest_digest: str) -> tuple[Artifact, Manifest] | None:
         raw = self.store.read(manifest_digest)

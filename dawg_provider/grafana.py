@@ -507,6 +507,17 @@ class GrafanaClient:
             parent = found
         return parent
 
+    def resolve_folder(self, uid: str, path: list[str]) -> str:
+        """The folder uid for a spec's folder: an existing uid, or a title path ensured."""
+        if uid:
+            if self.get_folder(uid) is None:
+                raise GrafanaNotFound(
+                    "GET", f"/api/folders/{uid}", f"folder {uid!r}", 404, "folder not found"
+                )
+            return uid
+        folder = self.ensure_folder_path(path)
+        return folder.uid if folder else ""
+
     def delete_folder_if_owned_and_empty(self, uid: str) -> bool:
         """Delete a folder only if DAWG created it and it holds no dashboards and no folders.
 

@@ -1,0 +1,64 @@
+"""From a dashboard spec to the dashboard DAWG would write: fetch, run, mark.
+
+The shared first half of every adapter (Pulumi check/create/update, the sync job,
+`dawg sync --dry-run`): the generator named by the spec is fetched and verified, run
+in the sandbox on the spec's config, and its output is given the resource's uid and
+DAWG's ownership tags. The exact output is kept (parsed from the generator's own
+bytes), never a copy that went through Pulumi's wire.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from . import ownership
+from .canonical import content_hash
+from .fetch import Fetched, Fetcher
+from .reference import OciRef
+from .runtime import RenderedDashboard, Runtime, default_runtime
+from .spec import DashboardSpec
+
+
+@dataclass(frozen=True)
+class Rendering:
+    """A generated dashboard ready for Grafana, and where it came from."""
+
+    dashboard: dict[str, Any]
+    """The generator's output with `uid` and DAWG's tags; what is POSTed."""
+    dashboard_hash: str
+    generator_digest: str
+    generator_ref: str
+    """The reference pinned to what it resolved to (`oci://...:tag@sha256:...`)."""
+    warnings: tuple[str, ...]
+    output: RenderedDashboard
+
+
+def prepare(dashboard: dict[str, Any], uid: str, owner: str) -> dict[str, Any]:
+    """The generator's dashboard with the resource's uid and DAWG's ownership tags."""
+    marked = ownership.mark(dashboard, owner)
+    marked = {key: value for key, value in marked.items() if key not in ("id", "version")}
+    marked["uid"] = uid
+    return marked
+
+
+class Renderer:
+    """Fetches and runs generators; one per process, shared by threads."""
+
+    def __init__(self, runtime: Runtime | None = None, fetcher: Fetcher | None = None) -> None:
+        self.runtime = runtime or default_runtime()
+        self.fetcher = fetcher or Fetcher()
+
+    def render(self, spec: DashboardSpec, uid: str, owner: str, known_digest: str | None = None) -> Rendering:
+        fetched: Fetched = self.fetcher.fetch(spec.generator, known_digest)
+        output = self.runtime.run(fetched.artifact, spec.config, spec.limits)
+        dashboard = prepare(output.dashboard, uid, owner)
+        pinned = fetched.ref.canonical if isinstance(fetched.ref, OciRef) else str(fetched.ref)
+        return Rendering(
+            dashboard=dashboard,
+            dashboard_hash=content_hash(dashboard),
+            generator_digest=fetched.artifact.digest,
+            generator_ref=pinned,
+            warnings=fetched.warnings,
+            output=output,
+        )

@@ -1,0 +1,127 @@
+"""The Pulumi program (`__main__.py`) under `pulumi.runtime.set_mocks`: registrations, not calls.
+
+Mocks register resources in-process, so the provider is really pickled (pickling
+bugs show); provider methods are never called here (see test_pulumi_provider.py).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import runpy
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import pytest
+from pulumi.runtime import set_all_config
+
+from dawg_provider import ownership
+from dawg_provider.program import parse_entries
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class Mocks(pulumi.runtime.Mocks):
+    def __init__(self) -> None:
+        self.registered: list[pulumi.runtime.MockResourceArgs] = []
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
+        self.registered.append(args)
+        return f"{args.name}-id", {
+            **args.inputs,
+            "url": f"https://grafana.example.com/d/{args.inputs['uid']}",
+        }
+
+    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
+        return {}, None
+
+
+def run_program(dashboards: Any, mocks: Mocks) -> dict[str, Any]:
+    pulumi.runtime.set_mocks(mocks, project="dawg", stack="dev", preview=False)
+    set_all_config(
+        {"dawg:dashboards": json.dumps(dashboards), "dawg:grafanaToken": "glsa_program_secret"},
+        ["dawg:grafanaToken"],
+    )
+    return runpy.run_path(str(ROOT / "__main__.py"))
+
+
+GOOD = [
+    {
+        "name": "checkout",
+        "generator": "file://generators/dist/deployment.wasm",
+        "folder": "Shop",
+        "config": {"namespace": "shop", "name": "checkout"},
+    },
+    {
+        "name": "web",
+        "generator": "oci://registry.example.com/dashboards/simple:v1",
+        "config": "app_name: web\n",
+        "uid": "web-dashboard",
+        "drift": "fail",
+    },
+]
+
+
+@pulumi.runtime.test  # type: ignore[untyped-decorator]
+def test_one_wasm_dashboard_per_entry() -> pulumi.Output[Any]:
+    mocks = Mocks()
+    module = run_program(GOOD, mocks)
+
+    def check(urls: list[str]) -> None:
+        assert [args.typ for args in mocks.registered] == ["pulumi-python:dynamic/dawg:WasmDashboard"] * 2
+        checkout, web = (args.inputs for args in mocks.registered)
+        assert checkout["uid"] == ownership.derived_uid("dawg", "dev", "checkout")
+        assert checkout["owner"] == "pulumi-dawg-dev" and checkout["folder"] == "Shop"
+        assert web["uid"] == "web-dashboard" and web["drift"] == "fail"
+        for args in mocks.registered:
+            blob = base64.b64decode(args.inputs["__provider"])
+            assert len(blob) < 200 and b"glsa_program_secret" not in blob
+        assert urls[0].endswith(checkout["uid"])
+
+    urls = module["urls"]
+    return pulumi.Output.all(*urls.values()).apply(check)
+
+
+def test_bad_stack_config_gives_one_message_per_entry_and_deploys_nothing() -> None:
+    bad = [
+        {"name": "ok", "generator": "file://a.wasm"},
+        {"name": "no-generator", "config": {"a": 1}},
+        {"name": "ok", "generator": "oci://reg/Upper:v1", "drift": "sometimes"},
+        "not a mapping",
+        {"generator": "file://b.wasm", "colour": "blue"},
+    ]
+    mocks = Mocks()
+    with pytest.raises(
+        pulumi.RunError, match=r"dawg:dashboards has 7 problem\(s\), listed above; nothing was deployed"
+    ):
+        run_program(bad, mocks)
+    assert mocks.registered == []
+    _, errors = parse_entries(bad)
+    messages = [str(error) for error in errors]
+    assert messages == [
+        "dawg:dashboards[1] (no-generator).generator: required: a path, file://PATH or oci://registry/repo:tag reference",
+        "dawg:dashboards[2].name: 'ok' is used twice; resource names must be unique",
+        "dawg:dashboards[2] (ok).generator: generator reference 'oci://reg/Upper:v1': repository: 'Upper' in 'Upper' is not valid "
+        "(lower-case letters and digits, separated by '.', '_', '__' or '-')",
+        "dawg:dashboards[2] (ok).drift: must be 'overwrite' or 'fail', got 'sometimes'",
+        "dawg:dashboards[3]: must be a mapping with name, generator and config",
+        "dawg:dashboards[4]: unknown field(s) colour; known: adopt, config, drift, folder, generator, memory, message, name, timeout, uid",
+        "dawg:dashboards[4].name: required: letters, digits, '.', '_' or '-', at most 100",
+    ]
+
+
+def test_no_dashboards_is_an_empty_stack() -> None:
+    assert parse_entries(None) == ([], [])
+    assert parse_entries({"not": "a list"})[1][0].reason.startswith("must be a list")
+
+
+def test_the_core_never_imports_pulumi() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, dawg_provider, dawg_provider.render, dawg_provider.apply; print('pulumi' in sys.modules)"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "False"
