@@ -136,6 +136,21 @@ def build_parser() -> argparse.ArgumentParser:
         "-o", "--output", type=Path, help="where to write the .wasm (default: ./<repo name>.wasm)"
     )
     pull.set_defaults(handler=_pull)
+
+    sync = commands.add_parser(
+        "sync",
+        help="reconcile Dashboard custom resources (or manifests) into Grafana, once",
+        description="One pass: render every Dashboard resource, write what changed to Grafana, "
+        "prune what this job created whose resource is gone, and report.",
+        epilog=EPILOG_SYNC,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    from . import sync as sync_module
+
+    sync_module.add_arguments(sync)
+    sync.set_defaults(handler=_sync)
+    crd = commands.add_parser("crd", help="print the Dashboard CustomResourceDefinition (YAML)")
+    crd.set_defaults(handler=_crd)
     return parser
 
 
@@ -147,6 +162,16 @@ examples:
 The artifact has artifactType application/vnd.dawg.generator.v1 and one layer of
 type application/vnd.wasm.content.layer.v1+wasm. Use the printed digest to pin it:
 oci://HOST/REPO:TAG@sha256:... runs without any network once cached.
+"""
+
+
+EPILOG_SYNC = """\
+examples:
+  GRAFANA_URL=https://grafana.example.com GRAFANA_TOKEN=glsa_... dawg sync
+  dawg sync --manifests deploy/examples --dry-run
+  dawg sync --namespace team-a --owner k8s-prod-team-a
+
+Exit code 1 when any Dashboard failed; the last line sums up the pass.
 """
 
 
@@ -347,6 +372,22 @@ def _pull(args: argparse.Namespace) -> int:
     pinned = fetched.ref.canonical if isinstance(fetched.ref, OciRef) else args.reference
     print(f"pulled {pinned}")
     print(f"digest: {fetched.artifact.digest} -> {output}")
+    return 0
+
+
+def _sync(args: argparse.Namespace) -> int:
+    from .render import Renderer
+    from .sync import run_cli
+
+    return run_cli(args, Renderer(_runtime(args), _fetcher(args)))
+
+
+def _crd(args: argparse.Namespace) -> int:
+    import yaml
+
+    from .crd import crd_manifest
+
+    print(yaml.safe_dump(crd_manifest(), sort_keys=False), end="")
     return 0
 
 

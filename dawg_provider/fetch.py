@@ -124,6 +124,17 @@ class Fetcher:
         )
         return artifact, manifest
 
+    def fetch_known(self, reference: str, known_digest: str) -> Fetched | None:
+        """The stored generator with `known_digest`, without any network; None if not stored."""
+        ref = parse_reference(reference, self.base_dir)
+        if not isinstance(ref, OciRef):
+            return None
+        artifact = self._known(ref, known_digest)
+        if artifact is None:
+            return None
+        warning = f"{ref.text}: the registry is unreachable; using the last known generator {known_digest}"
+        return Fetched(artifact, ref, (warning,))
+
     def _known(self, ref: OciRef, known_digest: str | None) -> Artifact | None:
         if not known_digest:
             return None

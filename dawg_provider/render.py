@@ -50,7 +50,10 @@ class Renderer:
         self.fetcher = fetcher or Fetcher()
 
     def render(self, spec: DashboardSpec, uid: str, owner: str, known_digest: str | None = None) -> Rendering:
-        fetched: Fetched = self.fetcher.fetch(spec.generator, known_digest)
+        return self.render_fetched(self.fetcher.fetch(spec.generator, known_digest), spec, uid, owner)
+
+    def render_fetched(self, fetched: Fetched, spec: DashboardSpec, uid: str, owner: str) -> Rendering:
+        """Run an already fetched generator (the sync job resolves each reference once per pass)."""
         output = self.runtime.run(fetched.artifact, spec.config, spec.limits)
         dashboard = prepare(output.dashboard, uid, owner)
         pinned = fetched.ref.canonical if isinstance(fetched.ref, OciRef) else str(fetched.ref)

@@ -23,6 +23,7 @@ import contextlib
 import copy
 import itertools
 import json
+import random
 import re
 import socket
 import threading
@@ -73,9 +74,17 @@ class Fault:
     body: dict[str, Any] = field(default_factory=lambda: {"message": "Failed to save dashboard"})
     delay: float = 0.0
     retry_after: str = "1"
+    probability: float = 1.0
+    """Below 1: the fault strikes that share of matching requests (seeded, repeatable)."""
+    seed: int = 7
+
+    def __post_init__(self) -> None:
+        self._random = random.Random(self.seed)
 
     def matches(self, method: str, path: str) -> bool:
-        return (self.method is None or self.method == method) and re.search(self.path, path) is not None
+        if (self.method is not None and self.method != method) or re.search(self.path, path) is None:
+            return False
+        return self.probability >= 1.0 or self._random.random() < self.probability
 
 
 @dataclass

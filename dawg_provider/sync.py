@@ -1,0 +1,613 @@
+"""`dawg sync`: one reconciliation pass of `Dashboard` custom resources into Grafana.
+
+Run by a CronJob in the cluster (or by hand, or on `--manifests DIR` for GitOps and
+local use: the same code path). It is a thin adapter: the decisions are the core's
+(`spec.parse_spec`, `render`, `planner.plan` through `apply`), the same ones
+`pulumi up` makes. What the job adds:
+
+- **Per-CR isolation**: each CR is synced on its own; a bad generator, a bad config
+  or a Grafana error only marks that CR (condition reasons `ConfigInvalid`,
+  `GeneratorFailed`, `GrafanaError`, `Drifted`, `UidConflict`), and the pass goes on.
+  The exit code is 1 when any CR failed.
+- **Cheap unchanged passes**: each generator reference is resolved once per pass;
+  a CR whose generation and generator digest match its status, and that was
+  verified against Grafana within `--verify-interval`, is skipped without running
+  its generator or calling Grafana. Otherwise the planner does 1 GET, and writes
+  only what changed. Status is patched only when it changed.
+- **Pruning** of dashboards this job created (its owner tag) whose CR is gone; never
+  anything else, never a non-empty folder, never more than half of what it owns in
+  one pass (a wrong selector must not wipe Grafana) unless `--force-prune`.
+- `--dry-run` prints the plan with readable diffs and writes nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+import threading
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from enum import Enum
+from pathlib import Path
+from typing import Any, Protocol
+
+import yaml
+
+from . import ownership
+from .apply import Applied, apply, observed
+from .crd import API_VERSION, GROUP, KIND, PLURAL, VERSION, DashboardResource, Reason, same_status, status_for
+from .errors import (
+    DawgError,
+    GeneratorError,
+    GeneratorFailed,
+    GrafanaError,
+    RegistryError,
+    RegistryUnreachable,
+)
+from .fetch import Fetched
+from .grafana import GrafanaClient, GrafanaConnection
+from .planner import Action, Desired, Policy, Recorded, plan
+from .render import Renderer
+from .spec import DashboardSpec, parse_folder, parse_spec
+
+log = logging.getLogger("dawg.sync")
+
+DEFAULT_OWNER = "k8s-dawg-sync"
+MAX_PRUNE_FRACTION = 0.5
+
+
+class Outcome(Enum):
+    """What happened to one CR in a pass."""
+
+    CREATED = "created"
+    UPDATED = "updated"
+    UNCHANGED = "unchanged"
+    SUSPENDED = "suspended"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class CrResult:
+    key: str
+    uid: str
+    outcome: Outcome
+    reason: Reason
+    message: str
+    diff: tuple[str, ...] = ()
+
+
+@dataclass
+class Summary:
+    results: list[CrResult] = field(default_factory=list)
+    pruned: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+    def count(self, outcome: Outcome) -> int:
+        return sum(1 for result in self.results if result.outcome is outcome)
+
+    @property
+    def failed(self) -> bool:
+        return self.count(Outcome.FAILED) > 0 or bool(self.errors)
+
+    def line(self, dry_run: bool = False) -> str:
+        prefix = "dawg sync (dry run, nothing written)" if dry_run else "dawg sync"
+        parts = [f"{self.count(o)} {o.value}" for o in Outcome]
+        return (
+            f"{prefix}: {len(self.results)} dashboards: " + ", ".join(parts) + f", {len(self.pruned)} pruned"
+        )
+
+
+class Source(Protocol):
+    """Where Dashboard resources come from, and where their status goes."""
+
+    def list(self) -> list[DashboardResource]: ...
+
+    def patch_status(self, resource: DashboardResource, status: dict[str, Any]) -> None: ...
+
+
+class ManifestSource:
+    """Dashboard manifests from files (`*.yaml`, `*.yml`, `*.json`, multi-document)."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self.statuses: dict[str, dict[str, Any]] = {}
+
+    def list(self) -> list[DashboardResource]:
+        if not self.directory.is_dir():
+            raise DawgError(f"--manifests {self.directory}: not a directory")
+        resources = []
+        for path in sorted(self.directory.rglob("*")):
+            if path.suffix not in (".yaml", ".yml", ".json") or not path.is_file():
+                continue
+            try:
+                documents = list(yaml.safe_load_all(path.read_text()))
+            except yaml.YAMLError as error:
+                raise DawgError(f"{path}: not valid YAML: {str(error).splitlines()[0]}") from None
+            for document in documents:
+                if (
+                    isinstance(document, dict)
+                    and document.get("apiVersion") == API_VERSION
+                    and document.get("kind") == KIND
+                ):
+                    resources.append(DashboardResource.from_object(document))
+        return resources
+
+    def patch_status(self, resource: DashboardResource, status: dict[str, Any]) -> None:
+        self.statuses[resource.key] = status
+
+
+class ClusterSource:
+    """Dashboard resources from the Kubernetes API, through the official client."""
+
+    def __init__(
+        self, api: Any, namespaces: list[str] | None = None, label_selector: str | None = None
+    ) -> None:
+        self.api = api  # kubernetes.client.CustomObjectsApi
+        self.namespaces = namespaces or []
+        self.label_selector = label_selector or ""
+
+    @classmethod
+    def connect(
+        cls, kubeconfig: str | None, namespaces: list[str] | None, label_selector: str | None
+    ) -> ClusterSource:
+        """In-cluster service account when running in a pod, else kubeconfig."""
+        from kubernetes import client, config
+
+        try:
+            if kubeconfig is None and os.environ.get("KUBERNETES_SERVICE_HOST"):
+                config.load_incluster_config()  # type: ignore[no-untyped-call]
+            else:
+                config.load_kube_config(config_file=kubeconfig)  # type: ignore[no-untyped-call]
+        except Exception as error:  # the client raises several unrelated types here
+            raise DawgError(f"cannot load Kubernetes credentials: {error}") from None
+        return cls(client.CustomObjectsApi(), namespaces, label_selector)
+
+    def list(self) -> list[DashboardResource]:
+        from kubernetes.client.exceptions import ApiException
+
+        resources: list[DashboardResource] = []
+        scopes: list[str | None] = list(self.namespaces) or [None]
+        try:
+            for namespace in scopes:
+                token: str | None = None
+                while True:
+                    kwargs: dict[str, Any] = {"limit": 500, "label_selector": self.label_selector}
+                    if token:
+                        kwargs["_continue"] = token
+                    if namespace is None:
+                        page = self.api.list_cluster_custom_object(GROUP, VERSION, PLURAL, **kwargs)
+                    else:
+                        page = self.api.list_namespaced_custom_object(
+                            GROUP, VERSION, namespace, PLURAL, **kwargs
+                        )
+                    resources += [DashboardResource.from_object(item) for item in page.get("items", [])]
+                    token = (page.get("metadata") or {}).get("continue")
+                    if not token:
+                        break
+        except ApiException as error:
+            raise DawgError(
+                f"listing Dashboard resources failed: HTTP {error.status} {error.reason}"
+            ) from None
+        except OSError as error:
+            raise DawgError(f"listing Dashboard resources failed: {error}") from None
+        return resources
+
+    def patch_status(self, resource: DashboardResource, status: dict[str, Any]) -> None:
+        from kubernetes.client.exceptions import ApiException
+
+        try:
+            self.api.patch_namespaced_custom_object_status(
+                GROUP, VERSION, resource.namespace, PLURAL, resource.name, {"status": status}
+            )
+        except ApiException as error:
+            if error.status == 404:
+                return  # deleted during the pass; its dashboard is pruned next time
+            raise DawgError(
+                f"{resource.key}: status update failed: HTTP {error.status} {error.reason}"
+            ) from None
+
+
+@dataclass(frozen=True)
+class SyncOptions:
+    owner: str = DEFAULT_OWNER
+    dry_run: bool = False
+    concurrency: int = 4
+    prune: bool = True
+    force_prune: bool = False
+    verify_interval: timedelta = timedelta(minutes=30)
+
+
+def default_uid(resource: DashboardResource) -> str:
+    """Deterministic, Grafana-valid and collision-safe across namespaces."""
+    return ownership.derived_uid("k8s", resource.namespace, resource.name)
+
+
+def _utc(text: str | None) -> datetime | None:
+    try:
+        return datetime.fromisoformat(str(text).replace("Z", "+00:00")) if text else None
+    except ValueError:
+        return None
+
+
+def is_fresh(resource: DashboardResource, digest: str, now: datetime, interval: timedelta) -> bool:
+    """True when the CR needs nothing this pass: same spec, same generator, verified recently. Pure."""
+    status = resource.status
+    synced = next((c for c in status.get("conditions") or [] if c.get("type") == "Synced"), None)
+    last = _utc(status.get("lastSyncTime"))
+    return (
+        status.get("observedGeneration") == resource.generation
+        and status.get("generatorDigest") == digest
+        and bool(status.get("dashboardSha256"))
+        and synced is not None
+        and synced.get("status") == "True"
+        and last is not None
+        and now - last < interval
+    )
+
+
+class SyncJob:
+    """One pass over a source; construct, then `run()`."""
+
+    def __init__(
+        self,
+        source: Source,
+        grafana: Callable[[], GrafanaClient],
+        renderer: Renderer | None = None,
+        options: SyncOptions | None = None,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.source = source
+        self.options = options or SyncOptions()
+        self.renderer = renderer or Renderer()
+        self._make_client = grafana
+        self._clients = threading.local()
+        self._clock = clock
+        self._fetched: dict[str, Fetched | DawgError] = {}
+        self._folders: dict[str, str] = {}
+        self._lock = threading.Lock()
+
+    def client(self) -> GrafanaClient:
+        if not hasattr(self._clients, "client"):
+            self._clients.client = self._make_client()
+        client: GrafanaClient = self._clients.client
+        return client
+
+    def run(self) -> Summary:
+        summary = Summary()
+        try:
+            resources = self.source.list()
+        except DawgError as error:
+            summary.errors.append(str(error))
+            return summary
+        now = self._clock()
+        with ThreadPoolExecutor(max_workers=max(1, self.options.concurrency)) as pool:
+            summary.results = list(pool.map(lambda r: self._sync_one(r, now), resources))
+        if self.options.prune:
+            self._prune(resources, summary)
+        return summary
+
+    # -- one CR ----------------------------------------------------------------------------
+
+    def _fetch(self, generator: str) -> Fetched | DawgError:
+        """Each reference is resolved once per pass, whatever the number of CRs using it."""
+        with self._lock:
+            if generator in self._fetched:
+                return self._fetched[generator]
+        try:
+            result: Fetched | DawgError = self.renderer.fetcher.fetch(generator)
+        except DawgError as error:
+            result = error
+        with self._lock:
+            self._fetched.setdefault(generator, result)
+            return self._fetched[generator]
+
+    def _folder(self, client: GrafanaClient, folder: str) -> str:
+        with self._lock:
+            if folder in self._folders:
+                return self._folders[folder]
+        uid, path = parse_folder(folder)
+        resolved = client.resolve_folder(uid, path)
+        with self._lock:
+            self._folders[folder] = resolved
+        return resolved
+
+    def _sync_one(self, resource: DashboardResource, now: datetime) -> CrResult:
+        stamp = now.strftime("%Y-%m-%dT%H:%M:%SZ")
+        spec, errors = parse_spec(resource.spec, prefix="spec.")
+        raw_uid = resource.spec.get("uid")
+        uid = raw_uid if isinstance(raw_uid, str) and ownership.valid_uid(raw_uid) else default_uid(resource)
+        if spec is None:
+            message = "; ".join(str(error) for error in errors)
+            return self._finish(resource, uid, Outcome.FAILED, Reason.CONFIG_INVALID, message, stamp)
+        if resource.spec.get("suspend") is True:
+            return self._finish(
+                resource, uid, Outcome.SUSPENDED, Reason.SUSPENDED, "spec.suspend is true", stamp
+            )
+        try:
+            return self._sync_spec(resource, spec, uid, now, stamp)
+        except GeneratorFailed as error:
+            reason = Reason.CONFIG_INVALID if error.exit_code == 1 else Reason.GENERATOR_FAILED
+            return self._finish(resource, uid, Outcome.FAILED, reason, str(error), stamp)
+        except (GeneratorError, RegistryError) as error:
+            return self._finish(resource, uid, Outcome.FAILED, Reason.GENERATOR_FAILED, str(error), stamp)
+        except GrafanaError as error:
+            return self._finish(resource, uid, Outcome.FAILED, Reason.GRAFANA_ERROR, str(error), stamp)
+        except DawgError as error:
+            return self._finish(resource, uid, Outcome.FAILED, Reason.GENERATOR_FAILED, str(error), stamp)
+
+    def _sync_spec(
+        self, resource: DashboardResource, spec: DashboardSpec, uid: str, now: datetime, stamp: str
+    ) -> CrResult:
+        fetched = self._fetch(spec.generator)
+        if isinstance(fetched, RegistryUnreachable) and resource.status.get("generatorDigest"):
+            fallback = self.renderer.fetcher.fetch_known(
+                spec.generator, str(resource.status["generatorDigest"])
+            )
+            if fallback is None:
+                raise fetched
+            fetched = fallback
+        if isinstance(fetched, DawgError):
+            raise fetched
+        digest = fetched.artifact.digest
+        if not self.options.dry_run and is_fresh(resource, digest, now, self.options.verify_interval):
+            return CrResult(resource.key, uid, Outcome.UNCHANGED, Reason.UP_TO_DATE, "verified recently")
+        rendering = self.renderer.render_fetched(fetched, spec, uid, self.options.owner)
+        client = self.client()
+        folder_uid = (
+            self._folder(client, spec.folder)
+            if not self.options.dry_run
+            else self._dry_folder(client, spec.folder)
+        )
+        desired = Desired(uid, rendering.dashboard, folder_uid)
+        grafana_status = resource.status.get("grafana") or {}
+        version = grafana_status.get("version")
+        recorded = Recorded(
+            int(version) if isinstance(version, int) else None, resource.status.get("dashboardSha256")
+        )
+        policy = Policy(owner=self.options.owner, adopt=spec.adopt, drift=spec.drift)
+        if self.options.dry_run:
+            live = client.get_dashboard(uid)
+            decision = plan(desired, observed(live), recorded, policy)
+            outcome, reason = _classify(decision.action)
+            lines = tuple(decision.diff.lines()) if decision.diff else ()
+            return CrResult(resource.key, uid, outcome, reason, decision.reason, lines)
+        applied: Applied = apply(
+            client, desired, recorded, policy, spec.message or f"DAWG sync of {resource.key}"
+        )
+        outcome, reason = _classify(applied.plan.action)
+        if outcome is Outcome.FAILED:
+            return self._finish(resource, uid, outcome, reason, applied.plan.reason, stamp)
+        saved, live = applied.saved, applied.live
+        grafana = {
+            "uid": uid,
+            "url": client.connection.base + (saved.url if saved else live.url if live else ""),
+            "version": saved.version if saved else live.version if live else 0,
+        }
+        message = "; ".join((applied.plan.reason, *applied.plan.warnings))
+        diff = tuple(applied.plan.diff.lines()) if applied.plan.diff else ()
+        return self._finish(
+            resource,
+            uid,
+            outcome,
+            reason,
+            message,
+            stamp,
+            grafana=grafana,
+            digest=rendering.generator_digest,
+            dashboard_hash=rendering.dashboard_hash,
+            diff=diff,
+            verified=True,
+        )
+
+    def _dry_folder(self, client: GrafanaClient, folder: str) -> str:
+        """In a dry run folders are looked up, never created; a missing one counts as new."""
+        uid, path = parse_folder(folder)
+        if uid:
+            return uid
+        parent = ""
+        for title in path:
+            found = next((f for f in client.child_folders(parent) if f.title == title), None)
+            if found is None:
+                return ownership.folder_uid(parent, title)
+            parent = found.uid
+        return parent
+
+    def _finish(
+        self,
+        resource: DashboardResource,
+        uid: str,
+        outcome: Outcome,
+        reason: Reason,
+        message: str,
+        stamp: str,
+        *,
+        grafana: dict[str, Any] | None = None,
+        digest: str | None = None,
+        dashboard_hash: str | None = None,
+        diff: tuple[str, ...] = (),
+        verified: bool = False,
+    ) -> CrResult:
+        result = CrResult(resource.key, uid, outcome, reason, message, diff)
+        if self.options.dry_run:
+            return result
+        status = status_for(
+            resource,
+            reason,
+            message,
+            stamp,
+            grafana=grafana,
+            generator_digest=digest,
+            dashboard_sha256=dashboard_hash,
+        )
+        if verified or not same_status(resource.status, status):
+            try:
+                self.source.patch_status(resource, status)
+            except DawgError as error:
+                log.warning("%s", error)
+        return result
+
+    # -- pruning ------------------------------------------------------------------------------
+
+    def _prune(self, resources: list[DashboardResource], summary: Summary) -> None:
+        wanted = set()
+        for resource in resources:
+            raw_uid = resource.spec.get("uid")
+            wanted.add(
+                raw_uid
+                if isinstance(raw_uid, str) and ownership.valid_uid(raw_uid)
+                else default_uid(resource)
+            )
+        client = self.client()
+        try:
+            owned = client.managed_dashboards(self.options.owner)
+        except GrafanaError as error:
+            summary.errors.append(f"pruning skipped: {error}")
+            return
+        doomed = [hit for hit in owned if hit.uid not in wanted]
+        limit = max(10, int(len(owned) * MAX_PRUNE_FRACTION))
+        if len(doomed) > limit and not self.options.force_prune:
+            summary.errors.append(
+                f"pruning refused: {len(doomed)} of the {len(owned)} dashboards owned by "
+                f"{self.options.owner} have no Dashboard resource; is the namespace or label "
+                "selector right? Use --force-prune to proceed"
+            )
+            return
+        for hit in doomed:
+            if self.options.dry_run:
+                summary.pruned.append(hit.uid)
+                continue
+            try:
+                live = client.get_dashboard(hit.uid)
+                if live is None or not ownership.owned_by(live.dashboard, self.options.owner):
+                    continue
+                client.delete_dashboard(hit.uid)
+                summary.pruned.append(hit.uid)
+                if live.folder_uid:
+                    client.delete_folder_if_owned_and_empty(live.folder_uid)
+            except GrafanaError as error:
+                summary.errors.append(f"pruning {hit.uid}: {error}")
+
+
+def _classify(action: Action) -> tuple[Outcome, Reason]:
+    return {
+        Action.CREATE: (Outcome.CREATED, Reason.CREATED),
+        Action.UPDATE: (Outcome.UPDATED, Reason.UPDATED),
+        Action.ADOPT: (Outcome.UPDATED, Reason.ADOPTED),
+        Action.NOOP: (Outcome.UNCHANGED, Reason.UP_TO_DATE),
+        Action.REFUSE: (Outcome.FAILED, Reason.UID_CONFLICT),
+        Action.DRIFTED: (Outcome.FAILED, Reason.DRIFTED),
+    }[action]
+
+
+# -- the command line -------------------------------------------------------------------------
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    source = parser.add_argument_group("where Dashboard resources come from")
+    source.add_argument(
+        "--manifests",
+        type=Path,
+        metavar="DIR",
+        help="read Dashboard manifests from files instead of the cluster",
+    )
+    source.add_argument(
+        "--namespace", action="append", default=[], help="only these namespaces (repeatable; default all)"
+    )
+    source.add_argument("--selector", "-l", metavar="LABELS", help="only CRs matching this label selector")
+    source.add_argument(
+        "--kubeconfig", help="kubeconfig file (default: in-cluster service account, else ~/.kube/config)"
+    )
+    grafana = parser.add_argument_group("Grafana")
+    grafana.add_argument("--grafana-url", default=os.environ.get("GRAFANA_URL"), help="default $GRAFANA_URL")
+    grafana.add_argument(
+        "--grafana-token",
+        default=os.environ.get("GRAFANA_TOKEN"),
+        help="default $GRAFANA_TOKEN (prefer the variable)",
+    )
+    grafana.add_argument(
+        "--grafana-org-id", type=int, default=_env_int("GRAFANA_ORG_ID"), help="default $GRAFANA_ORG_ID"
+    )
+    grafana.add_argument("--grafana-ca-bundle", help="PEM CA bundle for Grafana's TLS certificate")
+    behaviour = parser.add_argument_group("behaviour")
+    behaviour.add_argument(
+        "--owner",
+        default=os.environ.get("DAWG_OWNER", DEFAULT_OWNER),
+        help="owner tag of this job; unique per job",
+    )
+    behaviour.add_argument("--dry-run", action="store_true", help="print the plan with diffs; write nothing")
+    behaviour.add_argument("--concurrency", type=int, default=4, help="CRs synced at once (default 4)")
+    behaviour.add_argument("--no-prune", action="store_true", help="never delete dashboards whose CR is gone")
+    behaviour.add_argument(
+        "--force-prune", action="store_true", help="prune even more than half of what this job owns"
+    )
+    behaviour.add_argument(
+        "--verify-interval",
+        type=int,
+        default=30,
+        metavar="MINUTES",
+        help="re-check unchanged CRs against Grafana this often",
+    )
+
+
+def _env_int(name: str) -> int | None:
+    value = os.environ.get(name)
+    return int(value) if value and value.isdigit() else None
+
+
+def run_cli(args: argparse.Namespace, renderer: Renderer) -> int:
+    """`dawg sync`; returns the exit code."""
+    if not args.grafana_url:
+        raise DawgError("no Grafana: give --grafana-url or set GRAFANA_URL (and GRAFANA_TOKEN)")
+    connection = GrafanaConnection(
+        args.grafana_url,
+        token=args.grafana_token,
+        org_id=args.grafana_org_id,
+        ca_bundle=args.grafana_ca_bundle,
+    )
+    source: Source
+    if args.manifests is not None:
+        source = ManifestSource(args.manifests)
+    else:
+        source = ClusterSource.connect(args.kubeconfig, args.namespace, args.selector)
+    options = SyncOptions(
+        owner=args.owner,
+        dry_run=args.dry_run,
+        concurrency=args.concurrency,
+        prune=not args.no_prune,
+        force_prune=args.force_prune,
+        verify_interval=timedelta(minutes=args.verify_interval),
+    )
+    summary = SyncJob(source, lambda: GrafanaClient(connection), renderer, options).run()
+    report(summary, options.dry_run, sys.stdout)
+    return 1 if summary.failed else 0
+
+
+def report(summary: Summary, dry_run: bool, out: Any) -> None:
+    for result in sorted(summary.results, key=lambda r: r.key):
+        if result.outcome is Outcome.UNCHANGED and not result.diff:
+            continue
+        print(
+            f"{result.key} ({result.uid}): {result.outcome.value} [{result.reason.value}] {result.message}",
+            file=out,
+        )
+        for line in result.diff:
+            print(f"    {line}", file=out)
+    for uid in summary.pruned:
+        print(f"pruned {uid}" if not dry_run else f"would prune {uid}", file=out)
+    for error in summary.errors:
+        print(f"error: {error}", file=out)
+    print(summary.line(dry_run), file=out)
+
+
+def main(argv: Iterable[str] | None = None) -> int:
+    from .cli import main as cli_main
+
+    return cli_main(["sync", *(list(argv) if argv is not None else sys.argv[1:])])
+
+
+if __name__ == "__main__":
+    sys.exit(main())
