@@ -28,3 +28,16 @@ for entry in entries:
     dashboard = WasmDashboard(entry.name, WasmDashboardArgs(**entry.args))
     urls[entry.name] = dashboard.url
 pulumi.export("dashboards", urls)
+
+cluster = config.get_object("cluster")
+if cluster is not None:
+    from dawg_provider.cluster import DawgSync, args_from_config
+
+    org_id = config.get_int("grafanaOrgId")
+    sync = DawgSync(
+        "dawg-sync",
+        args_from_config(
+            cluster, config.require("grafanaUrl"), config.require_secret("grafanaToken"), org_id
+        ),
+    )
+    pulumi.export("syncNamespace", cluster.get("namespace", "dawg-system"))

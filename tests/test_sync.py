@@ -348,3 +348,48 @@ def test_default_uid_is_collision_safe() -> None:
     a = DashboardResource("team-a", "api", {})
     b = DashboardResource("team", "a-api", {})
     assert default_uid(a) != default_uid(b) and ownership.valid_uid(default_uid(a))
+
+
+def test_example_manifests_sync_from_the_repository_root(
+    grafana: GrafanaStandIn, example_wasm: dict[str, Path], tmp_path: Path
+) -> None:
+    root = Path(__file__).resolve().parent.parent
+    dist = root / "generators" / "dist"
+    dist.mkdir(exist_ok=True)
+    for name, path in example_wasm.items():
+        (dist / f"{name}.wasm").write_bytes(path.read_bytes())
+    env = {
+        **os.environ,
+        "GRAFANA_URL": grafana.url,
+        "GRAFANA_TOKEN": TOKEN,
+        "DAWG_CACHE_DIR": str(tmp_path / "cache"),
+    }
+    command = [
+        sys.executable,
+        "-m",
+        "dawg_provider.cli",
+        "sync",
+        "--manifests",
+        "deploy/examples",
+        "--owner",
+        "dawg-examples",
+    ]
+    first = subprocess.run(command, cwd=root, capture_output=True, text=True, env=env, check=False)
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert first.stdout.strip().splitlines()[-1].startswith("dawg sync: 3 dashboards: 3 created")
+    again = subprocess.run(command, cwd=root, capture_output=True, text=True, env=env, check=False)
+    assert (
+        again.stdout.strip()
+        .splitlines()[-1]
+        .startswith("dawg sync: 3 dashboards: 0 created, 0 updated, 3 unchanged")
+    )
+    assert grafana.count("POST", "/api/dashboards/db") == 3
+
+
+def test_the_checked_in_crd_is_the_generated_one() -> None:
+    from dawg_provider.crd import crd_manifest
+
+    root = Path(__file__).resolve().parent.parent
+    assert yaml.safe_load((root / "deploy" / "crd.yaml").read_text()) == crd_manifest(), (
+        "run: dawg crd > deploy/crd.yaml"
+    )
