@@ -28,10 +28,10 @@ class Mocks(pulumi.runtime.Mocks):
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
         self.registered.append(args)
-        return f"{args.name}-id", {
-            **args.inputs,
-            "url": f"https://grafana.example.com/d/{args.inputs['uid']}",
-        }
+        outputs = dict(args.inputs)
+        if "uid" in outputs:
+            outputs["url"] = f"https://grafana.example.com/d/{outputs['uid']}"
+        return f"{args.name}-id", outputs
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
         return {}, None
@@ -109,6 +109,30 @@ def test_bad_stack_config_gives_one_message_per_entry_and_deploys_nothing() -> N
         "dawg:dashboards[4]: unknown field(s) colour; known: adopt, config, drift, folder, generator, memory, message, name, timeout, uid",
         "dawg:dashboards[4].name: required: letters, digits, '.', '_' or '-', at most 100",
     ]
+
+
+@pulumi.runtime.test  # type: ignore[untyped-decorator]
+def test_cluster_config_deploys_the_sync_job() -> pulumi.Output[Any]:
+    mocks = Mocks()
+    pulumi.runtime.set_mocks(mocks, project="dawg", stack="dev", preview=False)
+    set_all_config(
+        {
+            "dawg:grafanaUrl": "https://grafana.example.com",
+            "dawg:grafanaToken": "glsa_program_secret",
+            "dawg:cluster": json.dumps(
+                {"name": "prod", "shards": [{"name": "a", "namespaces": ["a"]}, {"name": "b"}]}
+            ),
+        },
+        ["dawg:grafanaToken"],
+    )
+    module = runpy.run_path(str(ROOT / "__main__.py"))
+
+    def check(_: Any) -> None:
+        kinds = [args.typ for args in mocks.registered]
+        assert "dawg:cluster:DawgSync" in kinds
+        assert kinds.count("kubernetes:batch/v1:CronJob") == 2
+
+    return pulumi.Output.all(*[child.urn for child in module["sync"].children]).apply(check)
 
 
 def test_no_dashboards_is_an_empty_stack() -> None:
