@@ -190,7 +190,7 @@ class KubernetesStandIn:
 
     def _patch_status(self, obj: dict[str, Any], content_type: str, body: bytes) -> tuple[int, Any]:
         name = obj["metadata"]["name"]
-        if content_type.split(";")[0].strip() != "application/merge-patch+json":
+        if content_type.split(";", maxsplit=1)[0].strip() != "application/merge-patch+json":
             return 415, status_object(
                 415,
                 "UnsupportedMediaType",
