@@ -56,7 +56,7 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true")
     args = parser.parse_args()
     count = 60 if args.quick else 500
-    names = [example.name for example in EXAMPLES]
+    names = [example.name for example in EXAMPLES][:3]  # the three core-module generators
     with tempfile.TemporaryDirectory() as scratch_dir:
         scratch = Path(scratch_dir)
         built = build_examples(scratch / "dist")

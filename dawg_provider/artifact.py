@@ -75,6 +75,22 @@ class Artifact:
         return self._wasm
 
     @property
+    def has_bytes(self) -> bool:
+        return self._wasm is not None
+
+    def binary_kind(self) -> BinaryKind:
+        """Module or component, from the first 8 bytes (read from the file when lazy)."""
+        if self._wasm is not None:
+            return binary_kind(self.label, self._wasm)
+        assert self.path is not None
+        try:
+            with self.path.open("rb") as handle:
+                header = handle.read(8)
+        except OSError as error:
+            raise InvalidModule(self.label, f"cannot read {self.path}: {error.strerror}") from None
+        return binary_kind(self.label, header)
+
+    @property
     def hexdigest(self) -> str:
         return self.digest.removeprefix("sha256:")
 

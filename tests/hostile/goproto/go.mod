@@ -1,0 +1,3 @@
+module dawg.dev/tests/goproto
+
+go 1.27
