@@ -34,6 +34,7 @@ class Language(Enum):
     ZIG = "zig"
     C = "c"
     PYTHON = "python"  # a component, built with componentize-py
+    JAVASCRIPT = "javascript"  # a component, built with componentize-js (npm)
     GO_PROTOTYPE = "go-prototype"  # the Go prototype's ABI: //go:wasmexport generate, c-shared
 
 
@@ -56,6 +57,7 @@ EXAMPLES = (
     Example("simple", Language.ZIG, HERE / "simple" / "main.zig"),
     Example("service", Language.C, HERE / "service" / "main.c"),
     Example("python-service", Language.PYTHON, HERE / "python-service", reproducible=False),
+    Example("js-network", Language.JAVASCRIPT, HERE / "js-network", reproducible=False),
 )
 ROOT = HERE.parent
 WIT = ROOT / "wit"
@@ -208,6 +210,48 @@ def build_python(app_dir: Path, out: Path) -> Path:
     return out
 
 
+def build_javascript(app_dir: Path, out: Path) -> Path:
+    """Build `generator.js` into a `dawg:generator` component with componentize-js.
+
+    The toolchain comes from the npm registry (`npm ci` against the checked-in lock file);
+    the WIT world is copied next to the source for the build, since the tool only sees its
+    working directory. Two builds of one tree must therefore not run at the same time.
+    """
+    npm = shutil.which("npm")
+    if npm is None:
+        raise BuildError("npm is not installed (Node.js); it builds the JavaScript generators")
+    binary = app_dir / "node_modules" / ".bin" / "componentize-js"
+    if not binary.exists():
+        _run([npm, "ci", "--no-audit", "--no-fund", "--loglevel=error"], app_dir)
+    wit = app_dir / "wit"  # the splicer only sees the working directory
+    shutil.rmtree(wit, ignore_errors=True)
+    shutil.copytree(WIT, wit)
+    target = app_dir / ".build.wasm"
+    try:
+        _run(
+            [
+                str(binary),
+                "generator.js",
+                "--wit",
+                "wit",
+                "-n",
+                "generator",
+                "-o",
+                target.name,
+                "-d",
+                "http",
+                "-d",
+                "fetch-event",
+            ],
+            app_dir,
+        )
+        shutil.move(target, out)
+    finally:
+        shutil.rmtree(wit, ignore_errors=True)
+        target.unlink(missing_ok=True)
+    return out
+
+
 def build(language: Language, source: Path, out: Path) -> Path:
     """Build `source` (a Go package directory or a Zig/C file) into `out`."""
     source, out = source.resolve(), out.resolve()
@@ -218,6 +262,8 @@ def build(language: Language, source: Path, out: Path) -> Path:
         return build_go(source, out, ("-buildmode=c-shared",))
     if language is Language.PYTHON:
         return build_python(source, out)
+    if language is Language.JAVASCRIPT:
+        return build_javascript(source, out)
     if language is Language.ZIG:
         return build_zig(source, out)
     return build_c(source, out)

@@ -37,3 +37,9 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
     test -x .venv/bin/componentize-py || { echo "install: componentize-py is missing" >&2; exit 1; }
     touch "$stamp"
 fi
+
+# npm packages for the JavaScript generator (componentize-js), from its lock file.
+if [ ! -x generators/js-network/node_modules/.bin/componentize-js ] || [ generators/js-network/package-lock.json -nt generators/js-network/node_modules ]; then
+    command -v npm >/dev/null 2>&1 || { echo "install: npm (Node.js) is needed for generators/js-network" >&2; exit 1; }
+    (cd generators/js-network && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+fi

@@ -173,3 +173,27 @@ def test_push_pull_and_render_a_component_through_the_registry(
         assert dashboard["title"] == "Service s"
     finally:
         server.stop()
+
+
+def test_js_network_renders_and_rejects_bad_config(runtime: Runtime, examples: dict[str, Artifact]) -> None:
+    artifact = examples["js-network"]
+    assert runtime.inspect(artifact).kind is ModuleKind.COMPONENT_GENERATE
+    dashboard = runtime.run(artifact, "app_name: web\ninterface: eth0\n").dashboard
+    assert dashboard["title"] == "web network"
+    assert [p["title"] for p in dashboard["panels"]] == [
+        "Overview",
+        "Network Received",
+        "Network Transmitted",
+    ]
+    assert (
+        dashboard["panels"][1]["targets"][0]["expr"]
+        == 'rate(node_network_receive_bytes_total{job="web", device="eth0"}[$__rate_interval]) * 8'
+    )
+    assert runtime.run(artifact, '{"app_name": "json-config"}').dashboard["title"] == "json-config network"
+    for config, message in (
+        ("", 'field "app_name" is required'),
+        ("app_name: 3", 'field "app_name" must be a string'),
+        ("colour: x", 'unknown field "colour"'),
+    ):
+        with pytest.raises(GeneratorFailed, match=f"returned an error: config: {message}"):
+            runtime.run(artifact, config)
