@@ -14,6 +14,7 @@ result becomes a generator error carrying its message.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 
@@ -23,6 +24,7 @@ from wasmtime import component
 from .limits import Limits
 
 GENERATE = "generate"
+EXIT = re.compile(r"[Ee]xited with i32 exit status (\d+)")
 CLI_RUN = "wasi:cli/run@"
 
 
@@ -72,6 +74,7 @@ class ComponentRun:
         self.output_too_large = False
         self.error_result: str | None = None
         self.command_failed = False
+        self.exit_code: int | None = None
         self.trap: str | None = None
         self.interrupted = False
         self.instantiation_error: str | None = None
@@ -134,6 +137,9 @@ def execute(
                     result.instantiation_error = message
                 elif "interrupt" in message.lower():
                     result.interrupted = True
+                elif (exited := EXIT.search(message)) is not None:
+                    result.exit_code = int(exited.group(1))
+                    result.command_failed = result.exit_code != 0
                 else:
                     result.trap = trap_reason(message)
         if stdout is not None:

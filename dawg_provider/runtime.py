@@ -391,7 +391,9 @@ class Runtime:
             self.engine, self._shared.component_linker, compiled, exports, stdin, limits, self._ticker.running
         )
         outcome = Outcome(
-            exit_code=1 if run.command_failed else (None if run.trap or run.interrupted else 0),
+            exit_code=(run.exit_code or 1)
+            if run.command_failed
+            else (None if run.trap or run.interrupted else 0),
             trap=run.trap,
             interrupted=run.interrupted,
             instantiation_error=run.instantiation_error,

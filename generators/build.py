@@ -170,7 +170,7 @@ def build_c(source: Path, out: Path) -> Path:
     return out
 
 
-def build_python(app_dir: Path, out: Path) -> Path:
+def build_python(app_dir: Path, out: Path, wit: Path = WIT, world: str = "generator") -> Path:
     """Build a Python app directory into a `dawg:generator` component with componentize-py.
 
     The packages named in the app's `bundle.txt` are staged from this environment
@@ -194,9 +194,9 @@ def build_python(app_dir: Path, out: Path) -> Path:
         command = [
             str(binary),
             "-d",
-            str(WIT),
+            str(wit),
             "-w",
-            "generator",
+            world,
             "componentize",
             "app",
             "-p",

@@ -13,7 +13,7 @@ import pytest
 
 from dawg_provider import Artifact, Runtime, load_artifact
 from dawg_provider.reference import FileRef
-from generators.build import EXAMPLES, Language, build, build_examples
+from generators.build import EXAMPLES, Language, build, build_examples, build_python
 
 HOSTILE = Path(__file__).parent / "hostile"
 
@@ -34,6 +34,9 @@ def hostile_wasm(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         "zig": build(Language.ZIG, HOSTILE / "trap.zig", out / "hostile_zig.wasm"),
         "python": build(Language.PYTHON, HOSTILE / "pycomponent", out / "hostile_python.wasm"),
         "prototype": build(Language.GO_PROTOTYPE, HOSTILE / "goproto", out / "prototype.wasm"),
+        "command": build_python(
+            HOSTILE / "pycommand", out / "command.wasm", HOSTILE / "pycommand" / "wit", "command"
+        ),
     }
 
 

@@ -197,3 +197,18 @@ def test_js_network_renders_and_rejects_bad_config(runtime: Runtime, examples: d
     ):
         with pytest.raises(GeneratorFailed, match=f"returned an error: config: {message}"):
             runtime.run(artifact, config)
+
+
+def test_wasi_cli_run_command_components_speak_contract_v1(
+    runtime: Runtime, hostile: dict[str, Artifact]
+) -> None:
+    artifact = hostile["command"]
+    assert runtime.inspect(artifact).kind is ModuleKind.COMPONENT_COMMAND
+    assert runtime.run(artifact, "web").dashboard == {"title": "command web"}
+    with pytest.raises(GeneratorFailed) as caught:
+        runtime.run(artifact, "")
+    assert caught.value.exit_code == 1 and "config: app_name is required" in str(caught.value)
+    from dawg_provider import OutputTooLarge
+
+    with pytest.raises((OutputTooLarge, GeneratorTimeout)):
+        runtime.run(artifact, "flood", Limits(timeout=2.0, max_output=1024 * 1024))
