@@ -212,3 +212,23 @@ def test_wasi_cli_run_command_components_speak_contract_v1(
 
     with pytest.raises((OutputTooLarge, GeneratorTimeout)):
         runtime.run(artifact, "flood", Limits(timeout=2.0, max_output=1024 * 1024))
+
+
+def test_inspect_shows_the_contract(
+    example_wasm: dict[str, Path], hostile_wasm: dict[str, Path], session_cache: Path
+) -> None:
+    env = {**os.environ, "DAWG_CACHE_DIR": str(session_cache)}
+    for path, contract in (
+        (example_wasm["python-service"], "component-generate"),
+        (hostile_wasm["prototype"], "prototype-generate-abi"),
+        (hostile_wasm["command"], "component-wasi-cli-run"),
+    ):
+        result = subprocess.run(
+            [sys.executable, "-m", "dawg_provider.cli", "inspect", str(path), "--json"],
+            capture_output=True,
+            text=True,
+            env=env,
+            check=False,
+        )
+        assert result.returncode == 0, result.stderr
+        assert json.loads(result.stdout)["contract"] == contract
