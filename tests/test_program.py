@@ -70,7 +70,8 @@ def test_one_wasm_dashboard_per_entry() -> pulumi.Output[Any]:
 
     def check(urls: list[str]) -> None:
         assert [args.typ for args in mocks.registered] == ["pulumi-python:dynamic/dawg:WasmDashboard"] * 2
-        checkout, web = (args.inputs for args in mocks.registered)
+        by_name = {args.name: args.inputs for args in mocks.registered}  # registration order is not fixed
+        checkout, web = by_name["checkout"], by_name["web"]
         assert checkout["uid"] == ownership.derived_uid("dawg", "dev", "checkout")
         assert checkout["owner"] == "pulumi-dawg-dev" and checkout["folder"] == "Shop"
         assert web["uid"] == "web-dashboard" and web["drift"] == "fail"
