@@ -21,6 +21,7 @@ from contextlib import AbstractContextManager
 import wasmtime
 from wasmtime import component
 
+from . import sandbox
 from .limits import Limits
 
 GENERATE = "generate"
@@ -97,16 +98,12 @@ def execute(
     stdin = _MemoryFile("dawg-stdin", config) if command else None
     stdout = _MemoryFile("dawg-stdout") if command else None
     try:
-        store = wasmtime.Store(engine)
         wasi = wasmtime.WasiConfig()
-        wasi.argv = ["generator"]
         wasi.stderr_file = stderr.path
         if stdin is not None and stdout is not None:
             wasi.stdin_file = stdin.path
             wasi.stdout_file = stdout.path
-        store.set_wasi(wasi)
-        store.set_limits(memory_size=limits.memory)
-        store.set_epoch_deadline(max(1, int(limits.timeout / 0.01)))
+        store = sandbox.new_store(engine, wasi, limits.memory, limits.timeout)
         instance = None
         with running():
             try:

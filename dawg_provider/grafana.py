@@ -214,7 +214,6 @@ class GrafanaClient:
         allow: tuple[int, ...] = (),
     ) -> requests.Response:
         """Send with retries for idempotent requests; translate failures into typed errors."""
-        policy = self.connection.retry
         started = self._clock()
         attempt = 0
         while True:
@@ -224,19 +223,25 @@ class GrafanaClient:
                 if retry_500 and response.status_code == 500:
                     raise _Attempt("HTTP 500", response, None)
             except _Attempt as failure:
-                delay = self._backoff(attempt, failure.retry_after)
-                if attempt >= policy.attempts or self._clock() - started + delay > policy.total:
-                    if failure.response is not None:
-                        raise self._error(method, path, what, failure.response) from None
-                    raise GrafanaUnreachable(
-                        method, path, what, None, f"{failure.reason} (after {attempt} attempts)"
-                    ) from None
-                log.info("Grafana %s %s: %s; retrying in %.1fs", method, path, failure.reason, delay)
-                self._sleep(delay)
+                self._wait_or_give_up(failure, attempt, started, method, path, what)
                 continue
             if response.status_code in ok or response.status_code in allow:
                 return response
             raise self._error(method, path, what, response)
+
+    def _wait_or_give_up(
+        self, failure: _Attempt, attempt: int, started: float, method: str, path: str, what: str
+    ) -> None:
+        """Sleep before the next attempt, or raise when the attempts or the time budget are spent."""
+        policy = self.connection.retry
+        delay = self._backoff(attempt, failure.retry_after)
+        if attempt >= policy.attempts or self._clock() - started + delay > policy.total:
+            if failure.response is not None:
+                raise self._error(method, path, what, failure.response) from None
+            reason = f"{failure.reason} (after {attempt} attempts)"
+            raise GrafanaUnreachable(method, path, what, None, reason) from None
+        log.info("Grafana %s %s (%s): %s; retrying in %.1fs", method, path, what, failure.reason, delay)
+        self._sleep(delay)
 
     def _backoff(self, attempt: int, retry_after: float | None) -> float:
         policy = self.connection.retry
@@ -318,7 +323,6 @@ class GrafanaClient:
             "message": message[:500],
             "overwrite": overwrite,
         }
-        policy = self.connection.retry
         started = self._clock()
         attempt = 0
         while True:
@@ -333,19 +337,7 @@ class GrafanaClient:
                     landed = self._landed(uid, dashboard, folder_uid)
                     if landed is not None:
                         return landed
-                delay = self._backoff(attempt, failure.retry_after)
-                if attempt >= policy.attempts or self._clock() - started + delay > policy.total:
-                    if failure.response is not None:
-                        raise self._error("POST", "/api/dashboards/db", what, failure.response) from None
-                    raise GrafanaUnreachable(
-                        "POST",
-                        "/api/dashboards/db",
-                        what,
-                        None,
-                        f"{failure.reason} (after {attempt} attempts)",
-                    ) from None
-                log.info("Grafana save of %s: %s; retrying in %.1fs", what, failure.reason, delay)
-                self._sleep(delay)
+                self._wait_or_give_up(failure, attempt, started, "POST", "/api/dashboards/db", what)
                 continue
             if response.status_code != 200:
                 raise self._error("POST", "/api/dashboards/db", what, response)

@@ -68,15 +68,11 @@ def execute(
             with open(path, "wb") as handle:
                 handle.write(config)
             os.chmod(path, 0o400)
-            store = wasmtime.Store(engine)
             wasi = wasmtime.WasiConfig()
-            wasi.argv = ["generator"]
             wasi.preopen_dir(directory, "/dawg", False)
             wasi.stdout_file = stdout.path
             wasi.stderr_file = stderr.path
-            store.set_wasi(wasi)
-            store.set_limits(memory_size=limits.memory)
-            store.set_epoch_deadline(max(1, int(limits.timeout / 0.01)))
+            store = sandbox.new_store(engine, wasi, limits.memory, limits.timeout)
             instance = None
             with running(), sandbox.bound(io):
                 try:

@@ -16,7 +16,6 @@ apart from the code that drives wasmtime, so it can be tested on its own.
 
 from __future__ import annotations
 
-import math
 import re
 import threading
 import time
@@ -47,7 +46,7 @@ from .limits import Limits, format_size
 from .modcache import Compiled, ModuleCache
 from .output import parse_dashboard
 
-EPOCH_TICK_SECONDS = 0.01
+EPOCH_TICK_SECONDS = sandbox.EPOCH_TICK_SECONDS
 ENGINE_SETTINGS = "epoch_interruption=1;cranelift_opt_level=speed;v1"
 
 
@@ -404,12 +403,7 @@ class Runtime:
         return outcome, run.output
 
     def _execute(self, module: wasmtime.Module, io: sandbox.RunIO, limits: Limits) -> Outcome:
-        store = wasmtime.Store(self.engine)
-        wasi = wasmtime.WasiConfig()
-        wasi.argv = ["generator"]
-        store.set_wasi(wasi)
-        store.set_limits(memory_size=limits.memory)
-        store.set_epoch_deadline(math.ceil(limits.timeout / EPOCH_TICK_SECONDS))
+        store = sandbox.new_store(self.engine, wasmtime.WasiConfig(), limits.memory, limits.timeout)
         exit_code: int | None = 0
         trap: str | None = None
         interrupted = False

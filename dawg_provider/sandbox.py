@@ -27,6 +27,7 @@ the run's `RunIO`, which the runtime reads after the guest stops.
 from __future__ import annotations
 
 import ctypes
+import math
 import random
 import struct
 import threading
@@ -281,6 +282,22 @@ def poll_oneoff(caller: wasmtime.Caller, subs: int, events: int, nsubs: int, nev
     if not _write(caller, memory, events, b"".join(ready)):
         return ERRNO_FAULT
     return ERRNO_SUCCESS if _write(caller, memory, nevents, struct.pack("<I", len(ready))) else ERRNO_FAULT
+
+
+EPOCH_TICK_SECONDS = 0.01
+"""How often the engine's epoch advances while a generator runs (the deadline's resolution)."""
+
+
+def new_store(
+    engine: wasmtime.Engine, wasi: wasmtime.WasiConfig, memory: int, timeout: float
+) -> wasmtime.Store:
+    """A Store for one run: argv `["generator"]`, the memory cap, the epoch deadline."""
+    wasi.argv = ["generator"]
+    store = wasmtime.Store(engine)
+    store.set_wasi(wasi)
+    store.set_limits(memory_size=memory)
+    store.set_epoch_deadline(max(1, math.ceil(timeout / EPOCH_TICK_SECONDS)))
+    return store
 
 
 def define_sandbox(linker: wasmtime.Linker, capture_stdio: bool = True) -> None:
