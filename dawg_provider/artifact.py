@@ -74,10 +74,6 @@ class Artifact:
             self._wasm = data
         return self._wasm
 
-    @property
-    def has_bytes(self) -> bool:
-        return self._wasm is not None
-
     def binary_kind(self) -> BinaryKind:
         """Module or component, from the first 8 bytes (read from the file when lazy)."""
         if self._wasm is not None:

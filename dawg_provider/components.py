@@ -43,7 +43,7 @@ def run_export(exports: list[str]) -> str | None:
     return next((name for name in exports if name.startswith(CLI_RUN)), None)
 
 
-class _MemoryFile:
+class MemoryFile:
     """An anonymous in-memory file that wasmtime can open by path."""
 
     def __init__(self, name: str, content: bytes = b"") -> None:
@@ -94,9 +94,9 @@ def execute(
     """Instantiate and call the component's entry point under the limits."""
     result = ComponentRun()
     command = run_export(exports) if GENERATE not in exports else None
-    stderr = _MemoryFile("dawg-stderr")
-    stdin = _MemoryFile("dawg-stdin", config) if command else None
-    stdout = _MemoryFile("dawg-stdout") if command else None
+    stderr = MemoryFile("dawg-stderr")
+    stdin = MemoryFile("dawg-stdin", config) if command else None
+    stdout = MemoryFile("dawg-stdout") if command else None
     try:
         wasi = wasmtime.WasiConfig()
         wasi.stderr_file = stderr.path

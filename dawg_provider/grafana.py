@@ -478,28 +478,37 @@ class GrafanaClient:
             str(data.get("uid", uid)), str(data.get("title", title)), str(data.get("parentUid") or parent_uid)
         )
 
-    def ensure_folder_path(self, titles: list[str]) -> Folder | None:
+    def ensure_folder_path(self, titles: list[str], create: bool = True) -> Folder | None:
         """The folder at `titles` (e.g. ["Team A", "Services"]), creating missing levels.
 
         Existing folders are found by title under their parent (whoever made them);
         missing ones are created with DAWG's folder uid, which marks them as DAWG's.
-        Returns None for an empty path (the root).
+        With `create=False` (dry runs) nothing is written: missing levels are returned
+        with the uids DAWG would give them. Returns None for an empty path (the root).
         """
         parent: Folder | None = None
+        missing = False
         for raw_title in titles:
             title = raw_title.strip()
             if not title:
                 raise DawgError(f"folder path {'/'.join(titles)!r} has an empty level")
             parent_uid = parent.uid if parent else ""
-            found = next((f for f in self.child_folders(parent_uid) if f.title == title), None)
+            found = (
+                None
+                if missing
+                else next((f for f in self.child_folders(parent_uid) if f.title == title), None)
+            )
             if found is None:
-                found = self.create_folder(
-                    title, uid=ownership.folder_uid(parent_uid, title), parent_uid=parent_uid
-                )
+                uid = ownership.folder_uid(parent_uid, title)
+                if create:
+                    found = self.create_folder(title, uid=uid, parent_uid=parent_uid)
+                else:
+                    missing = True
+                    found = Folder(uid, title, parent_uid)
             parent = found
         return parent
 
-    def resolve_folder(self, uid: str, path: list[str]) -> str:
+    def resolve_folder(self, uid: str, path: list[str], create: bool = True) -> str:
         """The folder uid for a spec's folder: an existing uid, or a title path ensured."""
         if uid:
             if self.get_folder(uid) is None:
@@ -507,8 +516,19 @@ class GrafanaClient:
                     "GET", f"/api/folders/{uid}", f"folder {uid!r}", 404, "folder not found"
                 )
             return uid
-        folder = self.ensure_folder_path(path)
+        folder = self.ensure_folder_path(path, create)
         return folder.uid if folder else ""
+
+    def absolute_url(self, url: str) -> str:
+        """Grafana's relative `/d/...` URLs made absolute; a sub-path is not doubled."""
+        if url.startswith(("http://", "https://")):
+            return url
+        parts = urlsplit(self.connection.base)
+        origin = f"{parts.scheme}://{parts.netloc}"
+        prefix = parts.path.rstrip("/")
+        if prefix and url.startswith(prefix + "/"):
+            return origin + url
+        return origin + prefix + url
 
     def delete_folder_if_owned_and_empty(self, uid: str) -> bool:
         """Delete a folder only if DAWG created it and it holds no dashboards and no folders.

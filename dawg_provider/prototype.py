@@ -19,7 +19,7 @@ from contextlib import AbstractContextManager
 import wasmtime
 
 from . import sandbox
-from .components import _MemoryFile
+from .components import MemoryFile
 from .limits import Limits
 
 U64 = (1 << 64) - 1
@@ -61,7 +61,7 @@ def execute(
 ) -> PrototypeRun:
     result = PrototypeRun()
     io = sandbox.RunIO(b"", limits.max_output, limits.max_stderr)
-    stdout, stderr = _MemoryFile("dawg-stdout"), _MemoryFile("dawg-stderr")
+    stdout, stderr = MemoryFile("dawg-stdout"), MemoryFile("dawg-stderr")
     try:
         with tempfile.TemporaryDirectory(prefix="dawg-input-") as directory:
             path = os.path.join(directory, "input")

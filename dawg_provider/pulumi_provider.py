@@ -29,7 +29,6 @@ import dataclasses
 import threading
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
 import pulumi
 from pulumi.dynamic import (
@@ -134,17 +133,6 @@ def _has_unknown(value: Any) -> bool:
     if isinstance(value, list):
         return any(_has_unknown(v) for v in value)
     return value == UNKNOWN or type(value).__name__ == "Unknown"
-
-
-def _absolute(base: str, url: str) -> str:
-    if url.startswith(("http://", "https://")):
-        return url
-    parts = urlsplit(base)
-    origin = f"{parts.scheme}://{parts.netloc}"
-    prefix = parts.path.rstrip("/")
-    if prefix and url.startswith(prefix + "/"):
-        return origin + url
-    return origin + prefix + url
 
 
 class WasmDashboardProvider(ResourceProvider):
@@ -292,7 +280,7 @@ class WasmDashboardProvider(ResourceProvider):
         return {
             **{key: props[key] for key in (*INPUT_KEYS, *COMPUTED_KEYS) if key in props},
             "uid": uid,
-            "url": _absolute(client.connection.base, url),
+            "url": client.absolute_url(url),
             "version": version,
             "folderUid": folder,
             "generatorDigest": rendering.generator_digest,
@@ -332,7 +320,7 @@ class WasmDashboardProvider(ResourceProvider):
             # The version DAWG applied stays: an edit since then is drift, decided at the next update.
             "version": props.get("version") or live.version,
             "folderUid": live.folder_uid,
-            "url": _absolute(client.connection.base, live.url),
+            "url": client.absolute_url(live.url),
         }
         outs = {**props, **refreshed}
         inputs = {key: outs[key] for key in (*INPUT_KEYS, *COMPUTED_KEYS) if key in outs}

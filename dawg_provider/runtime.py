@@ -30,7 +30,7 @@ import wasmtime
 import wasmtime.component
 
 from . import components, prototype, sandbox
-from .artifact import Artifact, BinaryKind, binary_kind
+from .artifact import Artifact, BinaryKind
 from .cachedir import default_cache_root
 from .errors import (
     GeneratorCrashed,
@@ -307,21 +307,18 @@ class Runtime:
 
     def compile(self, artifact: Artifact) -> Compiled:
         """The compiled module or component (cached by digest, in memory and on disk)."""
-        kind = binary_kind(artifact.label, artifact.wasm) if artifact.has_bytes else None
+        kind = artifact.binary_kind()
 
         def compile_now() -> Compiled:
-            binary = kind or binary_kind(artifact.label, artifact.wasm)
             try:
-                if binary is BinaryKind.COMPONENT:
+                if kind is BinaryKind.COMPONENT:
                     return wasmtime.component.Component(self.engine, artifact.wasm)
                 return wasmtime.Module(self.engine, artifact.wasm)
             except wasmtime.WasmtimeError as error:
                 raise InvalidModule(
-                    artifact.label, f"is not a valid WebAssembly {binary.value}: {_first_line(str(error))}"
+                    artifact.label, f"is not a valid WebAssembly {kind.value}: {_first_line(str(error))}"
                 ) from None
 
-        if kind is None:
-            kind = artifact.binary_kind()
         cache = self.components if kind is BinaryKind.COMPONENT else self.modules
         return cache.get(artifact.hexdigest, compile_now)
 

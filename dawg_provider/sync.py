@@ -226,6 +226,12 @@ def default_uid(resource: DashboardResource) -> str:
     return ownership.derived_uid("k8s", resource.namespace, resource.name)
 
 
+def resource_uid(resource: DashboardResource) -> str:
+    """`spec.uid` when it is a valid uid, else the default; also for CRs whose spec is bad."""
+    uid = resource.spec.get("uid")
+    return uid if isinstance(uid, str) and ownership.valid_uid(uid) else default_uid(resource)
+
+
 def _utc(text: str | None) -> datetime | None:
     try:
         return datetime.fromisoformat(str(text).replace("Z", "+00:00")) if text else None
@@ -310,7 +316,7 @@ class SyncJob:
             if folder in self._folders:
                 return self._folders[folder]
         uid, path = parse_folder(folder)
-        resolved = client.resolve_folder(uid, path)
+        resolved = client.resolve_folder(uid, path, create=not self.options.dry_run)
         with self._lock:
             self._folders[folder] = resolved
         return resolved
@@ -318,8 +324,7 @@ class SyncJob:
     def _sync_one(self, resource: DashboardResource, now: datetime) -> CrResult:
         stamp = now.strftime("%Y-%m-%dT%H:%M:%SZ")
         spec, errors = parse_spec(resource.spec, prefix="spec.")
-        raw_uid = resource.spec.get("uid")
-        uid = raw_uid if isinstance(raw_uid, str) and ownership.valid_uid(raw_uid) else default_uid(resource)
+        uid = resource_uid(resource)
         if spec is None:
             message = "; ".join(str(error) for error in errors)
             return self._finish(resource, uid, Outcome.FAILED, Reason.CONFIG_INVALID, message, stamp)
@@ -357,11 +362,7 @@ class SyncJob:
             return CrResult(resource.key, uid, Outcome.UNCHANGED, Reason.UP_TO_DATE, "verified recently")
         rendering = self.renderer.render_fetched(fetched, spec, uid, self.options.owner)
         client = self.client()
-        folder_uid = (
-            self._folder(client, spec.folder)
-            if not self.options.dry_run
-            else self._dry_folder(client, spec.folder)
-        )
+        folder_uid = self._folder(client, spec.folder)
         desired = Desired(uid, rendering.dashboard, folder_uid)
         grafana_status = resource.status.get("grafana") or {}
         version = grafana_status.get("version")
@@ -384,7 +385,7 @@ class SyncJob:
         saved, live = applied.saved, applied.live
         grafana = {
             "uid": uid,
-            "url": client.connection.base + (saved.url if saved else live.url if live else ""),
+            "url": client.absolute_url(saved.url if saved else live.url if live else ""),
             "version": saved.version if saved else live.version if live else 0,
         }
         message = "; ".join((applied.plan.reason, *applied.plan.warnings))
@@ -402,19 +403,6 @@ class SyncJob:
             diff=diff,
             verified=True,
         )
-
-    def _dry_folder(self, client: GrafanaClient, folder: str) -> str:
-        """In a dry run folders are looked up, never created; a missing one counts as new."""
-        uid, path = parse_folder(folder)
-        if uid:
-            return uid
-        parent = ""
-        for title in path:
-            found = next((f for f in client.child_folders(parent) if f.title == title), None)
-            if found is None:
-                return ownership.folder_uid(parent, title)
-            parent = found.uid
-        return parent
 
     def _finish(
         self,
@@ -453,14 +441,7 @@ class SyncJob:
     # -- pruning ------------------------------------------------------------------------------
 
     def _prune(self, resources: list[DashboardResource], summary: Summary) -> None:
-        wanted = set()
-        for resource in resources:
-            raw_uid = resource.spec.get("uid")
-            wanted.add(
-                raw_uid
-                if isinstance(raw_uid, str) and ownership.valid_uid(raw_uid)
-                else default_uid(resource)
-            )
+        wanted = {resource_uid(resource) for resource in resources}
         client = self.client()
         try:
             owned = client.managed_dashboards(self.options.owner)

@@ -441,7 +441,7 @@ class GrafanaStandIn:
             {
                 "id": stored.id,
                 "uid": stored.uid,
-                "url": f"/d/{stored.uid}/{slug}",
+                "url": f"{self.sub_path}/d/{stored.uid}/{slug}",
                 "status": "success",
                 "version": stored.version,
                 "slug": slug,
@@ -464,7 +464,7 @@ class GrafanaStandIn:
             "canStar": True,
             "canDelete": True,
             "slug": slug,
-            "url": f"/d/{uid}/{slug}",
+            "url": f"{self.sub_path}/d/{uid}/{slug}",
             "expires": "0001-01-01T00:00:00Z",
             "created": stored.created,
             "updated": stored.updated,
@@ -476,7 +476,9 @@ class GrafanaStandIn:
             "folderId": folder.id if folder else 0,
             "folderUid": stored.folder_uid,
             "folderTitle": folder.title if folder else "General",
-            "folderUrl": f"/dashboards/f/{folder.uid}/{slugify(folder.title)}" if folder else "",
+            "folderUrl": f"{self.sub_path}/dashboards/f/{folder.uid}/{slugify(folder.title)}"
+            if folder
+            else "",
             "provisioned": stored.provisioned,
             "provisionedExternalId": "",
         }
@@ -540,7 +542,7 @@ class GrafanaStandIn:
                             "orgId": 1,
                             "title": folder.title,
                             "uri": f"db/{slugify(folder.title)}",
-                            "url": f"/dashboards/f/{folder.uid}/{slugify(folder.title)}",
+                            "url": f"{self.sub_path}/dashboards/f/{folder.uid}/{slugify(folder.title)}",
                             "slug": "",
                             "type": "dash-folder",
                             "tags": [],
@@ -565,7 +567,7 @@ class GrafanaStandIn:
                     "orgId": 1,
                     "title": title,
                     "uri": f"db/{slugify(title)}",
-                    "url": f"/d/{stored.uid}/{slugify(title)}",
+                    "url": f"{self.sub_path}/d/{stored.uid}/{slugify(title)}",
                     "slug": "",
                     "type": "dash-db",
                     "tags": dash_tags,
@@ -580,7 +582,7 @@ class GrafanaStandIn:
                             "folderId": holder.id,
                             "folderUid": holder.uid,
                             "folderTitle": holder.title,
-                            "folderUrl": f"/dashboards/f/{holder.uid}/{slugify(holder.title)}",
+                            "folderUrl": f"{self.sub_path}/dashboards/f/{holder.uid}/{slugify(holder.title)}",
                         }
                     )
                 hits.append(hit)
@@ -595,7 +597,7 @@ class GrafanaStandIn:
             "id": folder.id,
             "uid": folder.uid,
             "title": folder.title,
-            "url": f"/dashboards/f/{folder.uid}/{slugify(folder.title)}",
+            "url": f"{self.sub_path}/dashboards/f/{folder.uid}/{slugify(folder.title)}",
             "hasAcl": False,
             "canSave": True,
             "canEdit": True,

@@ -393,3 +393,16 @@ def test_the_checked_in_crd_is_the_generated_one() -> None:
     assert yaml.safe_load((root / "deploy" / "crd.yaml").read_text()) == crd_manifest(), (
         "run: dawg crd > deploy/crd.yaml"
     )
+
+
+def test_status_url_under_a_grafana_sub_path(
+    k8s: KubernetesStandIn, renderer: Renderer, example_wasm: dict[str, Path]
+) -> None:
+    server = GrafanaStandIn("12.0", tokens={TOKEN: (1, "Admin")}, sub_path="/grafana").start()
+    try:
+        k8s.add("shop", "web", simple(example_wasm, "web"))
+        run(k8s, server, renderer)
+        uid = ownership.derived_uid("k8s", "shop", "web")
+        assert k8s.get("shop", "web")["status"]["grafana"]["url"] == f"{server.url}/d/{uid}/web"
+    finally:
+        server.stop()
