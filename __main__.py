@@ -13,8 +13,8 @@ Stack config (stacks/Pulumi.<stack>.yaml):
 
 import pulumi
 
-from dawg_provider.program import parse_entries
-from dawg_provider.pulumi_provider import WasmDashboard, WasmDashboardArgs
+from dawg_provider.pulumi.program import parse_entries
+from dawg_provider.pulumi.resource import WasmDashboard, WasmDashboardArgs
 
 config = pulumi.Config("dawg")
 entries, errors = parse_entries(config.get_object("dashboards"))
@@ -31,7 +31,7 @@ pulumi.export("dashboards", urls)
 
 cluster = config.get_object("cluster")
 if cluster is not None:
-    from dawg_provider.cluster import DawgSync, args_from_config
+    from dawg_provider.cluster.install import DawgSync, args_from_config
 
     org_id = config.get_int("grafanaOrgId")
     sync = DawgSync(

@@ -27,10 +27,13 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.table import print_table  # noqa: E402
-from dawg_provider import ownership  # noqa: E402
-from dawg_provider.apply import apply  # noqa: E402
-from dawg_provider.grafana import GrafanaClient, GrafanaConnection  # noqa: E402
-from dawg_provider.planner import Desired, Policy, Recorded  # noqa: E402
+from dawg_provider.grafana import (  # noqa: E402
+    GrafanaClient,
+    GrafanaConnection,
+    ownership,
+)
+from dawg_provider.grafana.apply import apply  # noqa: E402
+from dawg_provider.grafana.planner import Desired, Policy, Recorded  # noqa: E402
 from tests.grafana_standin import GrafanaStandIn  # noqa: E402
 
 OWNER = "bench"

@@ -25,9 +25,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.table import print_table  # noqa: E402
-from dawg_provider.fetch import Fetcher  # noqa: E402
-from dawg_provider.reference import OciRef, parse_reference  # noqa: E402
-from dawg_provider.registry import RegistryClient, RegistryOptions  # noqa: E402
+from dawg_provider.sources.fetch import Fetcher  # noqa: E402
+from dawg_provider.sources.reference import OciRef, parse_reference  # noqa: E402
+from dawg_provider.sources.registry import RegistryClient, RegistryOptions  # noqa: E402
 from generators.build import build_examples  # noqa: E402
 from tests.registry import RegistryProcess  # noqa: E402
 

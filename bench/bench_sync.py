@@ -88,7 +88,7 @@ def one_run(count: int, generators: list[Path], scratch: Path, latency: float) -
             "DAWG_CACHE_DIR": str(scratch / "cache"),
             "DAWG_OWNER": "k8s-bench",
         }
-        sync = ["dawg_provider.sync", "--kubeconfig", str(kubeconfig), "--concurrency", "4"]
+        sync = ["dawg_provider", "sync", "--kubeconfig", str(kubeconfig), "--concurrency", "4"]
         timed(sync, env)  # the first pass creates everything
         if latency:
             grafana.inject(Fault(FaultKind.LATENCY, times=10**9, delay=latency))

@@ -14,11 +14,15 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from dawg_provider import ownership  # noqa: E402
-from dawg_provider.grafana import GrafanaClient, GrafanaConnection  # noqa: E402
+from dawg_provider.cluster.sources import ClusterSource  # noqa: E402
+from dawg_provider.cluster.sync import default_uid  # noqa: E402
+from dawg_provider.grafana import (  # noqa: E402
+    GrafanaClient,
+    GrafanaConnection,
+    ownership,
+)
 from dawg_provider.render import Renderer  # noqa: E402
 from dawg_provider.spec import parse_spec  # noqa: E402
-from dawg_provider.sync import ClusterSource, default_uid  # noqa: E402
 from tests.k8s_standin import KubernetesStandIn, client_api  # noqa: E402
 
 

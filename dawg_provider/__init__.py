@@ -6,7 +6,6 @@ verified, run in the sandbox on the user's config, and the dashboard it prints
 validated.
 """
 
-from .artifact import Artifact, BinaryKind, load_artifact
 from .errors import (
     ArtifactNotFound,
     CacheError,
@@ -17,6 +16,7 @@ from .errors import (
     GeneratorFailed,
     GeneratorTimeout,
     InvalidArtifact,
+    InvalidLimit,
     InvalidModule,
     InvalidOutput,
     InvalidReference,
@@ -26,11 +26,13 @@ from .errors import (
     RegistryError,
     RegistryUnreachable,
 )
-from .fetch import Fetched, Fetcher
-from .limits import InvalidLimit, Limits, parse_duration, parse_size
-from .reference import FileRef, GeneratorRef, OciRef, Scheme, parse_reference
-from .registry import RegistryOptions
-from .runtime import ModuleInfo, ModuleKind, RenderedDashboard, Runtime, default_runtime
+from .sources.artifact import Artifact, BinaryKind, load_artifact
+from .sources.fetch import Fetched, Fetcher
+from .sources.reference import FileRef, GeneratorRef, OciRef, Scheme, parse_reference
+from .sources.registry import RegistryOptions
+from .units import parse_duration, parse_size
+from .wasm.limits import Limits
+from .wasm.runtime import ModuleInfo, ModuleKind, RenderedDashboard, Runtime, default_runtime
 
 _PULUMI_NAMES = ("WasmDashboard", "WasmDashboardArgs", "GrafanaConnectionArgs")
 
@@ -38,9 +40,9 @@ _PULUMI_NAMES = ("WasmDashboard", "WasmDashboardArgs", "GrafanaConnectionArgs")
 def __getattr__(name: str) -> object:
     """The Pulumi resource, imported on first use: the core never imports pulumi."""
     if name in _PULUMI_NAMES:
-        from . import pulumi_provider
+        from .pulumi import resource
 
-        return getattr(pulumi_provider, name)
+        return getattr(resource, name)
     raise AttributeError(f"module 'dawg_provider' has no attribute {name!r}")
 
 

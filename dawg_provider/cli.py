@@ -18,13 +18,14 @@ from pathlib import Path
 
 import wasmtime
 
-from .artifact import binary_kind
 from .errors import DawgError, InvalidModule
-from .fetch import Fetched, Fetcher
-from .limits import Limits, format_size, parse_duration, parse_size
-from .reference import OciRef, parse_reference
-from .registry import RegistryClient, RegistryOptions
-from .runtime import Runtime
+from .sources.artifact import binary_kind
+from .sources.fetch import Fetched, Fetcher
+from .sources.reference import OciRef, parse_reference
+from .sources.registry import RegistryClient, RegistryOptions
+from .units import format_size, parse_duration, parse_size
+from .wasm.limits import Limits
+from .wasm.runtime import Runtime
 
 ENV_REGISTRY_PASSWORD = "DAWG_REGISTRY_PASSWORD"
 
@@ -145,7 +146,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=EPILOG_SYNC,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    from . import sync as sync_module
+    from .cluster import command as sync_module
 
     sync_module.add_arguments(sync)
     sync.set_defaults(handler=_sync)
@@ -376,8 +377,8 @@ def _pull(args: argparse.Namespace) -> int:
 
 
 def _sync(args: argparse.Namespace) -> int:
+    from .cluster.command import run_cli
     from .render import Renderer
-    from .sync import run_cli
 
     return run_cli(args, Renderer(_runtime(args), _fetcher(args)))
 
@@ -385,7 +386,7 @@ def _sync(args: argparse.Namespace) -> int:
 def _crd(args: argparse.Namespace) -> int:
     import yaml
 
-    from .crd import crd_manifest
+    from .cluster.crd import crd_manifest
 
     print(yaml.safe_dump(crd_manifest(), sort_keys=False), end="")
     return 0

@@ -17,6 +17,10 @@ class DawgError(Exception):
     """Base of every error DAWG raises on purpose; its message is meant for people."""
 
 
+class InvalidLimit(DawgError):
+    """A limit (timeout, memory, output size) was given in a form DAWG cannot use."""
+
+
 class InvalidReference(DawgError):
     """A generator reference could not be parsed or points at nothing usable."""
 

@@ -12,12 +12,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from . import ownership
-from .canonical import content_hash
-from .fetch import Fetched, Fetcher
-from .reference import OciRef
-from .runtime import RenderedDashboard, Runtime, default_runtime
+from .grafana import ownership
+from .grafana.canonical import content_hash
+from .sources.fetch import Fetched, Fetcher
+from .sources.reference import OciRef
 from .spec import DashboardSpec
+from .wasm.runtime import RenderedDashboard, Runtime, default_runtime
 
 
 @dataclass(frozen=True)

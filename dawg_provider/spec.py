@@ -13,12 +13,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from .canonical import canonical
 from .errors import DawgError
-from .limits import Limits, parse_duration, parse_size
-from .ownership import valid_uid
-from .planner import DriftPolicy
-from .reference import parse_reference
+from .grafana.canonical import canonical
+from .grafana.ownership import valid_uid
+from .grafana.planner import DriftPolicy
+from .sources.reference import parse_reference
+from .units import parse_duration, parse_size
+from .wasm.limits import Limits
 
 
 @dataclass(frozen=True)

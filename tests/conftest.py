@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from dawg_provider import Artifact, Runtime, load_artifact
-from dawg_provider.reference import FileRef
+from dawg_provider.sources.reference import FileRef
 from generators.build import EXAMPLES, Language, build, build_examples, build_python
 
 HOSTILE = Path(__file__).parent / "hostile"

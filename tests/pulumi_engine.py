@@ -25,7 +25,7 @@ from pulumi.runtime import rpc
 from pulumi.runtime._serialization import _serialize
 from pulumi.runtime.proto import provider_pb2, provider_pb2_grpc
 
-from dawg_provider.pulumi_provider import WasmDashboardProvider
+from dawg_provider.pulumi.provider import WasmDashboardProvider
 
 TYPE = "pulumi-python:dynamic/dawg:WasmDashboard"
 

@@ -11,9 +11,9 @@ import shutil
 import socket
 import subprocess
 import time
-import warnings
 from pathlib import Path
 
+import bcrypt
 import requests
 
 BINARY = "docker-registry"
@@ -45,11 +45,8 @@ class RegistryProcess:
         auth = ""
         if credentials:
             user, password = credentials
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", DeprecationWarning)
-                import crypt  # bcrypt for htpasswd; test-only, Python 3.11
-
-                hashed = crypt.crypt(password, crypt.mksalt(crypt.METHOD_BLOWFISH))
+            # The registry's htpasswd takes bcrypt only (distribution: registry/auth/htpasswd).
+            hashed = bcrypt.hashpw(password.encode(), bcrypt.gensalt()).decode()
             (workdir / "htpasswd").write_text(f"{user}:{hashed}\n")
             auth = f"auth:\n  htpasswd:\n    realm: dawg-test\n    path: {workdir / 'htpasswd'}\n"
         self.config = workdir / "config.yml"

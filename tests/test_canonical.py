@@ -8,7 +8,7 @@ from typing import Any
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from dawg_provider.canonical import canonical, content_hash, diff, path_changes
+from dawg_provider.grafana.canonical import canonical, content_hash, diff, path_changes
 
 scalars = (
     st.none()

@@ -9,7 +9,7 @@ import kubernetes_validate
 import pulumi
 import pytest
 
-from dawg_provider.crd import crd_manifest
+from dawg_provider.cluster.crd import crd_manifest
 
 
 class Mocks(pulumi.runtime.Mocks):
@@ -27,7 +27,7 @@ class Mocks(pulumi.runtime.Mocks):
 MOCKS = Mocks()
 pulumi.runtime.set_mocks(MOCKS, project="dawg", stack="prod", preview=False)
 
-from dawg_provider.cluster import DawgSync, DawgSyncArgs, Shard, cluster_role_rules  # noqa: E402
+from dawg_provider.cluster.install import DawgSync, DawgSyncArgs, Shard, cluster_role_rules  # noqa: E402
 
 TOKEN = "glsa_cluster_secret"
 
@@ -153,7 +153,7 @@ def test_generated_manifests_are_valid_kubernetes() -> None:
 def test_the_crd_is_valid_and_matches_the_parser() -> None:
     kubernetes_validate.validate(crd_manifest(), "1.30", strict=True)
     spec = crd_manifest()["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"]
-    from dawg_provider.program import ENTRY_KEYS
+    from dawg_provider.pulumi.program import ENTRY_KEYS
 
     assert set(spec["properties"]) == (ENTRY_KEYS - {"name"}) | {"suspend"}
     assert spec["required"] == ["generator"]

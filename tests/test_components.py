@@ -22,9 +22,9 @@ from dawg_provider import (
     ModuleKind,
     Runtime,
 )
-from dawg_provider.fetch import Fetcher
-from dawg_provider.reference import OciRef, parse_reference
-from dawg_provider.registry import RegistryClient, RegistryOptions
+from dawg_provider.sources.fetch import Fetcher
+from dawg_provider.sources.reference import OciRef, parse_reference
+from dawg_provider.sources.registry import RegistryClient, RegistryOptions
 from tests.registry import RegistryProcess
 
 DEADLINE = Limits(timeout=2.0)

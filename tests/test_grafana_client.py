@@ -6,7 +6,6 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from dawg_provider import ownership
 from dawg_provider.errors import (
     DawgError,
     GrafanaConflict,
@@ -16,7 +15,7 @@ from dawg_provider.errors import (
     GrafanaUnauthorized,
     GrafanaUnreachable,
 )
-from dawg_provider.grafana import GrafanaClient, GrafanaConnection, RetryPolicy
+from dawg_provider.grafana import GrafanaClient, GrafanaConnection, RetryPolicy, ownership
 from tests.grafana_standin import Fault, FaultKind, GrafanaStandIn, StoredDashboard
 
 TOKEN = "glsa_admin_token"

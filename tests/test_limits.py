@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from dawg_provider import InvalidLimit, Limits, parse_duration, parse_size
-from dawg_provider.limits import format_size
+from dawg_provider.units import format_size
 
 
 @pytest.mark.parametrize(

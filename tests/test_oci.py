@@ -22,18 +22,17 @@ from dawg_provider.errors import (
     RegistryAuthError,
     RegistryUnreachable,
 )
-from dawg_provider.fetch import Fetcher
-from dawg_provider.reference import OciRef, parse_reference
-from dawg_provider.registry import (
+from dawg_provider.sources.fetch import Fetcher
+from dawg_provider.sources.manifest import (
     EMPTY_CONFIG,
     EMPTY_CONFIG_MEDIA_TYPE,
     OCI_INDEX,
     OCI_MANIFEST,
     WASM_LAYER_MEDIA_TYPE,
     WASM_TO_OCI_CONFIG,
-    RegistryClient,
-    RegistryOptions,
 )
+from dawg_provider.sources.reference import OciRef, parse_reference
+from dawg_provider.sources.registry import RegistryClient, RegistryOptions
 from tests.registry import RegistryProcess
 
 USER, PASSWORD = "dawg-ci", "correct horse battery staple"

@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from dawg_provider import InvalidOutput
-from dawg_provider.output import MAX_DEPTH, nesting_depth, parse_dashboard
+from dawg_provider.wasm.output import MAX_DEPTH, nesting_depth, parse_dashboard
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(),

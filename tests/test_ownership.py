@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from dawg_provider import ownership
+from dawg_provider.grafana import ownership
 
 
 @given(st.lists(st.text(min_size=1, max_size=80), min_size=1, max_size=4))

@@ -7,11 +7,10 @@ from typing import Any
 
 import pytest
 
-from dawg_provider import ownership
-from dawg_provider.apply import apply, payload
 from dawg_provider.errors import GrafanaConflict
-from dawg_provider.grafana import GrafanaClient, GrafanaConnection
-from dawg_provider.planner import Action, Desired, DriftPolicy, Observed, Policy, Recorded, plan
+from dawg_provider.grafana import GrafanaClient, GrafanaConnection, ownership
+from dawg_provider.grafana.apply import apply, payload
+from dawg_provider.grafana.planner import Action, Desired, DriftPolicy, Observed, Policy, Recorded, plan
 from tests.grafana_standin import GrafanaStandIn
 
 OWNER = "pulumi-dawg-dev"

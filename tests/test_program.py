@@ -16,8 +16,8 @@ import pulumi
 import pytest
 from pulumi.runtime import set_all_config
 
-from dawg_provider import ownership
-from dawg_provider.program import parse_entries
+from dawg_provider.grafana import ownership
+from dawg_provider.pulumi.program import parse_entries
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -145,8 +145,6 @@ def test_the_core_never_imports_pulumi() -> None:
     import subprocess
     import sys
 
-    code = (
-        "import sys, dawg_provider, dawg_provider.render, dawg_provider.apply; print('pulumi' in sys.modules)"
-    )
+    code = "import sys, dawg_provider, dawg_provider.render, dawg_provider.grafana.apply; print('pulumi' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "False"

@@ -18,10 +18,10 @@ from typing import Any
 import pytest
 from pulumi.runtime.proto import provider_pb2
 
-from dawg_provider import ownership
-from dawg_provider.canonical import path_changes
-from dawg_provider.reference import OciRef, parse_reference
-from dawg_provider.registry import RegistryClient, RegistryOptions
+from dawg_provider.grafana import ownership
+from dawg_provider.grafana.canonical import path_changes
+from dawg_provider.sources.reference import OciRef, parse_reference
+from dawg_provider.sources.registry import RegistryClient, RegistryOptions
 from generators.build import HERE, Language, build
 from tests.grafana_standin import GrafanaStandIn
 from tests.pulumi_engine import ProviderProcess, Stack, serialized_provider
@@ -268,7 +268,7 @@ def test_import_reads_the_live_dashboard(
 def test_the_pickled_provider_is_small_tokenless_and_stable() -> None:
     blob = serialized_provider()
     raw = base64.b64decode(blob)
-    assert len(raw) < 200 and b"dawg_provider.pulumi_provider" in raw and b"WasmDashboardProvider" in raw
+    assert len(raw) < 200 and b"dawg_provider.pulumi.provider" in raw and b"WasmDashboardProvider" in raw
     assert TOKEN.encode() not in raw and b"glsa" not in raw
     code = "from tests.pulumi_engine import serialized_provider; print(serialized_provider())"
     other = subprocess.run(

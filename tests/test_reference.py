@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from dawg_provider import InvalidModule, InvalidReference, load_artifact, parse_reference
-from dawg_provider.reference import FileRef, OciRef
+from dawg_provider.sources.reference import FileRef, OciRef
 
 DIGEST = "sha256:" + "a" * 64
 

@@ -22,9 +22,9 @@ from dawg_provider import (
     Limits,
     Runtime,
 )
-from dawg_provider.cachedir import ensure_private_dir
-from dawg_provider.runtime import Outcome, failure
-from dawg_provider.sandbox import FIXED_TIME_NS
+from dawg_provider.sources.cachedir import ensure_private_dir
+from dawg_provider.wasm.failure import Outcome, failure
+from dawg_provider.wasm.sandbox import FIXED_TIME_NS
 
 
 def wat_artifact(name: str, text: str) -> Artifact:
@@ -171,7 +171,7 @@ def test_cache_key_covers_wasmtime_version_and_settings(
     digest = examples["simple"].hexdigest
     key = runtime.modules.entry_key(digest)
     assert key != runtime.modules.entry_key(examples["service"].hexdigest)
-    from dawg_provider.modcache import ModuleCache
+    from dawg_provider.wasm.modcache import ModuleCache
 
     other = ModuleCache(runtime.engine, fresh_cache, "other-settings")
     assert other.entry_key(digest) != key

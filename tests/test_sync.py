@@ -14,20 +14,19 @@ from typing import Any
 import pytest
 import yaml
 
-from dawg_provider import Runtime, ownership
-from dawg_provider.crd import Reason
-from dawg_provider.fetch import Fetcher
-from dawg_provider.grafana import GrafanaClient, GrafanaConnection, RetryPolicy
-from dawg_provider.render import Renderer
-from dawg_provider.sync import (
-    ClusterSource,
-    ManifestSource,
+from dawg_provider import Runtime
+from dawg_provider.cluster.crd import Reason
+from dawg_provider.cluster.sources import ClusterSource, ManifestSource
+from dawg_provider.cluster.sync import (
     Outcome,
     Summary,
     SyncJob,
     SyncOptions,
     default_uid,
 )
+from dawg_provider.grafana import GrafanaClient, GrafanaConnection, RetryPolicy, ownership
+from dawg_provider.render import Renderer
+from dawg_provider.sources.fetch import Fetcher
 from tests.grafana_standin import Fault, FaultKind, GrafanaStandIn
 from tests.k8s_standin import KubernetesStandIn, client_api
 
@@ -316,7 +315,7 @@ def test_token_never_in_status_or_output(
         "DAWG_OWNER": OWNER,
     }
     result = subprocess.run(
-        [sys.executable, "-m", "dawg_provider.sync", "--kubeconfig", str(kubeconfig)],
+        [sys.executable, "-m", "dawg_provider", "sync", "--kubeconfig", str(kubeconfig)],
         capture_output=True,
         text=True,
         env=env,
@@ -328,7 +327,7 @@ def test_token_never_in_status_or_output(
     assert wrong not in str(k8s.get("sec", "web")["status"])
     assert condition(k8s.get("sec", "web"), "Synced")["reason"] == Reason.GRAFANA_ERROR.value
     ok = subprocess.run(
-        [sys.executable, "-m", "dawg_provider.sync", "--kubeconfig", str(kubeconfig)],
+        [sys.executable, "-m", "dawg_provider", "sync", "--kubeconfig", str(kubeconfig)],
         capture_output=True,
         text=True,
         env={**env, "GRAFANA_TOKEN": TOKEN},
@@ -343,7 +342,7 @@ def test_token_never_in_status_or_output(
 
 
 def test_default_uid_is_collision_safe() -> None:
-    from dawg_provider.crd import DashboardResource
+    from dawg_provider.cluster.crd import DashboardResource
 
     a = DashboardResource("team-a", "api", {})
     b = DashboardResource("team", "a-api", {})
@@ -387,7 +386,7 @@ def test_example_manifests_sync_from_the_repository_root(
 
 
 def test_the_checked_in_crd_is_the_generated_one() -> None:
-    from dawg_provider.crd import crd_manifest
+    from dawg_provider.cluster.crd import crd_manifest
 
     root = Path(__file__).resolve().parent.parent
     assert yaml.safe_load((root / "deploy" / "crd.yaml").read_text()) == crd_manifest(), (

@@ -9,7 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from .grafana import GrafanaClient, LiveDashboard, SaveResult
+from .client import GrafanaClient
+from .models import LiveDashboard, SaveResult
 from .planner import Desired, Observed, Plan, Policy, Recorded, plan
 
 

@@ -15,7 +15,7 @@ import stat
 import tempfile
 from pathlib import Path
 
-from .errors import CacheError
+from ..errors import CacheError
 
 ENV_CACHE_DIR = "DAWG_CACHE_DIR"
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from .errors import InvalidOutput
+from ..errors import InvalidOutput
 
 # Real dashboards nest about ten levels (panels -> targets -> ...). A limit well
 # above that still stops nesting bombs long before Python's recursion limit would.

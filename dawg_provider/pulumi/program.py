@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from .spec import FieldError, parse_spec
+from ..spec import FieldError, parse_spec
 
 ENTRY_KEYS = frozenset(
     {"name", "generator", "config", "folder", "uid", "adopt", "drift", "message", "timeout", "memory"}

@@ -18,12 +18,13 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..errors import InvalidArtifact, RegistryUnreachable
 from .artifact import Artifact, load_artifact
 from .blobstore import BlobStore
 from .cachedir import default_cache_root
-from .errors import InvalidArtifact, RegistryUnreachable
+from .manifest import Manifest, parse_manifest, wasm_layer
 from .reference import FileRef, GeneratorRef, OciRef, parse_reference
-from .registry import Manifest, RegistryClient, RegistryOptions, parse_manifest, wasm_layer
+from .registry import RegistryClient, RegistryOptions
 
 log = logging.getLogger("dawg.fetch")
 

@@ -33,7 +33,7 @@ from pathlib import Path
 import wasmtime
 import wasmtime.component
 
-from .cachedir import atomic_write, ensure_private_dir
+from ..sources.cachedir import atomic_write, ensure_private_dir
 
 log = logging.getLogger("dawg.modcache")
 

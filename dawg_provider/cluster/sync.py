@@ -22,25 +22,16 @@ local use: the same code path). It is a thin adapter: the decisions are the core
 
 from __future__ import annotations
 
-import argparse
 import logging
-import os
-import sys
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import Enum
-from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
-import yaml
-
-from . import ownership
-from .apply import Applied, apply, observed
-from .crd import API_VERSION, GROUP, KIND, PLURAL, VERSION, DashboardResource, Reason, same_status, status_for
-from .errors import (
+from ..errors import (
     DawgError,
     GeneratorError,
     GeneratorFailed,
@@ -48,11 +39,14 @@ from .errors import (
     RegistryError,
     RegistryUnreachable,
 )
-from .fetch import Fetched
-from .grafana import GrafanaClient, GrafanaConnection
-from .planner import Action, Desired, Policy, Recorded, plan
-from .render import Renderer
-from .spec import DashboardSpec, parse_folder, parse_spec
+from ..grafana import GrafanaClient, ownership
+from ..grafana.apply import Applied, apply, observed
+from ..grafana.planner import Action, Desired, Policy, Recorded, plan
+from ..render import Renderer
+from ..sources.fetch import Fetched
+from ..spec import DashboardSpec, parse_folder, parse_spec
+from .crd import DashboardResource, Reason, same_status, status_for
+from .sources import Source
 
 log = logging.getLogger("dawg.sync")
 
@@ -99,116 +93,6 @@ class Summary:
         return (
             f"{prefix}: {len(self.results)} dashboards: " + ", ".join(parts) + f", {len(self.pruned)} pruned"
         )
-
-
-class Source(Protocol):
-    """Where Dashboard resources come from, and where their status goes."""
-
-    def list(self) -> list[DashboardResource]: ...
-
-    def patch_status(self, resource: DashboardResource, status: dict[str, Any]) -> None: ...
-
-
-class ManifestSource:
-    """Dashboard manifests from files (`*.yaml`, `*.yml`, `*.json`, multi-document)."""
-
-    def __init__(self, directory: Path) -> None:
-        self.directory = directory
-        self.statuses: dict[str, dict[str, Any]] = {}
-
-    def list(self) -> list[DashboardResource]:
-        if not self.directory.is_dir():
-            raise DawgError(f"--manifests {self.directory}: not a directory")
-        resources = []
-        for path in sorted(self.directory.rglob("*")):
-            if path.suffix not in (".yaml", ".yml", ".json") or not path.is_file():
-                continue
-            try:
-                documents = list(yaml.safe_load_all(path.read_text()))
-            except yaml.YAMLError as error:
-                raise DawgError(f"{path}: not valid YAML: {str(error).splitlines()[0]}") from None
-            for document in documents:
-                if (
-                    isinstance(document, dict)
-                    and document.get("apiVersion") == API_VERSION
-                    and document.get("kind") == KIND
-                ):
-                    resources.append(DashboardResource.from_object(document))
-        return resources
-
-    def patch_status(self, resource: DashboardResource, status: dict[str, Any]) -> None:
-        self.statuses[resource.key] = status
-
-
-class ClusterSource:
-    """Dashboard resources from the Kubernetes API, through the official client."""
-
-    def __init__(
-        self, api: Any, namespaces: list[str] | None = None, label_selector: str | None = None
-    ) -> None:
-        self.api = api  # kubernetes.client.CustomObjectsApi
-        self.namespaces = namespaces or []
-        self.label_selector = label_selector or ""
-
-    @classmethod
-    def connect(
-        cls, kubeconfig: str | None, namespaces: list[str] | None, label_selector: str | None
-    ) -> ClusterSource:
-        """In-cluster service account when running in a pod, else kubeconfig."""
-        from kubernetes import client, config
-
-        try:
-            if kubeconfig is None and os.environ.get("KUBERNETES_SERVICE_HOST"):
-                config.load_incluster_config()  # type: ignore[no-untyped-call]
-            else:
-                config.load_kube_config(config_file=kubeconfig)  # type: ignore[no-untyped-call]
-        except Exception as error:  # the client raises several unrelated types here
-            raise DawgError(f"cannot load Kubernetes credentials: {error}") from None
-        return cls(client.CustomObjectsApi(), namespaces, label_selector)
-
-    def list(self) -> list[DashboardResource]:
-        from kubernetes.client.exceptions import ApiException
-
-        resources: list[DashboardResource] = []
-        scopes: list[str | None] = list(self.namespaces) or [None]
-        try:
-            for namespace in scopes:
-                token: str | None = None
-                while True:
-                    kwargs: dict[str, Any] = {"limit": 500, "label_selector": self.label_selector}
-                    if token:
-                        kwargs["_continue"] = token
-                    if namespace is None:
-                        page = self.api.list_cluster_custom_object(GROUP, VERSION, PLURAL, **kwargs)
-                    else:
-                        page = self.api.list_namespaced_custom_object(
-                            GROUP, VERSION, namespace, PLURAL, **kwargs
-                        )
-                    resources += [DashboardResource.from_object(item) for item in page.get("items", [])]
-                    token = (page.get("metadata") or {}).get("continue")
-                    if not token:
-                        break
-        except ApiException as error:
-            raise DawgError(
-                f"listing Dashboard resources failed: HTTP {error.status} {error.reason}"
-            ) from None
-        except OSError as error:
-            raise DawgError(f"listing Dashboard resources failed: {error}") from None
-        return resources
-
-    def patch_status(self, resource: DashboardResource, status: dict[str, Any]) -> None:
-        from kubernetes.client.exceptions import ApiException
-
-        try:
-            self.api.patch_namespaced_custom_object_status(
-                GROUP, VERSION, resource.namespace, PLURAL, resource.name, {"status": status}
-            )
-        except ApiException as error:
-            if error.status == 404:
-                return  # deleted during the pass; its dashboard is pruned next time
-            raise DawgError(
-                f"{resource.key}: status update failed: HTTP {error.status} {error.reason}"
-            ) from None
 
 
 @dataclass(frozen=True)
@@ -482,113 +366,3 @@ def _classify(action: Action) -> tuple[Outcome, Reason]:
         Action.REFUSE: (Outcome.FAILED, Reason.UID_CONFLICT),
         Action.DRIFTED: (Outcome.FAILED, Reason.DRIFTED),
     }[action]
-
-
-# -- the command line -------------------------------------------------------------------------
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    source = parser.add_argument_group("where Dashboard resources come from")
-    source.add_argument(
-        "--manifests",
-        type=Path,
-        metavar="DIR",
-        help="read Dashboard manifests from files instead of the cluster",
-    )
-    source.add_argument(
-        "--namespace", action="append", default=[], help="only these namespaces (repeatable; default all)"
-    )
-    source.add_argument("--selector", "-l", metavar="LABELS", help="only CRs matching this label selector")
-    source.add_argument(
-        "--kubeconfig", help="kubeconfig file (default: in-cluster service account, else ~/.kube/config)"
-    )
-    grafana = parser.add_argument_group("Grafana")
-    grafana.add_argument("--grafana-url", default=os.environ.get("GRAFANA_URL"), help="default $GRAFANA_URL")
-    grafana.add_argument(
-        "--grafana-token",
-        default=os.environ.get("GRAFANA_TOKEN"),
-        help="default $GRAFANA_TOKEN (prefer the variable)",
-    )
-    grafana.add_argument(
-        "--grafana-org-id", type=int, default=_env_int("GRAFANA_ORG_ID"), help="default $GRAFANA_ORG_ID"
-    )
-    grafana.add_argument("--grafana-ca-bundle", help="PEM CA bundle for Grafana's TLS certificate")
-    behaviour = parser.add_argument_group("behaviour")
-    behaviour.add_argument(
-        "--owner",
-        default=os.environ.get("DAWG_OWNER", DEFAULT_OWNER),
-        help="owner tag of this job; unique per job",
-    )
-    behaviour.add_argument("--dry-run", action="store_true", help="print the plan with diffs; write nothing")
-    behaviour.add_argument("--concurrency", type=int, default=4, help="CRs synced at once (default 4)")
-    behaviour.add_argument("--no-prune", action="store_true", help="never delete dashboards whose CR is gone")
-    behaviour.add_argument(
-        "--force-prune", action="store_true", help="prune even more than half of what this job owns"
-    )
-    behaviour.add_argument(
-        "--verify-interval",
-        type=int,
-        default=30,
-        metavar="MINUTES",
-        help="re-check unchanged CRs against Grafana this often",
-    )
-
-
-def _env_int(name: str) -> int | None:
-    value = os.environ.get(name)
-    return int(value) if value and value.isdigit() else None
-
-
-def run_cli(args: argparse.Namespace, renderer: Renderer) -> int:
-    """`dawg sync`; returns the exit code."""
-    if not args.grafana_url:
-        raise DawgError("no Grafana: give --grafana-url or set GRAFANA_URL (and GRAFANA_TOKEN)")
-    connection = GrafanaConnection(
-        args.grafana_url,
-        token=args.grafana_token,
-        org_id=args.grafana_org_id,
-        ca_bundle=args.grafana_ca_bundle,
-    )
-    source: Source
-    if args.manifests is not None:
-        source = ManifestSource(args.manifests)
-    else:
-        source = ClusterSource.connect(args.kubeconfig, args.namespace, args.selector)
-    options = SyncOptions(
-        owner=args.owner,
-        dry_run=args.dry_run,
-        concurrency=args.concurrency,
-        prune=not args.no_prune,
-        force_prune=args.force_prune,
-        verify_interval=timedelta(minutes=args.verify_interval),
-    )
-    summary = SyncJob(source, lambda: GrafanaClient(connection), renderer, options).run()
-    report(summary, options.dry_run, sys.stdout)
-    return 1 if summary.failed else 0
-
-
-def report(summary: Summary, dry_run: bool, out: Any) -> None:
-    for result in sorted(summary.results, key=lambda r: r.key):
-        if result.outcome is Outcome.UNCHANGED and not result.diff:
-            continue
-        print(
-            f"{result.key} ({result.uid}): {result.outcome.value} [{result.reason.value}] {result.message}",
-            file=out,
-        )
-        for line in result.diff:
-            print(f"    {line}", file=out)
-    for uid in summary.pruned:
-        print(f"pruned {uid}" if not dry_run else f"would prune {uid}", file=out)
-    for error in summary.errors:
-        print(f"error: {error}", file=out)
-    print(summary.line(dry_run), file=out)
-
-
-def main(argv: Iterable[str] | None = None) -> int:
-    from .cli import main as cli_main
-
-    return cli_main(["sync", *(list(argv) if argv is not None else sys.argv[1:])])
-
-
-if __name__ == "__main__":
-    sys.exit(main())

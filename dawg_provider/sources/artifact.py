@@ -11,7 +11,7 @@ import hashlib
 from enum import Enum
 from pathlib import Path
 
-from .errors import InvalidModule
+from ..errors import InvalidModule
 from .reference import FileRef
 
 WASM_MAGIC = b"\0asm"

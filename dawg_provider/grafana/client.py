@@ -22,20 +22,16 @@ message; never the token. Pass `session=` to swap the transport in tests.
 
 from __future__ import annotations
 
-import email.utils
 import logging
 import random
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import quote, urlsplit, urlunsplit
+from urllib.parse import quote
 
 import requests
 
-from . import ownership
-from .canonical import content_hash
-from .errors import (
+from ..errors import (
     DawgError,
     GrafanaConflict,
     GrafanaError,
@@ -46,98 +42,15 @@ from .errors import (
     GrafanaUnauthorized,
     GrafanaUnreachable,
 )
+from . import ownership
+from .canonical import content_hash
+from .models import Folder, GrafanaConnection, Health, LiveDashboard, SaveResult, SearchHit
+from .responses import connection_reason, grafana_message, json_body, retry_after
 
 log = logging.getLogger("dawg.grafana")
 
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
 MAX_SEARCH_PAGE = 5000
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    """How hard to try: attempts, backoff, and a cap on the total time spent."""
-
-    attempts: int = 5
-    base_delay: float = 0.5
-    max_delay: float = 10.0
-    total: float = 120.0
-
-
-@dataclass(frozen=True)
-class GrafanaConnection:
-    """Where Grafana is and how to talk to it. Credentials are kept out of `repr`."""
-
-    url: str
-    token: str | None = field(default=None, repr=False)
-    username: str | None = None
-    password: str | None = field(default=None, repr=False)
-    org_id: int | None = None
-    ca_bundle: str | None = None
-    verify_tls: bool = True
-    timeout: tuple[float, float] = (5.0, 30.0)
-    retry: RetryPolicy = RetryPolicy()
-
-    def __post_init__(self) -> None:
-        parts = urlsplit(self.url)
-        if parts.scheme not in ("http", "https") or not parts.netloc:
-            raise DawgError(f"Grafana URL {_safe_url(self.url)!r} is not an http(s) URL")
-        if parts.username or parts.password:
-            raise DawgError("Grafana URL must not contain credentials; use a token or username/password")
-
-    @property
-    def base(self) -> str:
-        return self.url.rstrip("/")
-
-
-@dataclass(frozen=True)
-class Health:
-    database: str
-    version: str | None
-    commit: str | None
-
-
-@dataclass(frozen=True)
-class LiveDashboard:
-    """A dashboard as Grafana has it, with the meta DAWG decides on."""
-
-    uid: str
-    dashboard: dict[str, Any]
-    version: int
-    folder_uid: str
-    url: str
-    updated_by: str
-    provisioned: bool
-
-    @property
-    def title(self) -> str:
-        return str(self.dashboard.get("title", ""))
-
-
-@dataclass(frozen=True)
-class SaveResult:
-    uid: str
-    url: str
-    version: int
-    folder_uid: str
-    recovered: bool = False
-    """True when the response was lost and the write was confirmed by re-reading."""
-
-
-@dataclass(frozen=True)
-class Folder:
-    uid: str
-    title: str
-    parent_uid: str
-
-
-@dataclass(frozen=True)
-class SearchHit:
-    uid: str
-    title: str
-    type: str
-    tags: tuple[str, ...]
-    folder_uid: str
-    url: str
 
 
 class _Attempt(Exception):
@@ -196,9 +109,9 @@ class GrafanaClient:
         except requests.Timeout:
             raise _Attempt("timed out", None, None) from None
         except requests.ConnectionError as error:
-            raise _Attempt(_connection_reason(error), None, None) from None
+            raise _Attempt(connection_reason(error), None, None) from None
         if response.status_code in RETRY_STATUSES:
-            raise _Attempt(f"HTTP {response.status_code}", response, _retry_after(response))
+            raise _Attempt(f"HTTP {response.status_code}", response, retry_after(response))
         return response
 
     def _request(
@@ -252,7 +165,7 @@ class GrafanaClient:
 
     def _error(self, method: str, path: str, what: str, response: requests.Response) -> GrafanaError:
         status = response.status_code
-        message, word = _grafana_message(response)
+        message, word = grafana_message(response)
         kind: type[GrafanaError]
         if status == 401:
             kind = GrafanaUnauthorized
@@ -274,7 +187,7 @@ class GrafanaClient:
 
     def health(self) -> Health:
         response = self._request("GET", "/api/health", "health check", retry_500=True, allow=(503,))
-        body = _json(response)
+        body = json_body(response)
         return Health(str(body.get("database", "unknown")), body.get("version"), body.get("commit"))
 
     # -- dashboards --------------------------------------------------------------------
@@ -285,7 +198,7 @@ class GrafanaClient:
         response = self._request("GET", path, f"dashboard {uid!r}", retry_500=True, allow=(404,))
         if response.status_code == 404:
             return None
-        body = _json(response)
+        body = json_body(response)
         meta = body.get("meta") or {}
         dashboard = body.get("dashboard") or {}
         return LiveDashboard(
@@ -341,7 +254,7 @@ class GrafanaClient:
                 continue
             if response.status_code != 200:
                 raise self._error("POST", "/api/dashboards/db", what, response)
-            result = _json(response)
+            result = json_body(response)
             return SaveResult(
                 uid=str(result.get("uid", uid)),
                 url=str(result.get("url", "")),
@@ -373,7 +286,7 @@ class GrafanaClient:
     def dashboard_versions(self, uid: str, limit: int = 100) -> list[dict[str, Any]]:
         """The version history, newest first, from either response shape."""
         path = f"/api/dashboards/uid/{quote(uid, safe='')}/versions"
-        body = _json(
+        body = json_body(
             self._request("GET", path, f"versions of {uid!r}", params={"limit": limit}, retry_500=True)
         )
         rows = body.get("versions", []) if isinstance(body, dict) else body
@@ -401,18 +314,11 @@ class GrafanaClient:
             params += [("tag", tag) for tag in tags]
             params += [("folderUIDs", uid) for uid in folder_uids]
             params += [("dashboardUIDs", uid) for uid in dashboard_uids]
-            hits = _json(self._request("GET", "/api/search", "search", params=params, retry_500=True))
+            hits = json_body(self._request("GET", "/api/search", "search", params=params, retry_500=True))
             if not isinstance(hits, list):
                 raise GrafanaError("GET", "/api/search", "search", 200, "the answer is not a list", None)
             for hit in hits:
-                yield SearchHit(
-                    uid=str(hit.get("uid", "")),
-                    title=str(hit.get("title", "")),
-                    type=str(hit.get("type", "")),
-                    tags=tuple(hit.get("tags") or ()),
-                    folder_uid=str(hit.get("folderUid") or ""),
-                    url=str(hit.get("url", "")),
-                )
+                yield SearchHit.from_row(hit)
             if len(hits) < size:
                 return
             page += 1
@@ -428,8 +334,7 @@ class GrafanaClient:
         response = self._request("GET", path, f"folder {uid!r}", retry_500=True, allow=(404,))
         if response.status_code == 404:
             return None
-        body = _json(response)
-        return Folder(str(body.get("uid", uid)), str(body.get("title", "")), str(body.get("parentUid") or ""))
+        return Folder.from_row(json_body(response), uid=uid)
 
     def child_folders(self, parent_uid: str = "") -> list[Folder]:
         """Immediate children of `parent_uid` ("" = root), all pages."""
@@ -439,7 +344,7 @@ class GrafanaClient:
             params: dict[str, str | int] = {"limit": 1000, "page": page}
             if parent_uid:
                 params["parentUid"] = parent_uid
-            rows = _json(
+            rows = json_body(
                 self._request(
                     "GET",
                     "/api/folders",
@@ -451,9 +356,7 @@ class GrafanaClient:
             for row in rows if isinstance(rows, list) else []:
                 if row.get("uid") == "sharedwithme":  # 12.x's virtual entry
                     continue
-                folders.append(
-                    Folder(str(row.get("uid")), str(row.get("title", "")), str(row.get("parentUid") or ""))
-                )
+                folders.append(Folder.from_row(row))
             if not isinstance(rows, list) or len(rows) < 1000:
                 return folders
             page += 1
@@ -473,10 +376,7 @@ class GrafanaClient:
             if existing is None:
                 raise
             return existing
-        data = _json(response)
-        return Folder(
-            str(data.get("uid", uid)), str(data.get("title", title)), str(data.get("parentUid") or parent_uid)
-        )
+        return Folder.from_row(json_body(response), uid=uid, title=title, parent_uid=parent_uid)
 
     def ensure_folder_path(self, titles: list[str], create: bool = True) -> Folder | None:
         """The folder at `titles` (e.g. ["Team A", "Services"]), creating missing levels.
@@ -521,14 +421,7 @@ class GrafanaClient:
 
     def absolute_url(self, url: str) -> str:
         """Grafana's relative `/d/...` URLs made absolute; a sub-path is not doubled."""
-        if url.startswith(("http://", "https://")):
-            return url
-        parts = urlsplit(self.connection.base)
-        origin = f"{parts.scheme}://{parts.netloc}"
-        prefix = parts.path.rstrip("/")
-        if prefix and url.startswith(prefix + "/"):
-            return origin + url
-        return origin + prefix + url
+        return self.connection.absolute_url(url)
 
     def delete_folder_if_owned_and_empty(self, uid: str) -> bool:
         """Delete a folder only if DAWG created it and it holds no dashboards and no folders.
@@ -546,55 +439,3 @@ class GrafanaClient:
             return False
         self._request("DELETE", f"/api/folders/{quote(uid, safe='')}", f"folder {uid!r}", allow=(404,))
         return True
-
-
-def _json(response: requests.Response) -> Any:
-    try:
-        return response.json()
-    except ValueError:
-        return {}
-
-
-def _grafana_message(response: requests.Response) -> tuple[str, str | None]:
-    body = _json(response)
-    if isinstance(body, dict):
-        message = str(body.get("message") or body.get("title") or response.reason or "")
-        word = body.get("status") or body.get("messageId")
-        return message, str(word) if word else None
-    text = response.text.strip()[:200] if isinstance(body, str) or not body else str(body)[:200]
-    return text or str(response.reason or ""), None
-
-
-def _retry_after(response: requests.Response) -> float | None:
-    value = response.headers.get("Retry-After")
-    if not value:
-        return None
-    if value.strip().isdigit():
-        return float(value.strip())
-    try:
-        moment = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, moment.timestamp() - time.time())
-
-
-def _connection_reason(error: requests.ConnectionError) -> str:
-    text = str(error)
-    for marker, reason in (
-        ("Connection refused", "connection refused"),
-        ("RemoteDisconnected", "the connection was closed without an answer"),
-        ("Connection reset", "the connection was reset"),
-        ("Name or service not known", "the host name does not resolve"),
-        ("CERTIFICATE_VERIFY_FAILED", "TLS verification failed (give the CA bundle)"),
-    ):
-        if marker in text:
-            return reason
-    return "connection error"
-
-
-def _safe_url(url: str) -> str:
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    if parts.port:
-        host += f":{parts.port}"
-    return urlunsplit((parts.scheme, host, parts.path, "", ""))

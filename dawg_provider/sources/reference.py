@@ -20,7 +20,7 @@ from enum import Enum
 from pathlib import Path
 from urllib.parse import unquote
 
-from .errors import InvalidReference
+from ..errors import InvalidReference
 
 
 class Scheme(Enum):

@@ -1,0 +1,117 @@
+"""`dawg sync` on the command line: its flags, building a pass from them, and the report.
+
+The CLI (`dawg_provider.cli`) adds these flags to its `sync` subcommand and calls
+`run_cli`; this module never imports the CLI.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from ..errors import DawgError
+from ..grafana import GrafanaClient, GrafanaConnection
+from ..render import Renderer
+from .sources import ClusterSource, ManifestSource, Source
+from .sync import DEFAULT_OWNER, Outcome, Summary, SyncJob, SyncOptions
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    source = parser.add_argument_group("where Dashboard resources come from")
+    source.add_argument(
+        "--manifests",
+        type=Path,
+        metavar="DIR",
+        help="read Dashboard manifests from files instead of the cluster",
+    )
+    source.add_argument(
+        "--namespace", action="append", default=[], help="only these namespaces (repeatable; default all)"
+    )
+    source.add_argument("--selector", "-l", metavar="LABELS", help="only CRs matching this label selector")
+    source.add_argument(
+        "--kubeconfig", help="kubeconfig file (default: in-cluster service account, else ~/.kube/config)"
+    )
+    grafana = parser.add_argument_group("Grafana")
+    grafana.add_argument("--grafana-url", default=os.environ.get("GRAFANA_URL"), help="default $GRAFANA_URL")
+    grafana.add_argument(
+        "--grafana-token",
+        default=os.environ.get("GRAFANA_TOKEN"),
+        help="default $GRAFANA_TOKEN (prefer the variable)",
+    )
+    grafana.add_argument(
+        "--grafana-org-id", type=int, default=_env_int("GRAFANA_ORG_ID"), help="default $GRAFANA_ORG_ID"
+    )
+    grafana.add_argument("--grafana-ca-bundle", help="PEM CA bundle for Grafana's TLS certificate")
+    behaviour = parser.add_argument_group("behaviour")
+    behaviour.add_argument(
+        "--owner",
+        default=os.environ.get("DAWG_OWNER", DEFAULT_OWNER),
+        help="owner tag of this job; unique per job",
+    )
+    behaviour.add_argument("--dry-run", action="store_true", help="print the plan with diffs; write nothing")
+    behaviour.add_argument("--concurrency", type=int, default=4, help="CRs synced at once (default 4)")
+    behaviour.add_argument("--no-prune", action="store_true", help="never delete dashboards whose CR is gone")
+    behaviour.add_argument(
+        "--force-prune", action="store_true", help="prune even more than half of what this job owns"
+    )
+    behaviour.add_argument(
+        "--verify-interval",
+        type=int,
+        default=30,
+        metavar="MINUTES",
+        help="re-check unchanged CRs against Grafana this often",
+    )
+
+
+def _env_int(name: str) -> int | None:
+    value = os.environ.get(name)
+    return int(value) if value and value.isdigit() else None
+
+
+def run_cli(args: argparse.Namespace, renderer: Renderer) -> int:
+    """`dawg sync`; returns the exit code."""
+    if not args.grafana_url:
+        raise DawgError("no Grafana: give --grafana-url or set GRAFANA_URL (and GRAFANA_TOKEN)")
+    connection = GrafanaConnection(
+        args.grafana_url,
+        token=args.grafana_token,
+        org_id=args.grafana_org_id,
+        ca_bundle=args.grafana_ca_bundle,
+    )
+    source: Source
+    if args.manifests is not None:
+        source = ManifestSource(args.manifests)
+    else:
+        source = ClusterSource.connect(args.kubeconfig, args.namespace, args.selector)
+    options = SyncOptions(
+        owner=args.owner,
+        dry_run=args.dry_run,
+        concurrency=args.concurrency,
+        prune=not args.no_prune,
+        force_prune=args.force_prune,
+        verify_interval=timedelta(minutes=args.verify_interval),
+    )
+    summary = SyncJob(source, lambda: GrafanaClient(connection), renderer, options).run()
+    report(summary, options.dry_run, sys.stdout)
+    return 1 if summary.failed else 0
+
+
+def report(summary: Summary, dry_run: bool, out: Any) -> None:
+    for result in sorted(summary.results, key=lambda r: r.key):
+        if result.outcome is Outcome.UNCHANGED and not result.diff:
+            continue
+        print(
+            f"{result.key} ({result.uid}): {result.outcome.value} [{result.reason.value}] {result.message}",
+            file=out,
+        )
+        for line in result.diff:
+            print(f"    {line}", file=out)
+    for uid in summary.pruned:
+        print(f"pruned {uid}" if not dry_run else f"would prune {uid}", file=out)
+    for error in summary.errors:
+        print(f"error: {error}", file=out)
+    print(summary.line(dry_run), file=out)
