@@ -13,14 +13,26 @@ cd "$(dirname "$0")/.."
 SUPPORTED=(3.13 3.12 3.11)
 VENV="${DAWG_VENV:-.venv}"
 
-if [ -z "${PYTHON:-}" ]; then
-    for version in "${SUPPORTED[@]}"; do
-        if command -v "python$version" >/dev/null 2>&1 && "python$version" -c 'import sys' >/dev/null 2>&1; then
-            PYTHON="python$version"
-            break
+# An interpreter for a minor version: on PATH, or installed by pyenv but not its global
+# version (pyenv's shims then refuse `python3.13`).
+find_python() {
+    local version="$1" candidate
+    for candidate in "python$version" "${PYENV_ROOT:-$HOME/.pyenv}"/versions/"$version".*/bin/"python$version"; do
+        if "$candidate" -c 'import sys' >/dev/null 2>&1; then
+            echo "$candidate"
+            return 0
         fi
     done
+    return 1
+}
+
+if [ -z "${PYTHON:-}" ]; then
+    for version in "${SUPPORTED[@]}"; do
+        PYTHON="$(find_python "$version")" && break
+    done
     PYTHON="${PYTHON:-python3}"
+elif [[ "$PYTHON" =~ ^python(3\.[0-9]+)$ ]] && ! "$PYTHON" -c 'import sys' >/dev/null 2>&1; then
+    PYTHON="$(find_python "${BASH_REMATCH[1]}")" || { echo "install: $PYTHON is not installed" >&2; exit 1; }
 fi
 found="$("$PYTHON" -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null || echo none)"
 if [[ " ${SUPPORTED[*]} " != *" $found "* ]]; then
