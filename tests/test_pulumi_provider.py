@@ -268,7 +268,7 @@ def test_import_reads_the_live_dashboard(
 def test_the_pickled_provider_is_small_tokenless_and_stable() -> None:
     blob = serialized_provider()
     raw = base64.b64decode(blob)
-    assert len(raw) < 200 and b"dawg_provider.pulumi.provider" in raw and b"WasmDashboardProvider" in raw
+    assert len(raw) < 200 and b"dawg_provider.pulumi_provider" in raw and b"WasmDashboardProvider" in raw
     assert TOKEN.encode() not in raw and b"glsa" not in raw
     code = "from tests.pulumi_engine import serialized_provider; print(serialized_provider())"
     other = subprocess.run(
