@@ -101,12 +101,12 @@ class Folder:
     parent_uid: str
 
     @classmethod
-    def from_row(cls, row: dict[str, Any], uid: str = "", title: str = "", parent_uid: str = "") -> Folder:
-        """A folder from Grafana's JSON; the defaults fill what an answer left out."""
+    def from_row(
+        cls, row: dict[str, Any], uid: str | None = None, title: str = "", parent_uid: str = ""
+    ) -> Folder:
+        """A folder from Grafana's JSON; the defaults stand in for keys an answer left out."""
         return cls(
-            str(row.get("uid") or uid),
-            str(row.get("title") or title),
-            str(row.get("parentUid") or parent_uid),
+            str(row.get("uid", uid)), str(row.get("title", title)), str(row.get("parentUid") or parent_uid)
         )
 
 
