@@ -148,3 +148,43 @@ def test_the_core_never_imports_pulumi() -> None:
     code = "import sys, dawg_provider, dawg_provider.render, dawg_provider.grafana.apply; print('pulumi' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "False"
+
+
+class _Outputs(Mocks):
+    """Answers like the provider: camelCase outputs on the wire."""
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
+        self.registered.append(args)
+        return args.name, {**args.inputs, "folderUid": "f-1", "generatorDigest": "sha256:abc"}
+
+
+@pulumi.runtime.test  # type: ignore[untyped-decorator]
+def test_keywords_args_and_dict_build_the_same_resource_with_snake_case_outputs() -> pulumi.Output[Any]:
+    from dawg_provider.pulumi.resource import GrafanaConnectionArgs, WasmDashboard, WasmDashboardArgs
+
+    mocks = _Outputs()
+    pulumi.runtime.set_mocks(mocks, project="dawg", stack="dev", preview=False)
+    by_keywords = WasmDashboard("kw", generator="file://a.wasm", folder="Shop", drift="fail")
+    by_args = WasmDashboard("args", WasmDashboardArgs(generator="file://a.wasm", folder="Shop", drift="fail"))
+    by_dict = WasmDashboard(
+        "dict",
+        {"generator": "file://a.wasm", "folder": "Shop", "drift": "fail", "grafana": {"url": "https://g"}},
+        opts=pulumi.ResourceOptions(),
+    )
+    WasmDashboard("conn", generator="file://a.wasm", grafana=GrafanaConnectionArgs("https://g", org_id=2))
+    with pytest.raises(TypeError, match="not both"):
+        WasmDashboard("both", WasmDashboardArgs(generator="file://a.wasm"), folder="x")
+    with pytest.raises(TypeError, match="generator"):
+        WasmDashboard("missing", folder="x")  # a TypeError as from a generated SDK
+
+    def check(values: list[Any]) -> None:
+        inputs = {args.name: args.inputs for args in mocks.registered}
+        assert set(inputs) == {"kw", "args", "dict", "conn"}  # nothing registered for bad calls
+        for name in ("kw", "args", "dict"):
+            assert inputs[name]["folder"] == "Shop" and inputs[name]["drift"] == "fail"
+            assert "folder_uid" not in inputs[name]  # wire names stay camelCase
+        assert values == ["f-1", "sha256:abc", "f-1", "f-1"]
+
+    return pulumi.Output.all(
+        by_keywords.folder_uid, by_keywords.generator_digest, by_args.folder_uid, by_dict.folder_uid
+    ).apply(check)
