@@ -188,3 +188,42 @@ def test_keywords_args_and_dict_build_the_same_resource_with_snake_case_outputs(
     return pulumi.Output.all(
         by_keywords.folder_uid, by_keywords.generator_digest, by_args.folder_uid, by_dict.folder_uid
     ).apply(check)
+
+
+def test_every_shipped_stack_sets_every_required_project_key() -> None:
+    """Pulumi requires each key declared in Pulumi.yaml without a `default`
+    (sdk/go/common/workspace/project.go `ValidateStackConfigAndApplyProjectConfig`,
+    tested in project_test.go: "Stack 'dev' is missing configuration value ...")."""
+    import yaml
+
+    project = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())
+    required = {
+        f"{project['name']}:{key}" for key, spec in project["config"].items() if "default" not in spec
+    }
+    assert required == {"dawg:grafanaUrl"}
+    assert project["requiredPulumiVersion"].startswith(">=3.")
+    stacks = sorted((ROOT / project["stackConfigDir"]).glob("Pulumi.*.yaml"))
+    assert stacks, "no stack file shipped"
+    for path in stacks:
+        config = yaml.safe_load(path.read_text())["config"]
+        assert required <= set(config), f"{path.name} lacks {sorted(required - set(config))}"
+        for key, spec in project["config"].items():
+            if spec.get("secret"):
+                value = config.get(f"{project['name']}:{key}")
+                assert value is None or (isinstance(value, dict) and "secure" in value), key
+
+
+def test_the_base_install_brings_neither_pulumi_nor_kubernetes() -> None:
+    import tomllib
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    assert project["name"] == "dawg-dashboards"  # `dawg` on PyPI is an unrelated DAFSA library
+    base = " ".join(project["dependencies"])
+    assert "pulumi" not in base and "kubernetes" not in base
+    extras = project["optional-dependencies"]
+    assert any(dep.startswith("pulumi==") for dep in extras["pulumi"])
+    assert {dep.split(">")[0].split("=")[0] for dep in extras["cluster"]} >= {
+        "kubernetes",
+        "pulumi-kubernetes",
+    }
+    assert "dawg-dashboards[pulumi,cluster]" in extras["dev"]
