@@ -223,9 +223,10 @@ def test_a_stack_config_url_change_moves_dashboards_and_leaves_no_orphan(
             assert old_grafana.dashboard(f"dawg-move-{i}") is None, "orphan left in the old Grafana"
             assert new_grafana.dashboard(f"dawg-move-{i}") is not None
         assert grafana.dashboard("dawg-move-0") is None  # the module's Grafana was never touched
-        # The stack file changes again but is not deployed: destroy uses the stored config.
+        # The stack file changes again (another URL, a token neither Grafana accepts) but is
+        # not deployed: destroy and refresh use the config stored at the last `up`.
         third = ProviderProcess(ROOT, env)
-        third.configure({"dawg:grafanaUrl": old_grafana.url, "dawg:grafanaToken": TOKEN}, secret)
+        third.configure({"dawg:grafanaUrl": old_grafana.url, "dawg:grafanaToken": "glsa_rotated"}, secret)
         stack.provider = third
         old_grafana.reset_counts()
         stack.destroy("d0")
