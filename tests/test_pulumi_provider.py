@@ -390,6 +390,9 @@ def test_an_unknown_nested_value_is_unknown_too(provider: ProviderProcess, stack
     news = inputs("dawg-nested", config={"app_name": UNKNOWN}, grafana={"url": UNKNOWN, "token": "t"})
     checked, failures = provider.check(stack.urn("nested"), {}, news)
     assert failures == [] and is_unknown(checked["dashboard"]) and is_unknown(checked["grafanaTarget"])
+    news = inputs("dawg-nested", grafana={"url": "https://g.example.com/", "token": UNKNOWN})
+    checked, failures = provider.check(stack.urn("nested"), {}, news)
+    assert failures == [] and checked["grafanaTarget"] == {"url": "https://g.example.com"}
 
 
 def test_per_resource_connection_and_no_token_in_errors(stack: Stack) -> None:

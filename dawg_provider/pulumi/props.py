@@ -81,7 +81,10 @@ def target(own: Any, default: dict[str, Any] | None) -> dict[str, Any] | str | N
     A resource's own `grafana` argument wins over the stack config given to
     `configure()`; an unknown one (preview) gives UNKNOWN.
     """
-    if is_unknown(own):
+    if isinstance(own, dict):
+        if is_unknown(own.get("url")) or is_unknown(own.get("orgId")):
+            return UNKNOWN  # an unknown token alone does not change where dashboards go
+    elif is_unknown(own):
         return UNKNOWN
     source = own if isinstance(own, dict) and own.get("url") else default
     if not source or not isinstance(source.get("url"), str) or not source["url"]:
