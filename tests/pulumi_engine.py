@@ -25,10 +25,12 @@ below names the file and function it comes from):
   option) asks to delete first.
 - `pulumi up --replace URN`: replaced without calling Diff (shared/pulumi-dynamic.md,
   read in step_generator.go: a targeted replace does not consult the provider).
-- Preview: Check and Diff only; Create/Update/Delete never run: the SDK's dynamic
-  server answers `supportsPreview=False` (sdk/python/lib/pulumi/dynamic/__main__.py
-  `Configure`), and the engine only previews Create/Update with providers that
-  support it (step_executor.go).
+- Preview: Check and Diff only; Create/Update never reach the provider: the SDK's
+  dynamic server answers `supportsPreview=False` (sdk/python/lib/pulumi/dynamic/
+  __main__.py `Configure`), the engine records it
+  (sdk/go/common/resource/plugin/provider_plugin.go `Configure`:
+  `p.supportsPreview = resp.GetSupportsPreview()`) and in a preview answers Create and
+  Update itself for such a provider.
 - refresh and destroy configure the provider from the config stored in the state's
   default-provider resource, not the current stack file (providers/registry.go,
   shared/pulumi-dynamic.md "The engine's call order").
