@@ -169,6 +169,42 @@ def test_replace_flag_with_the_same_uid_keeps_the_dashboard(
     assert grafana.dashboard("dawg-replace-flag") is None
 
 
+def test_two_resources_with_one_uid_the_first_deleted_leaves_the_dashboard(
+    stack: Stack, grafana: GrafanaStandIn
+) -> None:
+    stack.up("first", inputs("dawg-shared-uid"))
+    stack.up("second", inputs("dawg-shared-uid", config={"app_name": "api"}))  # the last writer
+    stack.destroy("first")
+    stored = grafana.dashboard("dawg-shared-uid")
+    assert stored is not None and stored.json["title"] == "api"  # not removed, not rewritten
+    assert stored.json["dawgInstance"] == stack.resources["second"].outputs["instance"]
+    stack.destroy("second")
+    assert grafana.dashboard("dawg-shared-uid") is None
+
+
+def test_a_state_from_before_the_target_and_stamp_updates_in_place(
+    stack: Stack, grafana: GrafanaStandIn, provider: ProviderProcess
+) -> None:
+    """States written by earlier versions: no grafanaTarget or instance, the dashboard in the
+    outputs. An upgrade must not replace every dashboard: one visible update records them."""
+    stack.up("web", inputs("dawg-legacy"))
+    state = stack.resources["web"]
+    legacy_out = {
+        k: v for k, v in state.outputs.items() if k not in ("grafanaTarget", "instance", "warnings")
+    }
+    state.outputs = {**legacy_out, "dashboard": state.inputs["dashboard"]}
+    state.inputs = {k: v for k, v in state.inputs.items() if k != "grafanaTarget"}
+    preview = stack.preview("web", inputs("dawg-legacy"))
+    assert preview.op == "update" and list(preview.diff.replaces) == []
+    step = stack.up("web", inputs("dawg-legacy"))
+    assert step.op == "update"
+    outs = stack.resources["web"].outputs
+    assert outs["grafanaTarget"] == {"url": grafana.url} and "dashboard" not in outs
+    stored = grafana.dashboard("dawg-legacy")
+    assert stored is not None and stored.json["dawgInstance"] == outs["instance"]
+    assert stack.preview("web", inputs("dawg-legacy")).op == "same"
+
+
 def test_a_replace_that_keeps_the_uid_deletes_before_it_creates(
     stack: Stack, grafana: GrafanaStandIn, provider: ProviderProcess
 ) -> None:
