@@ -42,6 +42,9 @@ INPUT_KEYS = (
     "grafana",
 )
 TARGET = "grafanaTarget"
+DIFFED_KEYS = ("dashboardSha256", *(k for k in INPUT_KEYS if k not in ("generator", "config", "uid")), TARGET)
+"""What decides an update: the rendered content (not the config text or reference
+spelling that produced it) and every other input; a new uid is a replacement."""
 STAMP_KEY = "dawgInstance"
 """Top-level key of the dashboard JSON naming the resource instance that wrote it."""
 COMPUTED_KEYS = ("generatorDigest", "generatorRef", "dashboard", "dashboardSha256")

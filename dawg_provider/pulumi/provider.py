@@ -60,6 +60,7 @@ from ..render import Renderer, Rendering
 from ..spec import DashboardSpec, parse_folder, parse_spec
 from .props import (
     COMPUTED_KEYS,
+    DIFFED_KEYS,
     INPUT_KEYS,
     STORED_ONCE,
     TARGET,
@@ -213,21 +214,9 @@ class WasmDashboardProvider(ResourceProvider):
         if replaces:
             # changes=None keeps the engine's path-level diff of the inputs in the preview.
             return DiffResult(changes=None, replaces=replaces, delete_before_replace=delete_first)
-        meaningful = (
-            "dashboardSha256",
-            "folder",
-            "adopt",
-            "drift",
-            "message",
-            "timeout",
-            "memory",
-            "grafana",
-            "owner",
-            TARGET,
-        )
-        if any(is_unknown(news.get(key)) for key in meaningful):
+        if any(is_unknown(news.get(key)) for key in DIFFED_KEYS):
             return DiffResult(changes=None)
-        if all(olds.get(key) == news.get(key) for key in meaningful):
+        if all(olds.get(key) == news.get(key) for key in DIFFED_KEYS):
             # At most normalization differs (config text, reference spelling).
             return DiffResult(changes=False)
         # Let the engine diff inputs path by path; a state written before grafanaTarget
