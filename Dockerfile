@@ -9,7 +9,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 \
 WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY dawg_provider ./dawg_provider
-RUN pip install . && rm -rf /src
+RUN pip install ".[cluster]" && rm -rf /src
 COPY generators/dist /opt/dawg/generators
 
 RUN mkdir -p /var/cache/dawg && chown 65532:65532 /var/cache/dawg

@@ -152,6 +152,16 @@ def build_parser() -> argparse.ArgumentParser:
     sync.set_defaults(handler=_sync)
     crd = commands.add_parser("crd", help="print the Dashboard CustomResourceDefinition (YAML)")
     crd.set_defaults(handler=_crd)
+    summary = commands.add_parser(
+        "preview-summary",
+        help="turn `pulumi preview --json` into a Markdown PR comment, per dashboard and panel",
+        description="Reads the JSON digest of `pulumi preview --json` and prints which WasmDashboards "
+        "change, and in them which panels and paths (old -> new), counting the unchanged ones. "
+        "Fits a GitHub comment (65,536 characters) by listing fewer lines per dashboard if needed.",
+    )
+    summary.add_argument("file", help="the saved `pulumi preview --json` output, or - for stdin")
+    summary.add_argument("--limit", type=int, default=65_536, help="maximum characters (default 65536)")
+    summary.set_defaults(handler=_preview_summary)
     return parser
 
 
@@ -389,6 +399,22 @@ def _crd(args: argparse.Namespace) -> int:
     from .cluster.crd import crd_manifest
 
     print(yaml.safe_dump(crd_manifest(), sort_keys=False), end="")
+    return 0
+
+
+def _preview_summary(args: argparse.Namespace) -> int:
+    from .pulumi.summary import PreviewJsonError, summarize
+
+    text = sys.stdin.read() if args.file == "-" else Path(args.file).read_text(errors="replace")
+    try:
+        digest = json.loads(text)
+    except json.JSONDecodeError as error:
+        where = "stdin" if args.file == "-" else args.file
+        raise PreviewJsonError(
+            f"{where}: not JSON ({error.msg} at line {error.lineno}); "
+            "save it with `pulumi preview --json > preview.json`"
+        ) from None
+    print(summarize(digest, args.limit))
     return 0
 
 

@@ -34,7 +34,8 @@ ALLOWED: dict[str, set[str]] = {
     "render": BASE | {"sources", "wasm", "grafana", "spec"},
     "pulumi": BASE | {"sources", "wasm", "grafana", "spec", "render"},
     "cluster": BASE | {"sources", "wasm", "grafana", "spec", "render"},
-    "cli": BASE | {"sources", "wasm", "grafana", "spec", "render", "cluster"},
+    # `dawg preview-summary` lives with the Pulumi adapter (pulumi/summary.py, no SDK import).
+    "cli": BASE | {"sources", "wasm", "grafana", "spec", "render", "cluster", "pulumi"},
     # The public face re-exports the parts and reaches the Pulumi resource lazily.
     "__init__": BASE | {"sources", "wasm", "grafana", "pulumi"},
     "__main__": {"cli"},

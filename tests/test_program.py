@@ -148,3 +148,82 @@ def test_the_core_never_imports_pulumi() -> None:
     code = "import sys, dawg_provider, dawg_provider.render, dawg_provider.grafana.apply; print('pulumi' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "False"
+
+
+class _Outputs(Mocks):
+    """Answers like the provider: camelCase outputs on the wire."""
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
+        self.registered.append(args)
+        return args.name, {**args.inputs, "folderUid": "f-1", "generatorDigest": "sha256:abc"}
+
+
+@pulumi.runtime.test  # type: ignore[untyped-decorator]
+def test_keywords_args_and_dict_build_the_same_resource_with_snake_case_outputs() -> pulumi.Output[Any]:
+    from dawg_provider.pulumi.resource import GrafanaConnectionArgs, WasmDashboard, WasmDashboardArgs
+
+    mocks = _Outputs()
+    pulumi.runtime.set_mocks(mocks, project="dawg", stack="dev", preview=False)
+    by_keywords = WasmDashboard("kw", generator="file://a.wasm", folder="Shop", drift="fail")
+    by_args = WasmDashboard("args", WasmDashboardArgs(generator="file://a.wasm", folder="Shop", drift="fail"))
+    by_dict = WasmDashboard(
+        "dict",
+        {"generator": "file://a.wasm", "folder": "Shop", "drift": "fail", "grafana": {"url": "https://g"}},
+        opts=pulumi.ResourceOptions(),
+    )
+    WasmDashboard("conn", generator="file://a.wasm", grafana=GrafanaConnectionArgs("https://g", org_id=2))
+    with pytest.raises(TypeError, match="not both"):
+        WasmDashboard("both", WasmDashboardArgs(generator="file://a.wasm"), folder="x")
+    with pytest.raises(TypeError, match="generator"):
+        WasmDashboard("missing", folder="x")  # a TypeError as from a generated SDK
+
+    def check(values: list[Any]) -> None:
+        inputs = {args.name: args.inputs for args in mocks.registered}
+        assert set(inputs) == {"kw", "args", "dict", "conn"}  # nothing registered for bad calls
+        for name in ("kw", "args", "dict"):
+            assert inputs[name]["folder"] == "Shop" and inputs[name]["drift"] == "fail"
+            assert "folder_uid" not in inputs[name]  # wire names stay camelCase
+        assert values == ["f-1", "sha256:abc", "f-1", "f-1"]
+
+    return pulumi.Output.all(
+        by_keywords.folder_uid, by_keywords.generator_digest, by_args.folder_uid, by_dict.folder_uid
+    ).apply(check)
+
+
+def test_every_shipped_stack_sets_every_required_project_key() -> None:
+    """Pulumi requires each key declared in Pulumi.yaml without a `default`
+    (sdk/go/common/workspace/project.go `ValidateStackConfigAndApplyProjectConfig`,
+    tested in project_test.go: "Stack 'dev' is missing configuration value ...")."""
+    import yaml
+
+    project = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())
+    required = {
+        f"{project['name']}:{key}" for key, spec in project["config"].items() if "default" not in spec
+    }
+    assert required == {"dawg:grafanaUrl"}
+    assert project["requiredPulumiVersion"].startswith(">=3.")
+    stacks = sorted((ROOT / project["stackConfigDir"]).glob("Pulumi.*.yaml"))
+    assert stacks, "no stack file shipped"
+    for path in stacks:
+        config = yaml.safe_load(path.read_text())["config"]
+        assert required <= set(config), f"{path.name} lacks {sorted(required - set(config))}"
+        for key, spec in project["config"].items():
+            if spec.get("secret"):
+                value = config.get(f"{project['name']}:{key}")
+                assert value is None or (isinstance(value, dict) and "secure" in value), key
+
+
+def test_the_base_install_brings_neither_pulumi_nor_kubernetes() -> None:
+    import tomllib
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    assert project["name"] == "dawg-dashboards"  # `dawg` on PyPI is an unrelated DAFSA library
+    base = " ".join(project["dependencies"])
+    assert "pulumi" not in base and "kubernetes" not in base
+    extras = project["optional-dependencies"]
+    assert any(dep.startswith("pulumi==") for dep in extras["pulumi"])
+    assert {dep.split(">")[0].split("=")[0] for dep in extras["cluster"]} >= {
+        "kubernetes",
+        "pulumi-kubernetes",
+    }
+    assert "dawg-dashboards[pulumi,cluster]" in extras["dev"]

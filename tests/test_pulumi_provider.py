@@ -15,11 +15,13 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import grpc
 import pytest
 from pulumi.runtime.proto import provider_pb2
 
 from dawg_provider.grafana import ownership
 from dawg_provider.grafana.canonical import path_changes
+from dawg_provider.pulumi.props import is_unknown
 from dawg_provider.sources.reference import OciRef, parse_reference
 from dawg_provider.sources.registry import RegistryClient, RegistryOptions
 from generators.build import HERE, Language, build
@@ -30,6 +32,7 @@ from tests.registry import RegistryProcess
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "glsa_provider_test_secret"
 OWNER = "pulumi-dawg-dev"
+UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
 
 
 @pytest.fixture(scope="module")
@@ -48,14 +51,19 @@ def provider(
     for name, path in example_wasm.items():  # the program's file:// references point here
         shutil.copy(path, dist / f"{name}.wasm")
     process = ProviderProcess(ROOT, {"DAWG_CACHE_DIR": str(tmp_path_factory.mktemp("provider-cache"))})
-    process.configure({"dawg:grafanaUrl": grafana.url, "dawg:grafanaToken": TOKEN})
+    # As the engine sends it: the token wrapped as a secret in `args` (provider_plugin.go Configure).
+    process.configure(
+        {"dawg:grafanaUrl": grafana.url, "dawg:grafanaToken": TOKEN}, frozenset({"dawg:grafanaToken"})
+    )
     yield process
     process.close()
 
 
 @pytest.fixture
-def stack(provider: ProviderProcess) -> Stack:
-    return Stack(provider)
+def stack(provider: ProviderProcess) -> Iterator[Stack]:
+    stack = Stack(provider)
+    yield stack
+    stack.close()
 
 
 def inputs(uid: str, **overrides: Any) -> dict[str, Any]:
@@ -84,9 +92,15 @@ def test_create_writes_the_dashboard_and_returns_every_output(stack: Stack, graf
         "folderUid",
         "generatorDigest",
         "dashboardSha256",
-        "dashboard",
+        "grafanaTarget",
+        "instance",
+        "warnings",
     ):
         assert key in outs, key
+    # Stored once: in the inputs (where the engine diffs it), not again in the outputs.
+    assert "dashboard" not in outs and stack.resources["web"].inputs["dashboard"]["title"] == "web"
+    assert outs["grafanaTarget"] == {"url": grafana.url}  # the token never
+    assert TOKEN not in repr(outs) and TOKEN not in repr(stack.resources["web"].inputs)
     assert outs["url"] == f"{grafana.url}/d/dawg-create/web" and outs["version"] == 1
     assert outs["generatorDigest"].startswith("sha256:")
     stored = grafana.dashboard("dawg-create")
@@ -134,6 +148,155 @@ def test_uid_change_replaces(stack: Stack, grafana: GrafanaStandIn) -> None:
     assert grafana.dashboard("dawg-new-uid") is not None and grafana.dashboard("dawg-old-uid") is None
 
 
+def test_replace_flag_with_the_same_uid_keeps_the_dashboard(
+    stack: Stack, grafana: GrafanaStandIn, provider: ProviderProcess
+) -> None:
+    """`pulumi up --replace`: no Diff, create-before-delete; the old Delete must not remove it."""
+    stack.up("web", inputs("dawg-replace-flag"))
+    old = stack.resources["web"]
+    provider.calls.clear()
+    step = stack.up("web", inputs("dawg-replace-flag"), replace=True)
+    assert step.op == "replace"
+    urn = stack.urn("web")
+    assert [method for method, subject in provider.calls if subject == urn] == ["Check", "Create", "Delete"]
+    stored = grafana.dashboard("dawg-replace-flag")
+    assert stored is not None, "the old resource's Delete removed the dashboard its replacement wrote"
+    new = stack.resources["web"]
+    assert new.outputs["instance"] != old.outputs["instance"]
+    assert stored.json["dawgInstance"] == new.outputs["instance"] and stored.version == new.outputs["version"]
+    assert ownership.owned_by(stored.json, OWNER)
+    stack.destroy("web")  # the newest owner's Delete does remove it
+    assert grafana.dashboard("dawg-replace-flag") is None
+
+
+def test_two_resources_with_one_uid_the_first_deleted_leaves_the_dashboard(
+    stack: Stack, grafana: GrafanaStandIn
+) -> None:
+    stack.up("first", inputs("dawg-shared-uid"))
+    stack.up("second", inputs("dawg-shared-uid", config={"app_name": "api"}))  # the last writer
+    stack.destroy("first")
+    stored = grafana.dashboard("dawg-shared-uid")
+    assert stored is not None and stored.json["title"] == "api"  # not removed, not rewritten
+    assert stored.json["dawgInstance"] == stack.resources["second"].outputs["instance"]
+    stack.destroy("second")
+    assert grafana.dashboard("dawg-shared-uid") is None
+
+
+def test_a_state_from_before_the_target_and_stamp_updates_in_place(
+    stack: Stack, grafana: GrafanaStandIn, provider: ProviderProcess
+) -> None:
+    """States written by earlier versions: no grafanaTarget or instance, the dashboard in the
+    outputs. An upgrade must not replace every dashboard: one visible update records them."""
+    stack.up("web", inputs("dawg-legacy"))
+    state = stack.resources["web"]
+    legacy_out = {
+        k: v for k, v in state.outputs.items() if k not in ("grafanaTarget", "instance", "warnings")
+    }
+    state.outputs = {**legacy_out, "dashboard": state.inputs["dashboard"]}
+    state.inputs = {k: v for k, v in state.inputs.items() if k != "grafanaTarget"}
+    preview = stack.preview("web", inputs("dawg-legacy"))
+    assert preview.op == "update" and list(preview.diff.replaces) == []
+    step = stack.up("web", inputs("dawg-legacy"))
+    assert step.op == "update"
+    outs = stack.resources["web"].outputs
+    assert outs["grafanaTarget"] == {"url": grafana.url} and "dashboard" not in outs
+    stored = grafana.dashboard("dawg-legacy")
+    assert stored is not None and stored.json["dawgInstance"] == outs["instance"]
+    assert stack.preview("web", inputs("dawg-legacy")).op == "same"
+
+
+def test_a_replace_that_keeps_the_uid_deletes_before_it_creates(
+    stack: Stack, grafana: GrafanaStandIn, provider: ProviderProcess
+) -> None:
+    """The same Grafana spelled differently (localhost vs 127.0.0.1): the diff asks delete-first."""
+    stack.up("web", inputs("dawg-respelled"))
+    respelled = grafana.url.replace("127.0.0.1", "localhost")
+    news = inputs("dawg-respelled", grafana={"url": respelled, "token": TOKEN})
+    preview = stack.preview("web", news)
+    assert preview.op == "replace" and list(preview.diff.replaces) == ["grafanaTarget"]
+    assert preview.diff.changes == provider_pb2.DiffResponse.DIFF_UNKNOWN  # the path diff stays
+    assert preview.diff.deleteBeforeReplace
+    provider.calls.clear()
+    step = stack.up("web", news)
+    assert step.op == "replace" and step.delete_before_replace
+    urn = stack.urn("web")
+    assert [m for m, subject in provider.calls if subject == urn] == [
+        "Check",
+        "Diff",
+        "Check",
+        "Delete",
+        "Create",
+    ]
+    stored = grafana.dashboard("dawg-respelled")
+    assert stored is not None and stored.json["dawgInstance"] == stack.resources["web"].outputs["instance"]
+
+
+def test_a_stack_config_url_change_moves_dashboards_and_leaves_no_orphan(
+    grafana: GrafanaStandIn, tmp_path: Path
+) -> None:
+    old_grafana = GrafanaStandIn("12.0", tokens={TOKEN: (1, "Admin")}).start()
+    new_grafana = GrafanaStandIn("12.0", tokens={TOKEN: (1, "Admin")}).start()
+    env = {"DAWG_CACHE_DIR": str(tmp_path / "cache")}
+    secret = frozenset({"dawg:grafanaToken"})
+    first = ProviderProcess(ROOT, env)
+    first.configure({"dawg:grafanaUrl": old_grafana.url, "dawg:grafanaToken": TOKEN}, secret)
+    stack = Stack(first)
+    goals = {f"d{i}": inputs(f"dawg-move-{i}") for i in range(3)}
+    try:
+        stack.deploy(goals)
+        assert all(old_grafana.dashboard(f"dawg-move-{i}") for i in range(3))
+        # `pulumi config set dawg:grafanaUrl ...`: the engine configures a new provider process.
+        second = ProviderProcess(ROOT, env)
+        second.configure({"dawg:grafanaUrl": new_grafana.url, "dawg:grafanaToken": TOKEN}, secret)
+        stack.provider = second
+        old_grafana.reset_counts()
+        preview = stack.deploy(goals, apply=False)
+        assert {step.op for step in preview.values()} == {"replace"}  # visible in the preview
+        assert all(list(step.diff.replaces) == ["grafanaTarget"] for step in preview.values())
+        assert old_grafana.requests == [] and new_grafana.requests == []
+        stack.deploy(goals)
+        for i in range(3):
+            assert old_grafana.dashboard(f"dawg-move-{i}") is None, "orphan left in the old Grafana"
+            assert new_grafana.dashboard(f"dawg-move-{i}") is not None
+        assert grafana.dashboard("dawg-move-0") is None  # the module's Grafana was never touched
+        # The stack file changes again (another URL, a token neither Grafana accepts) but is
+        # not deployed: destroy and refresh use the config stored at the last `up`.
+        third = ProviderProcess(ROOT, env)
+        third.configure({"dawg:grafanaUrl": old_grafana.url, "dawg:grafanaToken": "glsa_rotated"}, secret)
+        stack.provider = third
+        old_grafana.reset_counts()
+        stack.destroy("d0")
+        assert new_grafana.dashboard("dawg-move-0") is None and old_grafana.requests == []
+        assert stack.refresh("d1") and stack.resources["d1"].outputs["url"].startswith(new_grafana.url)
+        assert new_grafana.dashboard("dawg-move-2") is not None
+    finally:
+        stack.close()
+        for process in (first, locals().get("second"), locals().get("third")):
+            if isinstance(process, ProviderProcess):
+                process.close()
+        old_grafana.stop()
+        new_grafana.stop()
+
+
+def test_fifty_resources_are_created_in_parallel_each_exactly_once(
+    stack: Stack, grafana: GrafanaStandIn, provider: ProviderProcess
+) -> None:
+    goals = {f"p{i}": inputs(f"dawg-parallel-{i}", folder="Parallel") for i in range(50)}
+    grafana.reset_counts()
+    provider.calls.clear()
+    steps = stack.deploy(goals, prune=False)
+    assert {step.op for step in steps.values()} == {"create"}
+    creates = [subject for method, subject in provider.calls if method == "Create"]
+    assert sorted(creates) == sorted(stack.urn(name) for name in goals)  # each exactly once
+    assert not [m for m, _ in provider.calls if m in ("Update", "Delete")]
+    assert grafana.count("POST", r"^/api/dashboards/db$") == 50
+    assert all(grafana.dashboard(f"dawg-parallel-{i}") is not None for i in range(50))
+    folders = [f for f in grafana.orgs[1].folders.values() if f.title == "Parallel"]
+    assert len(folders) == 1  # concurrent creates share one folder
+    for name in goals:
+        stack.destroy(name)
+
+
 def test_drift_after_refresh_is_overwritten_with_a_warning_by_default(
     stack: Stack, grafana: GrafanaStandIn
 ) -> None:
@@ -145,6 +308,9 @@ def test_drift_after_refresh_is_overwritten_with_a_warning_by_default(
     assert step.op == "update"
     stored = grafana.dashboard("dawg-drift-ow")
     assert stored is not None and stored.json["title"] == "web" and stored.version == 3
+    # Provider logs are not resource warnings in the engine: the warning is kept in the outputs.
+    warnings = stack.resources["web"].outputs["warnings"]
+    assert len(warnings) == 1 and "changed outside DAWG by alice (version 1 -> 2)" in warnings[0]
 
 
 def test_drift_fail_policy_refuses_and_names_who(stack: Stack, grafana: GrafanaStandIn) -> None:
@@ -230,15 +396,39 @@ def test_bad_inputs_are_check_failures_naming_the_field(provider: ProviderProces
     assert failures[0][0] == "generator" and "no such file" in failures[0][1]
 
 
-def test_unknown_inputs_during_preview_are_tolerated(provider: ProviderProcess, stack: Stack) -> None:
-    unknown = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
-    checked, failures = provider.check(stack.urn("later"), {}, inputs("dawg-later", config=unknown))
+@pytest.mark.parametrize(
+    "field", ["generator", "config", "folder", "uid", "grafana", "timeout", "memory", "drift", "adopt"]
+)
+def test_an_unknown_input_during_preview_is_neither_a_crash_nor_missing(
+    provider: ProviderProcess, stack: Stack, grafana: GrafanaStandIn, field: str
+) -> None:
+    stack.up("web", inputs("dawg-unknowns"))
+    grafana.reset_counts()
+    news = {**inputs("dawg-unknowns"), field: UNKNOWN}
+    checked, failures = provider.check(stack.urn("web"), stack.resources["web"].inputs, news)
     assert failures == []
-    assert (
-        checked["dashboard"] is None
-        or "Unknown" in type(checked["dashboard"]).__name__
-        or checked["dashboard"] == unknown
-    )
+    state = stack.resources["web"]
+    diff = provider.diff(state.id, stack.urn("web"), state.outputs, checked, state.inputs)
+    assert diff.changes == provider_pb2.DiffResponse.DIFF_UNKNOWN  # the engine decides; nothing hidden
+    if field == "uid":
+        assert list(diff.replaces) == ["uid"]
+    elif field == "grafana":
+        assert is_unknown(checked["grafanaTarget"]) and list(diff.replaces) == ["grafanaTarget"]
+    else:
+        assert list(diff.replaces) == []
+    if field in ("generator", "config", "uid", "timeout", "memory"):
+        assert is_unknown(checked["dashboard"])  # computed at `up`, when it is known
+    assert stack.preview("web", news).op in ("update", "replace")
+    assert grafana.requests == []  # previews never call Grafana
+
+
+def test_an_unknown_nested_value_is_unknown_too(provider: ProviderProcess, stack: Stack) -> None:
+    news = inputs("dawg-nested", config={"app_name": UNKNOWN}, grafana={"url": UNKNOWN, "token": "t"})
+    checked, failures = provider.check(stack.urn("nested"), {}, news)
+    assert failures == [] and is_unknown(checked["dashboard"]) and is_unknown(checked["grafanaTarget"])
+    news = inputs("dawg-nested", grafana={"url": "https://g.example.com/", "token": UNKNOWN})
+    checked, failures = provider.check(stack.urn("nested"), {}, news)
+    assert failures == [] and checked["grafanaTarget"] == {"url": "https://g.example.com"}
 
 
 def test_per_resource_connection_and_no_token_in_errors(stack: Stack) -> None:
@@ -253,16 +443,20 @@ def test_per_resource_connection_and_no_token_in_errors(stack: Stack) -> None:
         other.stop()
 
 
-def test_import_reads_the_live_dashboard(
-    stack: Stack, provider: ProviderProcess, grafana: GrafanaStandIn
-) -> None:
+def test_import_with_the_id_only_fails_and_touches_nothing(stack: Stack, grafana: GrafanaStandIn) -> None:
+    """`pulumi import` cannot work for a dynamic resource (pulumi/pulumi#16175): adopt instead."""
     from dawg_provider.grafana import GrafanaClient, GrafanaConnection
 
     GrafanaClient(GrafanaConnection(grafana.url, token=TOKEN)).save_dashboard(
         {"uid": "to-import", "title": "Imported"}
     )
-    id_, outs, imported = provider.read("to-import", stack.urn("imported"), {"__provider": provider.provider})
-    assert id_ == "to-import" and outs["dashboard"]["title"] == "Imported" and imported["uid"] == "to-import"
+    grafana.reset_counts()
+    with pytest.raises(grpc.RpcError) as caught:
+        stack.import_("imported", "to-import")
+    assert "__provider" in str(caught.value)  # the SDK cannot find the provider without it
+    assert grafana.requests == [] and "imported" not in stack.resources
+    stored = grafana.dashboard("to-import")
+    assert stored is not None and stored.json["title"] == "Imported" and stored.version == 1
 
 
 def test_the_pickled_provider_is_small_tokenless_and_stable() -> None:

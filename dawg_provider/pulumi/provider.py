@@ -16,9 +16,18 @@ about, and what this does about it:
   that copy. They fetch the generator by the digest check recorded (cached: no
   network), run it again, and send its exact output, after checking it still hashes
   to what the preview showed.
-- `diff()` returns `changes=None` so the engine diffs inputs path by path,
-  `changes=False` when only normalization differs, and replaces on a new uid or a
-  new Grafana instance or org.
+- `diff()` returns `changes=None` so the engine diffs inputs path by path (also
+  with `replaces`, so a replacement keeps the path diff), `changes=False` when only
+  normalization differs, and replaces on a new uid or a new Grafana (url, org:
+  `grafanaTarget`, recorded by check(); see `props`). With the uid unchanged it asks
+  for delete-before-replace; Create stamps the dashboard with a fresh instance id and
+  Delete leaves a dashboard whose stamp is a newer instance's (`pulumi up --replace`
+  skips Diff and creates before deleting).
+- The dashboard is stored once in state (in the inputs, where the engine diffs it),
+  not again in the outputs; Delete and Read need only uid, owner and target.
+- Warnings (drift overwritten, a registry tag that moved) are logged and also kept
+  in the `warnings` output: a dynamic provider's logs reach the engine as plain
+  stderr text, not as resource warnings.
 - Errors are raised with messages that stand alone; bad inputs are `CheckFailure`s
   naming the field.
 """
@@ -49,23 +58,28 @@ from ..grafana.canonical import canonical, content_hash
 from ..grafana.planner import Action, Desired, Policy, Recorded
 from ..render import Renderer, Rendering
 from ..spec import DashboardSpec, parse_folder, parse_spec
-
-UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
-INPUT_KEYS = (
-    "generator",
-    "config",
-    "folder",
-    "uid",
-    "owner",
-    "adopt",
-    "drift",
-    "message",
-    "timeout",
-    "memory",
-    "grafana",
+from .props import (
+    COMPUTED_KEYS,
+    DIFFED_KEYS,
+    INPUT_KEYS,
+    STORED_ONCE,
+    TARGET,
+    UNKNOWN,
+    is_unknown,
+    new_stamp,
+    newer_owner,
+    org_id,
+    replacement,
+    stamped,
+    target,
+    unstamped,
 )
-COMPUTED_KEYS = ("generatorDigest", "generatorRef", "dashboard", "dashboardSha256")
+
 CONFIG_URL, CONFIG_TOKEN, CONFIG_ORG = "dawg:grafanaUrl", "dawg:grafanaToken", "dawg:grafanaOrgId"
+NO_GRAFANA = (
+    "no Grafana connection: set `pulumi config set dawg:grafanaUrl https://grafana.example.com` and "
+    "`pulumi config set --secret dawg:grafanaToken ...`, or give the resource a `grafana` argument"
+)
 
 
 class ProviderError(DawgError):
@@ -94,27 +108,29 @@ def _renderer() -> Renderer:
 
 def _client(props: dict[str, Any]) -> GrafanaClient:
     settings = _grafana_settings(props)
-    url, token, org = settings.get("url"), settings.get("token"), settings.get("orgId")
+    url, token, org = settings.get("url"), settings.get("token"), org_id(settings.get("orgId"))
     if not url:
-        raise ProviderError(
-            "no Grafana connection: set `pulumi config set dawg:grafanaUrl https://grafana.example.com` and "
-            "`pulumi config set --secret dawg:grafanaToken ...`, or give the resource a `grafana` argument"
-        )
-    org_id = int(org) if org not in (None, "") else None
-    key = (str(url), str(token) if token else None, org_id)
+        raise ProviderError(NO_GRAFANA)
+    key = (str(url), str(token) if token else None, org)
     with _lock:
         clients = _process.clients if _process.clients is not None else {}
         _process.clients = clients
         if key not in clients:
-            clients[key] = GrafanaClient(GrafanaConnection(str(url), token=key[1], org_id=org_id))
+            clients[key] = GrafanaClient(GrafanaConnection(str(url), token=key[1], org_id=org))
         return clients[key]
 
 
 def _grafana_settings(props: dict[str, Any]) -> dict[str, Any]:
+    """The resource's own connection; else the Grafana its state was written to (url and
+    org recorded by check(), the token from stack config); else the stack config."""
     own = props.get("grafana")
     if isinstance(own, dict) and own.get("url"):
         return own
-    return _process.default_grafana or {}
+    default = _process.default_grafana or {}
+    recorded = props.get(TARGET)
+    if isinstance(recorded, dict) and isinstance(recorded.get("url"), str):
+        return {"url": recorded["url"], "orgId": recorded.get("orgId"), "token": default.get("token")}
+    return default
 
 
 def _spec(props: dict[str, Any]) -> DashboardSpec:
@@ -122,14 +138,6 @@ def _spec(props: dict[str, Any]) -> DashboardSpec:
     if spec is None:
         raise ProviderError("; ".join(str(error) for error in errors))
     return spec
-
-
-def _has_unknown(value: Any) -> bool:
-    if isinstance(value, dict):
-        return any(_has_unknown(v) for v in value.values())
-    if isinstance(value, list):
-        return any(_has_unknown(v) for v in value)
-    return value == UNKNOWN or type(value).__name__ == "Unknown"
 
 
 class WasmDashboardProvider(ResourceProvider):
@@ -155,22 +163,27 @@ class WasmDashboardProvider(ResourceProvider):
     def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
         olds = _olds or {}
         inputs = dict(news)
-        spec_input = {k: v for k, v in news.items() if k in INPUT_KEYS and not _has_unknown(v)}
+        # Preview: an input from another resource's output is unknown; it is neither
+        # validated nor reported as missing, and what depends on it is computed later.
+        unknown = {key for key in INPUT_KEYS if is_unknown(news.get(key))}
+        spec_input = {k: v for k, v in news.items() if k in INPUT_KEYS and k not in unknown}
         spec, errors = parse_spec(spec_input)
-        failures = [CheckFailure(error.field, error.reason) for error in errors]
+        failures = [CheckFailure(e.field, e.reason) for e in errors if e.field not in unknown]
         uid = news.get("uid")
-        if not isinstance(uid, str) and not _has_unknown(uid):
+        if not isinstance(uid, str) and "uid" not in unknown:
             failures.append(CheckFailure("uid", "required (WasmDashboard derives it from the resource name)"))
         owner = news.get("owner")
-        if not isinstance(owner, str) and not _has_unknown(owner):
+        if not isinstance(owner, str) and "owner" not in unknown:
             failures.append(
                 CheckFailure("owner", "required (WasmDashboard derives it from project and stack)")
             )
+        where = target(news.get("grafana"), _process.default_grafana)
+        if where is None:
+            failures.append(CheckFailure("grafana", NO_GRAFANA))
+        inputs[TARGET] = where
         if failures:
             return CheckResult(inputs, failures)
-        if spec is None or any(
-            _has_unknown(news.get(k)) for k in ("generator", "config", "uid", "owner", "timeout", "memory")
-        ):
+        if spec is None or unknown & {"generator", "config", "uid", "owner", "timeout", "memory"}:
             inputs.update({key: UNKNOWN for key in COMPUTED_KEYS})  # preview: computed later
             return CheckResult(inputs, [])
         same_generator = olds.get("generator") == news.get("generator")
@@ -197,41 +210,24 @@ class WasmDashboardProvider(ResourceProvider):
         return CheckResult(inputs, [])
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
-        replaces = []
-        if olds.get("uid") != news.get("uid"):
-            replaces.append("uid")
-        old_grafana, new_grafana = olds.get("grafana") or {}, news.get("grafana") or {}
-        if (old_grafana.get("url"), old_grafana.get("orgId")) != (
-            new_grafana.get("url"),
-            new_grafana.get("orgId"),
-        ):
-            replaces.append("grafana")
+        replaces, delete_first = replacement(olds, news)
         if replaces:
-            return DiffResult(changes=True, replaces=replaces, delete_before_replace=False)
-        meaningful = (
-            "dashboardSha256",
-            "folder",
-            "adopt",
-            "drift",
-            "message",
-            "timeout",
-            "memory",
-            "grafana",
-            "owner",
-        )
-        if all(olds.get(key) == news.get(key) for key in meaningful) and not _has_unknown(
-            news.get("dashboardSha256")
-        ):
-            return DiffResult(
-                changes=False
-            )  # at most normalization differs (config text, reference spelling)
-        return DiffResult(changes=None)  # let the engine diff inputs path by path
+            # changes=None keeps the engine's path-level diff of the inputs in the preview.
+            return DiffResult(changes=None, replaces=replaces, delete_before_replace=delete_first)
+        if any(is_unknown(news.get(key)) for key in DIFFED_KEYS):
+            return DiffResult(changes=None)
+        if all(olds.get(key) == news.get(key) for key in DIFFED_KEYS):
+            # At most normalization differs (config text, reference spelling).
+            return DiffResult(changes=False)
+        # Let the engine diff inputs path by path; a state written before grafanaTarget
+        # existed lands here once, and its update records the target.
+        return DiffResult(changes=None)
 
     # -- create / update / delete / read: Grafana ----------------------------------------
 
     def create(self, props: dict[str, Any]) -> CreateResult:
         try:
-            outs = self._apply(props, None)
+            outs = self._apply(props, None, new_stamp())
         except DawgError as error:
             raise ProviderError(str(error)) from None
         return CreateResult(outs["uid"], outs)
@@ -240,13 +236,14 @@ class WasmDashboardProvider(ResourceProvider):
         version = olds.get("version")  # a float after the wire
         applied = int(version) if isinstance(version, (int, float)) else None
         recorded = Recorded(applied, olds.get("dashboardSha256"))
+        stamp = olds.get("instance")
         try:
-            outs = self._apply(news, recorded)
+            outs = self._apply(news, recorded, stamp if isinstance(stamp, str) else new_stamp())
         except DawgError as error:
             raise ProviderError(str(error)) from None
         return UpdateResult(outs)
 
-    def _apply(self, props: dict[str, Any], recorded: Recorded | None) -> dict[str, Any]:
+    def _apply(self, props: dict[str, Any], recorded: Recorded | None, stamp: str) -> dict[str, Any]:
         spec = _spec(props)
         uid, owner = str(props["uid"]), str(props["owner"])
         pinned = dataclasses.replace(spec, generator=str(props.get("generatorRef") or spec.generator))
@@ -260,10 +257,11 @@ class WasmDashboardProvider(ResourceProvider):
         client = _client(props)
         folder_uid_text, path = parse_folder(spec.folder)
         folder_uid = client.resolve_folder(folder_uid_text, path)
-        desired = Desired(uid, rendering.dashboard, folder_uid)
+        desired = Desired(uid, stamped(rendering.dashboard, stamp), folder_uid)
         policy = Policy(owner=owner, adopt=spec.adopt, drift=spec.drift)
         applied: Applied = apply(client, desired, recorded, policy, spec.message)
-        for warning in applied.plan.warnings:
+        warnings = [*rendering.warnings, *applied.plan.warnings]
+        for warning in warnings:
             pulumi.log.warn(warning)
         if applied.plan.action is Action.REFUSE:
             raise ProviderError(f"{applied.plan.reason}. Nothing was written to Grafana")
@@ -274,8 +272,9 @@ class WasmDashboardProvider(ResourceProvider):
         else:
             assert applied.live is not None
             version, url, folder = applied.live.version, applied.live.url, applied.live.folder_uid
+        kept = (*INPUT_KEYS, *COMPUTED_KEYS, TARGET)
         return {
-            **{key: props[key] for key in (*INPUT_KEYS, *COMPUTED_KEYS) if key in props},
+            **{key: props[key] for key in kept if key in props and key not in STORED_ONCE},
             "uid": uid,
             "url": client.absolute_url(url),
             "version": version,
@@ -283,6 +282,9 @@ class WasmDashboardProvider(ResourceProvider):
             "generatorDigest": rendering.generator_digest,
             "generatorRef": rendering.generator_ref,
             "dashboardSha256": rendering.dashboard_hash,
+            "instance": stamp,
+            # Provider-process logs reach the engine as plain text, not resource warnings.
+            "warnings": warnings,
         }
 
     def delete(self, _id: str, props: dict[str, Any]) -> None:
@@ -297,12 +299,24 @@ class WasmDashboardProvider(ResourceProvider):
                     f"dashboard {uid} is no longer DAWG's ({owner}); leaving it in Grafana and forgetting it"
                 )
                 return
+            newer = newer_owner(live.dashboard, props.get("instance"))
+            if newer is not None:
+                # A replacement with the same uid wrote it after this resource did.
+                pulumi.log.warn(
+                    f"dashboard {uid} is now written by its replacement (instance {newer}); "
+                    "leaving it in Grafana"
+                )
+                return
             client.delete_dashboard(uid)
         except DawgError as error:
             raise ProviderError(f"deleting dashboard {uid}: {error}") from None
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
-        """Refresh and import: the live dashboard becomes the inputs, so UI edits show as a diff."""
+        """Refresh: the live dashboard becomes the inputs, so UI edits show as a diff.
+
+        `pulumi import` cannot reach here: the engine sends the id only, without the
+        `__provider` input the SDK needs to find this class (pulumi/pulumi#16175).
+        """
         try:
             client = _client(props)
             live = client.get_dashboard(id_)
@@ -310,17 +324,19 @@ class WasmDashboardProvider(ResourceProvider):
             raise ProviderError(f"reading dashboard {id_}: {error}") from None
         if live is None:
             return ReadResult("", {})
+        clean = unstamped(live.dashboard)
         refreshed = {
             "uid": id_,
-            "dashboard": canonical(live.dashboard),
-            "dashboardSha256": content_hash(live.dashboard),
+            "dashboardSha256": content_hash(clean),
             # The version DAWG applied stays: an edit since then is drift, decided at the next update.
             "version": props.get("version") or live.version,
             "folderUid": live.folder_uid,
             "url": client.absolute_url(live.url),
         }
-        outs = {**props, **refreshed}
-        inputs = {key: outs[key] for key in (*INPUT_KEYS, *COMPUTED_KEYS) if key in outs}
+        outs = {**{k: v for k, v in props.items() if k not in STORED_ONCE}, **refreshed}
+        kept = (*INPUT_KEYS, *COMPUTED_KEYS, TARGET)
+        inputs = {key: outs[key] for key in kept if key in outs}
+        inputs["dashboard"] = canonical(clean)
         return ReadResult(id_, outs, inputs)
 
 
