@@ -9,7 +9,15 @@ nested folders (depth limit, cascading delete), version history (array up to 11.
 `{continueToken, versions}` from 11.6), health, and auth (Bearer tokens bound to an
 org, basic auth, `X-Grafana-Org-Id`, 401 and 403 bodies).
 
-Behaviour profiles switch between Grafana versions, and faults can be injected per
+What Grafana really does, from its source (grafana-api.md errata; each cited where
+modelled): `refresh` under `min_refresh_interval` raised on save, titles trimmed and
+limits counted in bytes, `/api/frontend/settings` (minimum, feature toggles), nested
+folders off in 10.4 (`parentUid` ignored), folder counts, 412 on a taken folder uid
+from 12.x, no `folderUid` in 10.x save answers, and 13.x's unified search (tags ORed,
+an index one search behind the writes).
+
+Behaviour profiles switch between Grafana versions (10.4, 11.2, 11.5, 12.0, 13.0;
+"newest" is 13.0), and faults can be injected per
 request pattern: 5xx, 429 with Retry-After, latency, connection reset, and "the
 write was applied but the response was lost". It has its own tests
 (`test_grafana_standin.py`) that assert the spec's codes and bodies with plain
@@ -21,6 +29,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import copy
+import dataclasses
 import itertools
 import json
 import random
@@ -43,16 +52,28 @@ class Profile:
     unique_titles: bool  # <= 11.2: name-exists / name-match
     delete_returns_id: bool  # <= 10.x
     versions_object: bool  # >= 11.6: {continueToken, versions}
-    conflict_409: bool  # newest main: 409 "Dashboard already exists..." instead of 412
+    conflict_409: bool  # 13.x: 409 "Dashboard already exists..." instead of 412
+    nested_folders: bool = True
+    """Toggle `nestedFolders`, default on from 11.0 (PR #84631). Off: `parentUid` is ignored on
+    create and list (pkg/api/folder.go `GetFolders`; folder service `Create`; grafana-api.md errata)."""
+    save_folder_uid: bool = True
+    """The save answer carries `folderUid`; the 10.x line answers without it (grafana-api.md errata)."""
+    folder_uid_412: bool = False
+    """12.x+: a folder create on a taken uid answers 412 version-mismatch, unified storage's
+    AlreadyExists mapped (pkg/services/folder/folderimpl/folder_unifiedstorage.go; grafana-api.md §4)."""
+    unified_search: bool = False
+    """13.x: search served by the unified index: repeated `tag` filters are ORed
+    (pkg/storage/unified/search `anyRequirementValueQuery`) and the index lags writes."""
 
 
 PROFILES = {
-    "10.4": Profile("10.4.3", True, True, False, False),
+    "10.4": Profile("10.4.3", True, True, False, False, nested_folders=False, save_folder_uid=False),
     "11.2": Profile("11.2.0", True, False, False, False),
     "11.5": Profile("11.5.1", False, False, False, False),
-    "12.0": Profile("12.0.0", False, False, True, False),
-    "newest": Profile("13.0.0-pre", False, False, True, True),
+    "12.0": Profile("12.0.0", False, False, True, False, folder_uid_412=True),
+    "13.0": Profile("13.0.1", False, False, True, True, folder_uid_412=True, unified_search=True),
 }
+PROFILES["newest"] = PROFILES["13.0"]
 
 
 class FaultKind(Enum):
@@ -123,6 +144,27 @@ class Identity:
 class Org:
     dashboards: dict[str, StoredDashboard] = field(default_factory=dict)
     folders: dict[str, StoredFolder] = field(default_factory=dict)
+    index: dict[str, StoredDashboard] = field(default_factory=dict)
+    """The unified search index: a snapshot taken after each search, so it lags one search behind."""
+
+
+_DURATION = re.compile(r"^(\d+)(ms|s|m|h|d|w|M|y)$")
+_UNIT_SECONDS = {
+    "ms": 0.001,
+    "s": 1,
+    "m": 60,
+    "h": 3600,
+    "d": 86400,
+    "w": 604800,
+    "M": 2592000,
+    "y": 31536000,
+}
+
+
+def duration(text: str) -> float | None:
+    """gtime.ParseDuration's units (grafana-plugin-sdk-go backend/gtime), as seconds."""
+    match = _DURATION.match(text)
+    return int(match.group(1)) * _UNIT_SECONDS[match.group(2)] if match else None
 
 
 def slugify(title: str) -> str:
@@ -152,6 +194,10 @@ class GrafanaStandIn:
         sub_path: str = "",
     ) -> None:
         self.profile = PROFILES[profile]
+        self.min_refresh = "5s"  # [dashboards] min_refresh_interval, default 5s (conf/defaults.ini)
+        self.frontend_settings = True
+        self.hide_version = False
+        """False: /api/frontend/settings answers 404 (e.g. blocked by a proxy), so a client must learn."""
         self.sub_path = sub_path.rstrip("/")
         self.tokens = tokens if tokens is not None else {"glsa_admin_token": (1, "Admin")}
         self.users = users if users is not None else {("admin", "admin"): {1: "Admin", 2: "Admin"}}
@@ -252,6 +298,8 @@ class GrafanaStandIn:
         if path in ("/api/health", "/healthz"):
             if path == "/healthz":
                 return 200, "Ok", {}
+            if self.hide_version:  # [auth.anonymous] hide_version (pkg/api/health.go, grafana-apis.md §1)
+                return 200, {"database": "ok"}, {}
             return 200, {"database": "ok", "version": self.profile.version, "commit": "standin"}, {}
         auth = self._authenticate(headers)
         if not isinstance(auth, Identity):
@@ -303,6 +351,11 @@ class GrafanaStandIn:
     ) -> tuple[int, Any, dict[str, str]]:
         if path == "/api/dashboards/db" and method == "POST":
             return self._save(body, org, login)
+        if path == "/api/frontend/settings" and method == "GET":
+            return self._frontend_settings()
+        match = re.fullmatch(r"/api/folders/([^/]+)/counts", path)
+        if match and method == "GET":
+            return self._folder_counts(org, match.group(1))
         match = re.fullmatch(r"/api/dashboards/uid/([^/]+)", path)
         if match and method == "GET":
             return self._get(org, match.group(1))
@@ -341,7 +394,7 @@ class GrafanaStandIn:
         uid = str(dashboard.get("uid") or "").strip()
         if not title:
             return 400, {"status": "empty-name", "message": "Dashboard title cannot be empty"}, {}
-        if len(title) > 5000:
+        if len(title.encode()) > 5000:  # Go len(): bytes (ValidateBasicDashboardProperties)
             return (
                 400,
                 {
@@ -350,7 +403,7 @@ class GrafanaStandIn:
                 },
                 {},
             )
-        if len(str(command.get("message") or "")) > 500:
+        if len(str(command.get("message") or "").encode()) > 500:
             return 400, {"message": "message too long, max 500 characters"}, {}
         if not UID_RE.match(uid):
             return 400, {"message": "uid contains illegal characters"}, {}
@@ -417,6 +470,13 @@ class GrafanaStandIn:
                 )
         if existing is not None and existing.provisioned:
             return 400, {"message": "Cannot save provisioned dashboard"}, {}
+        refresh = dashboard.get("refresh")
+        if isinstance(refresh, str) and refresh:
+            wanted, floor = duration(refresh), duration(self.min_refresh)
+            if wanted is not None and floor is not None and wanted < floor:
+                # raised to the minimum, not refused: pkg/services/dashboards/service/
+                # dashboard_service.go `SaveDashboard` after `validateDashboardRefreshInterval`
+                dashboard["refresh"] = self.min_refresh
         now = self._now()
         if existing is None:
             uid = uid or f"s{next(self._uids):08x}tand1n"
@@ -445,7 +505,7 @@ class GrafanaStandIn:
                 "status": "success",
                 "version": stored.version,
                 "slug": slug,
-                "folderUid": folder_uid,
+                **({"folderUid": folder_uid} if self.profile.save_folder_uid else {}),
             },
             {},
         )
@@ -551,11 +611,13 @@ class GrafanaStandIn:
                             "isDeleted": False,
                         }
                     )
+        unified = self.profile.unified_search
         if kind in (None, "dash-db"):
-            for stored in org.dashboards.values():
+            for stored in (org.index if unified else org.dashboards).values():
                 title = stored.json.get("title", "")
                 dash_tags = sorted(t for t in stored.json.get("tags") or [] if isinstance(t, str))
-                if text not in title.lower() or not all(t in dash_tags for t in tags):
+                tagged = any if unified else all  # unified: `tag` is an "in" requirement, ORed
+                if text not in title.lower() or (tags and not tagged(t in dash_tags for t in tags)):
                     continue
                 if uids and stored.uid not in uids:
                     continue
@@ -587,6 +649,8 @@ class GrafanaStandIn:
                     )
                 hits.append(hit)
         hits.sort(key=lambda h: (h["type"] != "dash-folder", h["title"].lower()))
+        if unified:  # the index catches up after answering: no search-after-write guarantee
+            org.index = {uid: dataclasses.replace(d) for uid, d in org.dashboards.items()}
         start = (page - 1) * limit
         return 200, hits[start : start + limit], {}
 
@@ -609,7 +673,7 @@ class GrafanaStandIn:
             "updated": "2026-01-01T00:00:00Z",
             "version": folder.version,
         }
-        if folder.parent_uid:
+        if folder.parent_uid and self.profile.nested_folders:
             dto["parentUid"] = folder.parent_uid
             dto["parents"] = [{"uid": p.uid, "title": p.title} for p in self._ancestors(org, folder)]
         return dto
@@ -626,8 +690,10 @@ class GrafanaStandIn:
         parent = query.get("parentUid", [""])[0]
         limit = int(query.get("limit", ["1000"])[0])
         page = int(query.get("page", ["1"])[0])
+        nested = self.profile.nested_folders  # off: every folder, flat, parentUid ignored
         children = sorted(
-            (f for f in org.folders.values() if f.parent_uid == parent), key=lambda f: f.title.lower()
+            (f for f in org.folders.values() if not nested or f.parent_uid == parent),
+            key=lambda f: f.title.lower(),
         )
         rows = []
         for folder in children[(page - 1) * limit : page * limit]:
@@ -660,7 +726,15 @@ class GrafanaStandIn:
         if len(uid) > 40:
             return 400, {"message": "uid too long, max 40 characters"}, {}
         if uid and (uid in org.folders or uid in org.dashboards):
+            if self.profile.folder_uid_412:
+                return (
+                    412,
+                    {"status": "version-mismatch", "message": "the folder has been changed by someone else"},
+                    {},
+                )
             return 409, {"message": "a folder/dashboard with the same uid already exists"}, {}
+        if not self.profile.nested_folders:
+            parent = ""  # folder service `Create` ignores ParentUID with nestedFolders off
         if parent and parent not in org.folders:
             return 404, {"status": "not-found", "message": "folder not found"}, {}
         if parent and len(self._ancestors(org, org.folders[parent])) + 2 > MAX_FOLDER_DEPTH:
@@ -681,6 +755,39 @@ class GrafanaStandIn:
         )
         org.folders[folder.uid] = folder
         return 200, self._folder_dto(org, folder), {}
+
+    def _folder_counts(self, org: Org, uid: str) -> tuple[int, Any, dict[str, str]]:
+        """GET /api/folders/:uid/counts: descendants by kind, subfolders included, read from the
+        database, not the search index (pkg/api/folder.go `GetFolderDescendantCounts`)."""
+        if uid not in org.folders:
+            return 404, {"status": "not-found", "message": "folder not found"}, {}
+        inside = self._descendants(org, uid)
+        dashboards = sum(1 for d in org.dashboards.values() if d.folder_uid in inside | {uid})
+        return 200, {"folder": len(inside), "dashboard": dashboards, "librarypanel": 0, "alertrule": 0}, {}
+
+    def _descendants(self, org: Org, uid: str) -> set[str]:
+        found: set[str] = set()
+        frontier = {uid}
+        while frontier:
+            frontier = {f.uid for f in org.folders.values() if f.parent_uid in frontier} - found
+            found |= frontier
+        return found
+
+    def _frontend_settings(self) -> tuple[int, Any, dict[str, str]]:
+        """The slice of FrontendSettingsDTO DAWG reads (pkg/api/dtos/frontend_settings.go):
+        `minRefreshInterval`, `featureToggles` (enabled ones only) and `buildInfo.version`."""
+        if not self.frontend_settings:
+            return 404, {"message": "Not found"}, {}
+        toggles = {"nestedFolders": True} if self.profile.nested_folders else {}
+        return (
+            200,
+            {
+                "minRefreshInterval": self.min_refresh,
+                "featureToggles": toggles,
+                "buildInfo": {"version": self.profile.version, "commit": "standin"},
+            },
+            {},
+        )
 
     def _delete_folder(self, org: Org, uid: str) -> tuple[int, Any, dict[str, str]]:
         folder = org.folders.get(uid)

@@ -10,6 +10,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from ..errors import DawgError
+from .health import HealthState
 from .responses import safe_url
 
 
@@ -36,8 +37,14 @@ class GrafanaConnection:
     verify_tls: bool = True
     timeout: tuple[float, float] = (5.0, 30.0)
     retry: RetryPolicy = RetryPolicy()
+    deadline: float | None = None
+    """Seconds allowed for everything done through this connection (a sync pass); None: no limit."""
+    health: HealthState = field(default_factory=HealthState, compare=False, repr=False)
+    """Shared by every client made from this connection: the circuit breaker and the deadline."""
 
     def __post_init__(self) -> None:
+        if self.deadline is not None:
+            self.health.deadline = self.deadline
         parts = urlsplit(self.url)
         if parts.scheme not in ("http", "https") or not parts.netloc:
             raise DawgError(f"Grafana URL {safe_url(self.url)!r} is not an http(s) URL")
