@@ -894,8 +894,12 @@ def main() -> None:
     parser.add_argument("--profile", default="12.0", choices=sorted(PROFILES))
     parser.add_argument("--token", default="glsa_admin_token")
     parser.add_argument("--latency", type=float, default=0.0, help="seconds added to every request")
+    parser.add_argument("--hang-share", type=float, default=0.0, help="share of requests that hang")
+    parser.add_argument("--hang", type=float, default=60.0, help="seconds a hanging request hangs")
     args = parser.parse_args()
     server = GrafanaStandIn(args.profile, tokens={args.token: (1, "Admin")}).start()
+    if args.hang_share:  # first, so it is the fault that matches (one fault per request)
+        server.inject(Fault(FaultKind.LATENCY, times=10**9, delay=args.hang, probability=args.hang_share))
     if args.latency:
         server.inject(Fault(FaultKind.LATENCY, times=10**9, delay=args.latency))
     print(server.url, flush=True)

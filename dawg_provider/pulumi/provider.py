@@ -65,6 +65,8 @@ INPUT_KEYS = (
     "grafana",
 )
 COMPUTED_KEYS = ("generatorDigest", "generatorRef", "dashboard", "dashboardSha256")
+OPERATION_DEADLINE = 300.0
+"""Seconds one create or update may spend talking to Grafana (retries included)."""
 CONFIG_URL, CONFIG_TOKEN, CONFIG_ORG = "dawg:grafanaUrl", "dawg:grafanaToken", "dawg:grafanaOrgId"
 
 
@@ -259,10 +261,11 @@ class WasmDashboardProvider(ResourceProvider):
             )
         client = _client(props)
         folder_uid_text, path = parse_folder(spec.folder)
-        folder_uid = client.resolve_folder(folder_uid_text, path)
-        desired = Desired(uid, rendering.dashboard, folder_uid)
-        policy = Policy(owner=owner, adopt=spec.adopt, drift=spec.drift)
-        applied: Applied = apply(client, desired, recorded, policy, spec.message)
+        with client.deadline(OPERATION_DEADLINE):  # a hanging Grafana cannot stall `pulumi up`
+            folder_uid = client.resolve_folder(folder_uid_text, path)
+            desired = Desired(uid, rendering.dashboard, folder_uid)
+            policy = Policy(owner=owner, adopt=spec.adopt, drift=spec.drift)
+            applied: Applied = apply(client, desired, recorded, policy, spec.message)
         for warning in applied.plan.warnings:
             pulumi.log.warn(warning)
         if applied.plan.action is Action.REFUSE:
