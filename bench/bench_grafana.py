@@ -2,8 +2,8 @@
 
 1. Requests per dashboard on each profile (planner + client, one warmed client):
    a new dashboard costs 1 GET + 1 POST, an unchanged one 1 GET and 0 writes, a
-   changed one 1 GET + 1 POST; detection (`/api/health`, `/api/frontend/settings`)
-   is 2 GETs once per client.
+   changed one 1 GET + 1 write (POST on legacy, PUT on /apis); detection (health,
+   frontend settings, the API groups, the org) is 3 to 5 GETs once per client.
 2. A pass over N dashboards (resolve the folder, apply each with 8 workers sharing
    one connection, then prune) with Grafana down: with the breaker, and without it
    (threshold out of reach) on a sample. Target: under 60 s for 1000, nothing pruned.
@@ -66,7 +66,11 @@ def requests_per_dashboard() -> None:
         server = GrafanaStandIn(profile, tokens={"t": (1, "Admin")}).start()
         try:
             client = GrafanaClient(GrafanaConnection(server.url, token="t"))
+            server.reset_counts()
             client.info()
+            found = client.apis()
+            dialect = f"apis {found.dashboard}" if found is not None else "legacy"
+            detection = server.count("GET")
             policy = Policy(OWNER)
             recorded = None
             for label, desired in (
@@ -78,7 +82,15 @@ def requests_per_dashboard() -> None:
                 applied = apply(client, desired, recorded, policy)
                 writes = server.count("POST") + server.count("PUT") + server.count("DELETE")
                 rows.append(
-                    (profile, label, applied.plan.action.value, str(server.count("GET")), str(writes))
+                    (
+                        profile,
+                        dialect,
+                        str(detection),
+                        label,
+                        applied.plan.action.value,
+                        str(server.count("GET")),
+                        str(writes),
+                    )
                 )
                 version = (
                     applied.saved.version if applied.saved else applied.live.version if applied.live else 0
@@ -86,8 +98,8 @@ def requests_per_dashboard() -> None:
                 recorded = Recorded(version, desired.hash)
         finally:
             server.stop()
-    print_table(("profile", "dashboard", "plan", "GETs", "writes"), rows)
-    print("(legacy /api dialect; detection adds 2 GETs once per client)")
+    print_table(("profile", "dialect", "detection GETs", "dashboard", "plan", "GETs", "writes"), rows)
+    print("(detection: once per client; writes = POST + PUT + DELETE)")
     print()
 
 

@@ -16,6 +16,12 @@ folders off in 10.4 (`parentUid` ignored), folder counts, 412 on a taken folder 
 from 12.x, no `folderUid` in 10.x save answers, and 13.x's unified search (tags ORed,
 an index one search behind the writes).
 
+12.0 and 13.0 also serve `/apis` (`tests/grafana_standin_apis.py`, same store): the
+dashboard versions of each (12.0: v1beta1, v2alpha1, v2beta1; 13.0: v1, v2 preferred),
+folder.grafana.app, resourceVersion conflicts, generation, labels, v2-stored
+dashboards (`ui_save_as_v2`: 406 on the 12.x legacy GET, a lossy 200 on 13.x,
+`status.conversion` on /apis), and a legacy save resetting labels and annotations.
+
 Behaviour profiles switch between Grafana versions (10.4, 11.2, 11.5, 12.0, 13.0;
 "newest" is 13.0), and faults can be injected per
 request pattern: 5xx, 429 with Retry-After, latency, connection reset, and "the
@@ -62,6 +68,10 @@ class Profile:
     """12.x+: a folder create on a taken uid answers 412 version-mismatch, unified storage's
     AlreadyExists mapped (pkg/services/folder/folderimpl/folder_unifiedstorage.go; grafana-api.md §4)."""
     unified_search: bool = False
+    apis: tuple[str, ...] = ()
+    """dashboard.grafana.app versions served, preferred first (register.go `GetGroupVersions`,
+    grafana-apis.md §0); empty before 12: no /apis for dashboards."""
+    folder_apis: tuple[str, ...] = ()
     """13.x: search served by the unified index: repeated `tag` filters are ORed
     (pkg/storage/unified/search `anyRequirementValueQuery`) and the index lags writes."""
 
@@ -70,8 +80,27 @@ PROFILES = {
     "10.4": Profile("10.4.3", True, True, False, False, nested_folders=False, save_folder_uid=False),
     "11.2": Profile("11.2.0", True, False, False, False),
     "11.5": Profile("11.5.1", False, False, False, False),
-    "12.0": Profile("12.0.0", False, False, True, False, folder_uid_412=True),
-    "13.0": Profile("13.0.1", False, False, True, True, folder_uid_412=True, unified_search=True),
+    "12.0": Profile(
+        "12.0.0",
+        False,
+        False,
+        True,
+        False,
+        folder_uid_412=True,
+        apis=("v1beta1", "v0alpha1", "v2alpha1", "v2beta1"),
+        folder_apis=("v1beta1",),
+    ),
+    "13.0": Profile(
+        "13.0.1",
+        False,
+        False,
+        True,
+        True,
+        folder_uid_412=True,
+        unified_search=True,
+        apis=("v2", "v1", "v1beta1", "v0alpha1", "v2alpha1", "v2beta1"),
+        folder_apis=("v1", "v1beta1"),
+    ),
 }
 PROFILES["newest"] = PROFILES["13.0"]
 
@@ -121,6 +150,11 @@ class StoredDashboard:
     updated_by: str
     provisioned: bool = False
     history: list[dict[str, Any]] = field(default_factory=list)
+    labels: dict[str, str] = field(default_factory=dict)
+    annotations: dict[str, str] = field(default_factory=dict)
+    schema: str = "v1"
+    """The version it is stored as: "v1" (classic JSON) or a v2 version after a UI save as v2."""
+    resource_version: int = 0
 
 
 @dataclass
@@ -259,7 +293,29 @@ class GrafanaStandIn:
             stored.updated_by = user
             stored.updated = self._now()
             stored.history.append(self._history_row(stored, "edited in the UI"))
+            stored.resource_version = self.next_rv()
             return stored.version
+
+    def ui_save_as_v2(self, uid: str, user: str = "alice", org: int = 1) -> None:
+        """Simulate the 13.x UI (dynamic dashboards on) saving a dashboard as schema v2."""
+        with self.lock:
+            stored = self.orgs[org].dashboards[uid]
+            version = "v2" if "v2" in self.profile.apis else "v2beta1"
+            old = stored.json
+            stored.json = {
+                "title": old.get("title", ""),
+                "tags": old.get("tags", []),
+                "elements": {"panel-1": {"kind": "Panel", "spec": {"title": "edited in the UI"}}},
+                "layout": {"kind": "GridLayout", "spec": {"items": []}},
+            }
+            stored.schema = version
+            stored.version += 1
+            stored.updated_by = user
+            stored.resource_version = self.next_rv()
+
+    def next_rv(self) -> int:
+        self._rv = getattr(self, "_rv", 1_700_000_000_000_000) + 1
+        return self._rv
 
     def dashboard(self, uid: str, org: int = 1) -> StoredDashboard | None:
         with self.lock:
@@ -349,10 +405,18 @@ class GrafanaStandIn:
     def _route(
         self, method: str, path: str, query: dict[str, list[str]], body: bytes, org: Org, login: str
     ) -> tuple[int, Any, dict[str, str]]:
+        if path == "/apis" or path.startswith("/apis/"):
+            from tests.grafana_standin_apis import route
+
+            caller = next(number for number, held in self.orgs.items() if held is org)
+            return route(self, method, path, body, login, caller)
         if path == "/api/dashboards/db" and method == "POST":
             return self._save(body, org, login)
         if path == "/api/frontend/settings" and method == "GET":
             return self._frontend_settings()
+        if path == "/api/org" and method == "GET":  # pkg/api/org.go `GetCurrentOrg`
+            number = next(n for n, held in self.orgs.items() if held is org)
+            return 200, {"id": number, "name": "Main Org." if number == 1 else f"Org {number}"}, {}
         match = re.fullmatch(r"/api/folders/([^/]+)/counts", path)
         if match and method == "GET":
             return self._folder_counts(org, match.group(1))
@@ -494,6 +558,10 @@ class GrafanaStandIn:
         dashboard["id"], dashboard["uid"], dashboard["version"] = stored.id, stored.uid, stored.version
         dashboard["title"] = title
         stored.json = dashboard
+        stored.schema = "v1"
+        stored.resource_version = self.next_rv()
+        if self.profile.apis:  # 12.x+ writes through the k8s client: labels and annotations reset
+            stored.labels, stored.annotations = {}, {}  # (pkg/api/dashboard.go `saveDashboardViaK8s`)
         stored.history.append(self._history_row(stored, str(command.get("message") or "")))
         slug = slugify(title)
         return (
@@ -514,6 +582,18 @@ class GrafanaStandIn:
         stored = org.dashboards.get(uid)
         if stored is None:
             return 404, {"message": "Dashboard not found", "traceID": ""}, {}
+        if stored.schema.startswith("v2") and not self.profile.conflict_409:
+            # 12.x: a v2-stored dashboard is refused on the legacy GET (pkg/api/dashboard.go (12.x),
+            # grafana-apis.md §9); 13.x answers a lossy down-conversion instead (below)
+            ns = "default" if org is self.orgs.get(1) else "org-2"
+            return (
+                406,
+                {
+                    "message": "dashboard api version not supported, use "
+                    f"/apis/dashboard.grafana.app/{stored.schema}/namespaces/{ns}/dashboards/{uid} instead"
+                },
+                {},
+            )
         folder = org.folders.get(stored.folder_uid)
         slug = slugify(stored.json.get("title", ""))
         meta = {
@@ -543,6 +623,13 @@ class GrafanaStandIn:
             "provisionedExternalId": "",
         }
         dashboard = {**copy.deepcopy(stored.json), "id": stored.id, "version": stored.version}
+        if stored.schema.startswith("v2"):  # 13.x: a lossy v1 down-conversion (grafana-apis.md §9)
+            dashboard = {
+                "title": stored.json.get("title", ""),
+                "tags": stored.json.get("tags", []),
+                "panels": [],
+            }
+            dashboard.update({"uid": uid, "id": stored.id, "version": stored.version})
         return 200, {"dashboard": dashboard, "meta": meta}, {}
 
     def _delete(self, org: Org, uid: str) -> tuple[int, Any, dict[str, str]]:

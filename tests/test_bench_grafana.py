@@ -20,4 +20,4 @@ def test_bench_grafana_quick_mode_runs() -> None:
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert "| breaker" in done.stdout and "| hanging" in done.stdout
-    assert "| 13.0    | unchanged | noop   | 1    | 0      |" in done.stdout
+    assert "| 13.0    | apis v1 | 5              | unchanged | noop   | 1    | 0      |" in done.stdout

@@ -17,6 +17,7 @@ from dawg_provider.errors import (
     GrafanaUnsupported,
 )
 from dawg_provider.grafana import GrafanaClient, GrafanaConnection, RetryPolicy, ownership
+from dawg_provider.grafana.dialect import Dialect
 from tests.grafana_standin import Fault, FaultKind, GrafanaStandIn, StoredDashboard
 
 PROFILE_NAMES = ["10.4", "11.2", "11.5", "12.0", "13.0"]
@@ -59,7 +60,13 @@ def client_for(slept: list[float]) -> Factory:
         return sum(slept)
 
     def make(server: GrafanaStandIn, **overrides: object) -> GrafanaClient:
-        options: dict[str, object] = {"token": TOKEN, "retry": FAST, "timeout": (2.0, 2.0), **overrides}
+        options: dict[str, object] = {
+            "token": TOKEN,
+            "retry": FAST,
+            "timeout": (2.0, 2.0),
+            "dialect": Dialect.LEGACY,  # the legacy dialect on every profile; /apis: test_grafana_apis.py
+            **overrides,
+        }
         return GrafanaClient(GrafanaConnection(server.url, **options), sleep=sleep, clock=clock)  # type: ignore[arg-type]
 
     return make

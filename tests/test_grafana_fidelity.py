@@ -13,6 +13,7 @@ import pytest
 from dawg_provider.errors import GrafanaInvalidRequest, GrafanaUnsupported
 from dawg_provider.grafana import GrafanaClient, GrafanaConnection, RetryPolicy, ownership
 from dawg_provider.grafana.apply import apply, preview
+from dawg_provider.grafana.dialect import Dialect
 from dawg_provider.grafana.planner import Action, Desired, Policy, Recorded
 from tests.grafana_standin import Fault, FaultKind, GrafanaStandIn
 
@@ -30,7 +31,9 @@ def standin(request: pytest.FixtureRequest) -> Iterator[GrafanaStandIn]:
 
 
 def client(server: GrafanaStandIn) -> GrafanaClient:
-    return GrafanaClient(GrafanaConnection(server.url, token=TOKEN, retry=FAST, timeout=(2.0, 2.0)))
+    return GrafanaClient(
+        GrafanaConnection(server.url, token=TOKEN, retry=FAST, timeout=(2.0, 2.0), dialect=Dialect.LEGACY)
+    )
 
 
 def desired(uid: str, title: str = "Fidelity", **extra: object) -> Desired:

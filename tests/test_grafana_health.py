@@ -9,6 +9,7 @@ import pytest
 
 from dawg_provider.errors import GrafanaDeadline, GrafanaDown, GrafanaServerError, GrafanaUnreachable
 from dawg_provider.grafana import GrafanaClient, GrafanaConnection, HealthState, RetryPolicy
+from dawg_provider.grafana.dialect import Dialect
 from tests.grafana_standin import Fault, FaultKind, GrafanaStandIn
 
 TOKEN = "glsa_admin_token"
@@ -30,8 +31,16 @@ def grafana() -> Iterator[GrafanaStandIn]:
     server.stop()
 
 
-def connect(url: str, state: HealthState, **extra: object) -> GrafanaConnection:
-    return GrafanaConnection(url, token=TOKEN, retry=FAST, timeout=(1.0, 1.0), health=state, **extra)  # type: ignore[arg-type]
+def connect(url: str, state: HealthState, deadline: float | None = None) -> GrafanaConnection:
+    return GrafanaConnection(
+        url,
+        token=TOKEN,
+        retry=FAST,
+        timeout=(1.0, 1.0),
+        health=state,
+        dialect=Dialect.LEGACY,
+        deadline=deadline,
+    )
 
 
 def test_breaker_opens_after_failures_in_a_row_and_then_sends_nothing() -> None:
@@ -102,7 +111,9 @@ def test_the_pass_deadline_stops_everything_after_it(grafana: GrafanaStandIn) ->
 
 def test_an_operation_deadline_cuts_a_hanging_request(grafana: GrafanaStandIn) -> None:
     grafana.inject(Fault(FaultKind.LATENCY, "GET", "/api/dashboards/uid/", times=10, delay=3.0))
-    client = GrafanaClient(GrafanaConnection(grafana.url, token=TOKEN, retry=FAST, timeout=(5.0, 30.0)))
+    client = GrafanaClient(
+        GrafanaConnection(grafana.url, token=TOKEN, retry=FAST, timeout=(5.0, 30.0), dialect=Dialect.LEGACY)
+    )
     started = time.monotonic()
     with pytest.raises(GrafanaUnreachable), client.deadline(0.5):
         client.get_dashboard("hangs")

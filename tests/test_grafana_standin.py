@@ -288,3 +288,62 @@ def test_folder_counts_read_the_database(standin: GrafanaStandIn) -> None:
     }
     assert get(standin, "/api/folders/sub/counts").json()["dashboard"] == 1
     assert get(standin, "/api/folders/nope/counts").status_code == 404
+
+
+# ---- /apis (tests/grafana_standin_apis.py; grafana-apis.md) -------------------------------------
+
+
+def test_apis_discovery_and_k8s_shapes(standin: GrafanaStandIn) -> None:
+    group = get(standin, "/apis/dashboard.grafana.app")
+    if not standin.profile.apis:
+        assert group.status_code == 404
+        return
+    body = group.json()
+    assert body["preferredVersion"]["version"] == standin.profile.apis[0]
+    assert [v["version"] for v in body["versions"]] == list(standin.profile.apis)
+    version = "v1" if "v1" in standin.profile.apis else "v1beta1"
+    base = f"/apis/dashboard.grafana.app/{version}/namespaces/default/dashboards"
+    obj = {"metadata": {"name": "k1", "labels": {"a": "b"}}, "spec": {"title": "K", "uid": "x", "version": 9}}
+    created = post(standin, base, obj)
+    assert created.status_code == 201
+    meta = created.json()["metadata"]
+    assert meta["generation"] == 1 and meta["labels"]["a"] == "b" and "uid" not in created.json()["spec"]
+    again = post(standin, base, obj)
+    assert (again.status_code, again.json()["reason"]) == (409, "AlreadyExists")
+    stale = requests.put(
+        standin.url + base + "/k1",
+        json={"metadata": {"name": "k1", "resourceVersion": "1"}, "spec": {"title": "K2"}},
+        headers=TOKEN,
+        timeout=5,
+    )
+    assert (stale.status_code, stale.json()["reason"]) == (409, "Conflict")
+    assert "requested RV does not match current RV" in stale.json()["message"]
+    same = {
+        "metadata": {"name": "k1", "resourceVersion": meta["resourceVersion"], "labels": {}},
+        "spec": {"title": "K"},
+    }
+    unchanged = requests.put(standin.url + base + "/k1", json=same, headers=TOKEN, timeout=5).json()
+    assert unchanged["metadata"]["generation"] == 1  # spec unchanged: generation kept
+    assert unchanged["metadata"]["resourceVersion"] != meta["resourceVersion"]  # but a new RV
+    other = get(standin, base.replace("/default/", "/org-2/") + "/k1")
+    assert (other.status_code, other.json()["reason"]) == (403, "Forbidden")
+    v2 = post(standin, base, {"metadata": {"name": "k2"}, "spec": {"title": "V", "elements": {}}})
+    assert v2.status_code == 400 and "v2 format" in v2.json()["message"]
+
+
+def test_a_v2_stored_dashboard_on_each_api(standin: GrafanaStandIn) -> None:
+    if not standin.profile.apis:
+        pytest.skip("no v2 before 12")
+    save(standin, {"uid": "ui", "title": "UI"})
+    standin.ui_save_as_v2("ui")
+    version = "v1" if "v1" in standin.profile.apis else "v1beta1"
+    read = get(standin, f"/apis/dashboard.grafana.app/{version}/namespaces/default/dashboards/ui").json()
+    assert read["status"]["conversion"]["storedVersion"].startswith("v2")
+    legacy = get(standin, "/api/dashboards/uid/ui")
+    if standin.profile.conflict_409:  # 13.x: a lossy down-conversion
+        assert legacy.status_code == 200
+    else:  # 12.x: 406 naming the v2 API
+        assert legacy.status_code == 406
+        assert (
+            "/apis/dashboard.grafana.app/v2beta1/namespaces/default/dashboards/ui" in legacy.json()["message"]
+        )

@@ -7,11 +7,13 @@ May import: `dawg_provider.errors` and `dawg_provider.units` only. The planner a
 """
 
 from .client import GrafanaClient
+from .dialect import Dialect
 from .health import HealthState
 from .models import Folder, GrafanaConnection, Health, LiveDashboard, RetryPolicy, SaveResult, SearchHit
 from .server import ServerInfo
 
 __all__ = [
+    "Dialect",
     "Folder",
     "GrafanaClient",
     "GrafanaConnection",

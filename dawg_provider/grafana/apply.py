@@ -33,7 +33,9 @@ class Applied:
 def observed(live: LiveDashboard | None) -> Observed | None:
     if live is None:
         return None
-    return Observed(live.dashboard, live.version, live.folder_uid, live.updated_by, live.provisioned)
+    return Observed(
+        live.dashboard, live.version, live.folder_uid, live.updated_by, live.provisioned, live.schema
+    )
 
 
 def payload(desired: Desired, expected_version: int | None) -> dict[str, Any]:

@@ -17,11 +17,14 @@ bytes (Grafana counts bytes, `server.py`); the versions list is read in both sha
 
 from __future__ import annotations
 
+import re
 from typing import Any
 from urllib.parse import quote
 
-from ..errors import GrafanaError, GrafanaInvalidRequest
+from ..errors import GrafanaConflict, GrafanaError, GrafanaInvalidRequest
+from . import apis
 from .canonical import content_hash
+from .dialect import Apis
 from .models import LiveDashboard, SaveResult
 from .responses import json_body
 from .server import check_lengths, clip_message
@@ -41,11 +44,23 @@ class Dashboards(Transport):
 
     def get_dashboard(self, uid: str) -> LiveDashboard | None:
         """The dashboard with `uid`, or None when Grafana has none."""
+        dialect = self.apis()
+        if dialect is not None:
+            path = f"{dialect.dashboards()}/{quote(uid, safe='')}"
+            response = self._request("GET", path, f"dashboard {uid!r}", retry_500=True, allow=(404,))
+            if response.status_code == 404:
+                return None
+            found = apis.live(json_body(response), uid)
+            self._seen[uid] = (found.version, found.resource_version)
+            return found
         path = f"/api/dashboards/uid/{quote(uid, safe='')}"
-        response = self._request("GET", path, f"dashboard {uid!r}", retry_500=True, allow=(404,))
+        response = self._request("GET", path, f"dashboard {uid!r}", retry_500=True, allow=(404, 406))
         if response.status_code == 404:
             return None
         body = json_body(response)
+        if response.status_code == 406:  # 12.x: stored as v2, refused here (grafana-apis.md §9)
+            named = re.search(r"dashboard\.grafana\.app/(v2\w*)/", str(body.get("message", "")))
+            return LiveDashboard(uid, {}, 0, "", f"/d/{uid}", "", False, named.group(1) if named else "v2")
         meta = body.get("meta") or {}
         dashboard = body.get("dashboard") or {}
         return LiveDashboard(
@@ -72,6 +87,9 @@ class Dashboards(Transport):
         problem = check_lengths(dashboard, what)
         if problem is not None:
             raise GrafanaInvalidRequest("POST", SAVE_PATH, what, None, problem)
+        dialect = self.apis()
+        if dialect is not None:
+            return self._save_apis(dialect, dashboard, folder_uid, message, what)
         body = {
             "dashboard": dashboard,
             "folderUid": folder_uid,
@@ -110,13 +128,72 @@ class Dashboards(Transport):
                 folder_uid=str(result.get("folderUid", folder_uid) or ""),
             )
 
+    def _save_apis(
+        self, dialect: Apis, dashboard: dict[str, Any], folder_uid: str, message: str, what: str
+    ) -> SaveResult:
+        """Create (POST) or update (PUT with the resourceVersion of the expected generation)."""
+        uid = str(dashboard.get("uid") or "")
+        expected = dashboard.get("version")
+        path = dialect.dashboards()
+        method, resource_version = "POST", ""
+        if expected is not None:
+            seen = self._seen.get(uid)
+            if seen is None or seen[0] != expected:  # not read at that generation: read it now
+                current = self.get_dashboard(uid)
+                seen = (current.version, current.resource_version) if current is not None else None
+            if seen is None or seen[0] != expected:
+                found = "gone" if seen is None else f"at version {seen[0]}"
+                raise GrafanaConflict(
+                    "PUT",
+                    f"{path}/{uid}",
+                    what,
+                    409,
+                    f"changed by someone else: expected {expected}, {found}",
+                )
+            method, path, resource_version = "PUT", f"{path}/{quote(uid, safe='')}", seen[1]
+        body = apis.dashboard_object(
+            dashboard,
+            dialect.dashboard,
+            folder_uid,
+            message,
+            resource_version,
+            self.connection.provenance,
+            self.connection.allow_ui_edits,
+        )
+        started = self._clock()
+        attempt = 0
+        uncertain = False
+        while True:
+            attempt += 1
+            try:
+                response = self._send(method, path, what, json=body)
+                if response.status_code >= 500:
+                    raise Attempt(f"HTTP {response.status_code}", response, None)
+            except Attempt as failure:
+                if not failure.unsent:
+                    uncertain = True
+                    landed = self._landed(uid, dashboard, folder_uid)
+                    if landed is not None:
+                        return landed
+                self._wait_or_give_up(failure, attempt, started, method, path, what)
+                continue
+            if response.status_code == 409 and uncertain:  # AlreadyExists / Conflict: our own write?
+                landed = self._landed(uid, dashboard, folder_uid)
+                if landed is not None:
+                    return landed
+            if response.status_code not in (200, 201):
+                raise self._error(method, path, what, response)
+            saved = apis.live(json_body(response), uid)
+            self._seen[uid] = (saved.version, saved.resource_version)
+            return SaveResult(saved.uid, saved.url, saved.version, saved.folder_uid)
+
     def _landed(self, uid: str, dashboard: dict[str, Any], folder_uid: str) -> SaveResult | None:
         """After a lost answer: did the save land? Compares canonical content and folder."""
         try:
             live = self.get_dashboard(uid)
         except GrafanaError:
             return None
-        if live is None or live.folder_uid != folder_uid:
+        if live is None or live.folder_uid != folder_uid or live.schema != "v1":
             return None
         if content_hash(live.dashboard) != content_hash(dashboard):
             return None
@@ -127,7 +204,10 @@ class Dashboards(Transport):
 
     def delete_dashboard(self, uid: str) -> bool:
         """Delete by uid; False when it was already gone (404 counts as success)."""
+        dialect = self.apis()
         path = f"/api/dashboards/uid/{quote(uid, safe='')}"
+        if dialect is not None:
+            path = f"{dialect.dashboards()}/{quote(uid, safe='')}"
         response = self._request("DELETE", path, f"dashboard {uid!r}", retry_500=True, allow=(404,))
         return response.status_code != 404
 

@@ -25,8 +25,15 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote
 
-from ..errors import DawgError, GrafanaConflict, GrafanaError, GrafanaNotFound, GrafanaUnsupported
-from . import ownership
+from ..errors import (
+    DawgError,
+    GrafanaConflict,
+    GrafanaError,
+    GrafanaInvalidRequest,
+    GrafanaNotFound,
+    GrafanaUnsupported,
+)
+from . import apis, ownership
 from .models import Folder
 from .responses import json_body
 from .transport import Attempt, Transport, log
@@ -79,12 +86,16 @@ class Folders(Transport):
         if parent_uid:
             body["parentUid"] = parent_uid
         what = f"folder {title!r}" + (f" ({uid})" if uid else "")
+        dialect = self.apis()
+        path, payload = FOLDERS_PATH, body
+        if dialect is not None and dialect.folder is not None and uid:  # folder.grafana.app
+            path, payload = dialect.folders(), apis.folder_object(uid, title, parent_uid, dialect.folder)
         started = self._clock()
         attempt = 0
         while True:
             attempt += 1
             try:
-                response = self._send("POST", FOLDERS_PATH, what, json=body)
+                response = self._send("POST", path, what, json=payload)
                 if response.status_code >= 500:
                     raise Attempt(f"HTTP {response.status_code}", response, None)
             except Attempt as failure:
@@ -93,17 +104,21 @@ class Folders(Transport):
                     if landed is not None:
                         log.info("Grafana create of folder %r: the answer was lost but it exists", uid)
                         return self._checked(landed, parent_uid, what)
-                self._wait_or_give_up(failure, attempt, started, "POST", FOLDERS_PATH, what)
+                self._wait_or_give_up(failure, attempt, started, "POST", path, what)
                 continue
             if response.status_code in (409, 412) and uid:
                 # 409 "same uid already exists"; 412 on 12.x unified storage (grafana-api.md §4)
                 existing = self._existing(uid)
                 if existing is not None:
                     return self._checked(existing, parent_uid, what)
-            if response.status_code != 200:
-                error = self._error("POST", FOLDERS_PATH, what, response)
-                raise error
-            created = Folder.from_row(json_body(response), uid=uid, title=title)
+            if response.status_code not in (200, 201):
+                raise self._error("POST", path, what, response)
+            row = json_body(response)
+            if path != FOLDERS_PATH:  # an /apis object: read it back as the legacy row shape
+                metadata = apis.meta(row)
+                notes = metadata.get("annotations") or {}
+                row = {"uid": metadata.get("name"), "parentUid": notes.get(apis.FOLDER_ANNOTATION)}
+            created = Folder.from_row(row, uid=uid, title=title)
             return self._checked(created, parent_uid, what)
 
     def _existing(self, uid: str) -> Folder | None:
@@ -203,9 +218,12 @@ class Folders(Transport):
         counts = self.folder_counts(uid)
         if counts is None or any(counts.values()):
             return False
+        dialect = self.apis()
         path = f"{FOLDERS_PATH}/{quote(uid, safe='')}"
-        try:
+        if dialect is not None and dialect.folder is not None:
+            path = f"{dialect.folders()}/{quote(uid, safe='')}"
+        try:  # /apis refuses a folder that is not empty (400): one more guard against the cascade
             self._request("DELETE", path, f"folder {uid!r}", allow=(404,))
-        except GrafanaConflict:
+        except (GrafanaConflict, GrafanaInvalidRequest):
             return False
         return True

@@ -35,7 +35,9 @@ from ..errors import (
     GrafanaServerError,
     GrafanaUnauthorized,
     GrafanaUnreachable,
+    GrafanaUnsupported,
 )
+from .dialect import Apis, Dialect, choose, namespace_for, served
 from .health import HealthState
 from .models import GrafanaConnection
 from .responses import connection_reason, grafana_message, json_body, retry_after
@@ -79,6 +81,10 @@ class Transport:
         self._clock = clock
         self.requests = 0
         self._info: ServerInfo | None = None
+        self._apis: Apis | None = None
+        self._apis_known = False
+        self._seen: dict[str, tuple[int, str]] = {}
+        """uid -> (generation, resourceVersion) of the last `/apis` read: an update needs no second GET."""
         self._info_lock = threading.Lock()
 
     @property
@@ -223,3 +229,39 @@ class Transport:
         """Record what was learnt from Grafana's answers (the refresh minimum)."""
         with self._info_lock:
             self._info = info
+
+    def apis(self) -> Apis | None:
+        """The `/apis` versions to speak, or None for the legacy API; detected once per client."""
+        with self._info_lock:
+            if self._apis_known:
+                return self._apis
+        found = None if self.connection.dialect is Dialect.LEGACY else self._detect_apis()
+        if found is None and self.connection.dialect is Dialect.APIS:
+            raise GrafanaUnsupported(
+                "GET",
+                "/apis/dashboard.grafana.app",
+                "dialect detection",
+                None,
+                "the /apis dialect was forced but this Grafana serves no dashboard.grafana.app v1 or v1beta1 "
+                "(Grafana 12 or newer is needed)",
+            )
+        with self._info_lock:
+            if not self._apis_known:
+                self._apis, self._apis_known = found, True
+            return self._apis
+
+    def _detect_apis(self) -> Apis | None:
+        group = "/apis/dashboard.grafana.app"
+        dashboards = self._request("GET", group, "API discovery", retry_500=True, allow=(401, 403, 404))
+        versions = served(json_body(dashboards)) if dashboards.status_code == 200 else ()
+        if not versions:
+            return None
+        folders = self._request(
+            "GET", "/apis/folder.grafana.app", "API discovery", retry_500=True, allow=(404,)
+        )
+        folder_versions = served(json_body(folders)) if folders.status_code == 200 else ()
+        org_id = self.connection.org_id
+        if org_id is None and not self.connection.namespace:
+            org = json_body(self._request("GET", "/api/org", "current org", retry_500=True))
+            org_id = int(org.get("id") or 1) if isinstance(org, dict) else 1
+        return choose(versions, folder_versions, namespace_for(org_id or 1, self.connection.namespace))
