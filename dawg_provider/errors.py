@@ -78,6 +78,18 @@ class GrafanaUnreachable(GrafanaError):
     """Grafana did not answer: connection refused, reset, DNS, TLS or timeout, after retries."""
 
 
+class GrafanaDown(GrafanaUnreachable):
+    """Grafana failed so many requests in a row that the rest are not sent (circuit breaker open)."""
+
+
+class GrafanaDeadline(GrafanaUnreachable):
+    """The time allowed for a sync pass or a Pulumi operation ran out before Grafana answered."""
+
+
+class GrafanaUnsupported(GrafanaError):
+    """This Grafana cannot do what was asked (nested folders off, no v2 API, ...)."""
+
+
 class GrafanaUnauthorized(GrafanaError):
     """401: the token or password is missing, wrong, expired, or for another org."""
 

@@ -9,7 +9,21 @@ nested folders (depth limit, cascading delete), version history (array up to 11.
 `{continueToken, versions}` from 11.6), health, and auth (Bearer tokens bound to an
 org, basic auth, `X-Grafana-Org-Id`, 401 and 403 bodies).
 
-Behaviour profiles switch between Grafana versions, and faults can be injected per
+What Grafana really does, from its source (grafana-api.md errata; each cited where
+modelled): `refresh` under `min_refresh_interval` raised on save, titles trimmed and
+limits counted in bytes, `/api/frontend/settings` (minimum, feature toggles), nested
+folders off in 10.4 (`parentUid` ignored), folder counts, 412 on a taken folder uid
+from 12.x, no `folderUid` in 10.x save answers, and 13.x's unified search (tags ORed,
+an index one search behind the writes).
+
+12.0 and 13.0 also serve `/apis` (`tests/grafana_standin_apis.py`, same store): the
+dashboard versions of each (12.0: v1beta1, v2alpha1, v2beta1; 13.0: v1, v2 preferred),
+folder.grafana.app, resourceVersion conflicts, generation, labels, v2-stored
+dashboards (`ui_save_as_v2`: 406 on the 12.x legacy GET, a lossy 200 on 13.x,
+`status.conversion` on /apis), and a legacy save resetting labels and annotations.
+
+Behaviour profiles switch between Grafana versions (10.4, 11.2, 11.5, 12.0, 13.0;
+"newest" is 13.0), and faults can be injected per
 request pattern: 5xx, 429 with Retry-After, latency, connection reset, and "the
 write was applied but the response was lost". It has its own tests
 (`test_grafana_standin.py`) that assert the spec's codes and bodies with plain
@@ -20,128 +34,51 @@ from __future__ import annotations
 
 import base64
 import contextlib
-import copy
 import itertools
 import json
-import random
 import re
 import socket
 import threading
 import time
-from dataclasses import dataclass, field
-from enum import Enum
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
+from tests.grafana_standin_folders import LegacyFolders
+from tests.grafana_standin_legacy import LegacyDashboards
+from tests.grafana_standin_store import (
+    INVALID_KEY,
+    MAX_FOLDER_DEPTH,
+    ORG_MISMATCH,
+    PROFILES,
+    UNAUTHORIZED,
+    Fault,
+    FaultKind,
+    Identity,
+    Org,
+    Profile,
+    StoredDashboard,
+    StoredFolder,
+    duration,
+    slugify,
+)
 
-@dataclass(frozen=True)
-class Profile:
-    """The version-dependent behaviour of one Grafana release line."""
-
-    version: str
-    unique_titles: bool  # <= 11.2: name-exists / name-match
-    delete_returns_id: bool  # <= 10.x
-    versions_object: bool  # >= 11.6: {continueToken, versions}
-    conflict_409: bool  # newest main: 409 "Dashboard already exists..." instead of 412
-
-
-PROFILES = {
-    "10.4": Profile("10.4.3", True, True, False, False),
-    "11.2": Profile("11.2.0", True, False, False, False),
-    "11.5": Profile("11.5.1", False, False, False, False),
-    "12.0": Profile("12.0.0", False, False, True, False),
-    "newest": Profile("13.0.0-pre", False, False, True, True),
-}
-
-
-class FaultKind(Enum):
-    STATUS = "status"  # answer with `status` and `body` instead of handling
-    RETRY_AFTER = "retry-after"  # 429 with a Retry-After header
-    LATENCY = "latency"  # sleep `delay` seconds, then handle normally
-    RESET = "reset"  # close the connection without answering
-    APPLIED_LOST = "applied-lost"  # handle (the write lands), then close without answering
-    APPLIED_500 = "applied-500"  # handle, then answer 500 "database is locked"
-
-
-@dataclass
-class Fault:
-    kind: FaultKind
-    method: str | None = None
-    path: str = ".*"
-    times: int = 1
-    status: int = 500
-    body: dict[str, Any] = field(default_factory=lambda: {"message": "Failed to save dashboard"})
-    delay: float = 0.0
-    retry_after: str = "1"
-    probability: float = 1.0
-    """Below 1: the fault strikes that share of matching requests (seeded, repeatable)."""
-    seed: int = 7
-
-    def __post_init__(self) -> None:
-        self._random = random.Random(self.seed)
-
-    def matches(self, method: str, path: str) -> bool:
-        if (self.method is not None and self.method != method) or re.search(self.path, path) is None:
-            return False
-        return self.probability >= 1.0 or self._random.random() < self.probability
+__all__ = [
+    "MAX_FOLDER_DEPTH",
+    "PROFILES",
+    "Fault",
+    "FaultKind",
+    "GrafanaStandIn",
+    "Org",
+    "Profile",
+    "StoredDashboard",
+    "StoredFolder",
+    "duration",
+    "slugify",
+]
 
 
-@dataclass
-class StoredDashboard:
-    id: int
-    uid: str
-    json: dict[str, Any]
-    version: int
-    folder_uid: str
-    created: str
-    updated: str
-    created_by: str
-    updated_by: str
-    provisioned: bool = False
-    history: list[dict[str, Any]] = field(default_factory=list)
-
-
-@dataclass
-class StoredFolder:
-    id: int
-    uid: str
-    title: str
-    parent_uid: str
-    version: int = 1
-    created_by: str = "admin"
-
-
-@dataclass(frozen=True)
-class Identity:
-    org: int
-    role: str
-    login: str
-
-
-@dataclass
-class Org:
-    dashboards: dict[str, StoredDashboard] = field(default_factory=dict)
-    folders: dict[str, StoredFolder] = field(default_factory=dict)
-
-
-def slugify(title: str) -> str:
-    slug = re.sub(r"[^a-z0-9]+", "-", title.lower().replace("&", "and")).strip("-")
-    return slug or base64.urlsafe_b64encode(title.encode()).decode().rstrip("=")
-
-
-UNAUTHORIZED = {"statusCode": 401, "messageId": "auth.unauthorized", "message": "Unauthorized"}
-INVALID_KEY = {"statusCode": 401, "messageId": "api-key.invalid", "message": "Invalid API key"}
-ORG_MISMATCH = {
-    "statusCode": 401,
-    "messageId": "api-key.organization-mismatch",
-    "message": "API key does not belong to the requested organization",
-}
-UID_RE = re.compile(r"^[a-zA-Z0-9\-_]*$")
-MAX_FOLDER_DEPTH = 4
-
-
-class GrafanaStandIn:
+class GrafanaStandIn(LegacyDashboards, LegacyFolders):
     """The stand-in server. Start it, point a client at `url`, inspect `requests`."""
 
     def __init__(
@@ -152,6 +89,11 @@ class GrafanaStandIn:
         sub_path: str = "",
     ) -> None:
         self.profile = PROFILES[profile]
+        self.min_refresh = "5s"  # [dashboards] min_refresh_interval, default 5s (conf/defaults.ini)
+        self.frontend_settings = True
+        """False: /api/frontend/settings answers 404 (e.g. blocked by a proxy), so a client must learn."""
+        self.hide_version = False
+        """True: /api/health without `version`, as with `[auth.anonymous] hide_version`."""
         self.sub_path = sub_path.rstrip("/")
         self.tokens = tokens if tokens is not None else {"glsa_admin_token": (1, "Admin")}
         self.users = users if users is not None else {("admin", "admin"): {1: "Admin", 2: "Admin"}}
@@ -213,30 +155,29 @@ class GrafanaStandIn:
             stored.updated_by = user
             stored.updated = self._now()
             stored.history.append(self._history_row(stored, "edited in the UI"))
+            stored.resource_version = self.next_rv()
             return stored.version
+
+    def ui_save_as_v2(self, uid: str, user: str = "alice", org: int = 1) -> None:
+        """Simulate the 13.x UI (dynamic dashboards on) saving a dashboard as schema v2."""
+        with self.lock:
+            stored = self.orgs[org].dashboards[uid]
+            version = "v2" if "v2" in self.profile.apis else "v2beta1"
+            old = stored.json
+            stored.json = {
+                "title": old.get("title", ""),
+                "tags": old.get("tags", []),
+                "elements": {"panel-1": {"kind": "Panel", "spec": {"title": "edited in the UI"}}},
+                "layout": {"kind": "GridLayout", "spec": {"items": []}},
+            }
+            stored.schema = version
+            stored.version += 1
+            stored.updated_by = user
+            stored.resource_version = self.next_rv()
 
     def dashboard(self, uid: str, org: int = 1) -> StoredDashboard | None:
         with self.lock:
             return self.orgs[org].dashboards.get(uid)
-
-    def _now(self) -> str:
-        return f"2026-01-01T00:{next(self._clock) // 60 % 60:02d}:{next(self._clock) % 60:02d}Z"
-
-    def _history_row(self, stored: StoredDashboard, message: str) -> dict[str, Any]:
-        parent = stored.history[-1]["version"] if stored.history else 0
-        if parent == 0:
-            message = "Initial save"
-        return {
-            "id": len(stored.history) + 1,
-            "dashboardId": stored.id,
-            "uid": stored.uid,
-            "parentVersion": parent,
-            "restoredFrom": 0,
-            "version": stored.version,
-            "created": stored.updated,
-            "createdBy": stored.updated_by,
-            "message": message,
-        }
 
     # -- the API -----------------------------------------------------------------------
 
@@ -252,6 +193,8 @@ class GrafanaStandIn:
         if path in ("/api/health", "/healthz"):
             if path == "/healthz":
                 return 200, "Ok", {}
+            if self.hide_version:  # [auth.anonymous] hide_version (pkg/api/health.go, grafana-apis.md §1)
+                return 200, {"database": "ok"}, {}
             return 200, {"database": "ok", "version": self.profile.version, "commit": "standin"}, {}
         auth = self._authenticate(headers)
         if not isinstance(auth, Identity):
@@ -301,8 +244,21 @@ class GrafanaStandIn:
     def _route(
         self, method: str, path: str, query: dict[str, list[str]], body: bytes, org: Org, login: str
     ) -> tuple[int, Any, dict[str, str]]:
+        if path == "/apis" or path.startswith("/apis/"):
+            from tests.grafana_standin_apis import route
+
+            caller = next(number for number, held in self.orgs.items() if held is org)
+            return route(self, method, path, body, login, caller)
         if path == "/api/dashboards/db" and method == "POST":
             return self._save(body, org, login)
+        if path == "/api/frontend/settings" and method == "GET":
+            return self._frontend_settings()
+        if path == "/api/org" and method == "GET":  # pkg/api/org.go `GetCurrentOrg`
+            number = next(n for n, held in self.orgs.items() if held is org)
+            return 200, {"id": number, "name": "Main Org." if number == 1 else f"Org {number}"}, {}
+        match = re.fullmatch(r"/api/folders/([^/]+)/counts", path)
+        if match and method == "GET":
+            return self._folder_counts(org, match.group(1))
         match = re.fullmatch(r"/api/dashboards/uid/([^/]+)", path)
         if match and method == "GET":
             return self._get(org, match.group(1))
@@ -325,378 +281,6 @@ class GrafanaStandIn:
         return 404, {"message": "Not found"}, {}
 
     # dashboards
-
-    def _save(self, body: bytes, org: Org, login: str) -> tuple[int, Any, dict[str, str]]:
-        try:
-            command = json.loads(body)
-        except ValueError:
-            return 400, {"message": "bad request data"}, {}
-        if not isinstance(command, dict) or not isinstance(command.get("dashboard"), dict):
-            return 400, {"message": "bad request data"}, {}
-        if command.get("isFolder"):
-            return 400, {"message": "Use folders endpoint for saving folders."}, {}
-        dashboard = copy.deepcopy(command["dashboard"])
-        overwrite = bool(command.get("overwrite"))
-        title = str(dashboard.get("title") or "").strip()
-        uid = str(dashboard.get("uid") or "").strip()
-        if not title:
-            return 400, {"status": "empty-name", "message": "Dashboard title cannot be empty"}, {}
-        if len(title) > 5000:
-            return (
-                400,
-                {
-                    "status": "title-too-long",
-                    "message": "Dashboard title cannot contain more than 5 000 characters",
-                },
-                {},
-            )
-        if len(str(command.get("message") or "")) > 500:
-            return 400, {"message": "message too long, max 500 characters"}, {}
-        if not UID_RE.match(uid):
-            return 400, {"message": "uid contains illegal characters"}, {}
-        if len(uid) > 40:
-            return 400, {"message": "uid too long, max 40 characters"}, {}
-        folder_uid = command.get("folderUid")
-        folder_uid = "" if folder_uid is None else str(folder_uid)
-        if folder_uid and folder_uid not in org.folders:
-            return 400, {"message": "folder not found"}, {}
-        dash_id = dashboard.get("id")
-        existing: StoredDashboard | None = None
-        if isinstance(dash_id, (int, float)) and dash_id > 0:
-            by_id = next((d for d in org.dashboards.values() if d.id == dash_id), None)
-            if by_id is None:
-                return 404, {"status": "not-found", "message": "Dashboard not found"}, {}
-            if uid and uid in org.dashboards and org.dashboards[uid].id != by_id.id:
-                return 400, {"message": "A dashboard with the same uid already exists"}, {}
-            existing = by_id
-        elif uid and uid in org.dashboards:
-            existing = org.dashboards[uid]
-        if existing is not None and not overwrite:
-            sent_version = dashboard.get("version") or 0
-            if sent_version != existing.version:
-                if self.profile.conflict_409:
-                    return 409, {"message": "Dashboard already exists. Use overwrite flag to update."}, {}
-                return (
-                    412,
-                    {
-                        "status": "version-mismatch",
-                        "message": "The dashboard has been changed by someone else",
-                    },
-                    {},
-                )
-        if self.profile.unique_titles:
-            same = next(
-                (
-                    d
-                    for d in org.dashboards.values()
-                    if d.folder_uid == folder_uid
-                    and d.json.get("title", "").lower() == title.lower()
-                    and d is not existing
-                ),
-                None,
-            )
-            if same is not None:
-                if not overwrite:
-                    return (
-                        412,
-                        {
-                            "status": "name-exists",
-                            "message": "A dashboard with the same name in the folder already exists",
-                        },
-                        {},
-                    )
-                existing = same  # overwrite takes over THAT dashboard
-                uid = same.uid
-            if any(
-                f.parent_uid == folder_uid and f.title.lower() == title.lower() for f in org.folders.values()
-            ):
-                return (
-                    400,
-                    {"status": "name-match", "message": "Dashboard name cannot be the same as folder"},
-                    {},
-                )
-        if existing is not None and existing.provisioned:
-            return 400, {"message": "Cannot save provisioned dashboard"}, {}
-        now = self._now()
-        if existing is None:
-            uid = uid or f"s{next(self._uids):08x}tand1n"
-            stored = StoredDashboard(next(self._ids), uid, {}, 1, folder_uid, now, now, login, login)
-            org.dashboards[uid] = stored
-        else:
-            stored = existing
-            stored.version += 1
-            stored.updated, stored.updated_by = now, login
-            if stored.uid != uid and uid and existing.id == dash_id:
-                del org.dashboards[stored.uid]
-                stored.uid = uid
-                org.dashboards[uid] = stored
-        stored.folder_uid = folder_uid
-        dashboard["id"], dashboard["uid"], dashboard["version"] = stored.id, stored.uid, stored.version
-        dashboard["title"] = title
-        stored.json = dashboard
-        stored.history.append(self._history_row(stored, str(command.get("message") or "")))
-        slug = slugify(title)
-        return (
-            200,
-            {
-                "id": stored.id,
-                "uid": stored.uid,
-                "url": f"{self.sub_path}/d/{stored.uid}/{slug}",
-                "status": "success",
-                "version": stored.version,
-                "slug": slug,
-                "folderUid": folder_uid,
-            },
-            {},
-        )
-
-    def _get(self, org: Org, uid: str) -> tuple[int, Any, dict[str, str]]:
-        stored = org.dashboards.get(uid)
-        if stored is None:
-            return 404, {"message": "Dashboard not found", "traceID": ""}, {}
-        folder = org.folders.get(stored.folder_uid)
-        slug = slugify(stored.json.get("title", ""))
-        meta = {
-            "type": "db",
-            "canSave": True,
-            "canEdit": True,
-            "canAdmin": True,
-            "canStar": True,
-            "canDelete": True,
-            "slug": slug,
-            "url": f"{self.sub_path}/d/{uid}/{slug}",
-            "expires": "0001-01-01T00:00:00Z",
-            "created": stored.created,
-            "updated": stored.updated,
-            "updatedBy": stored.updated_by,
-            "createdBy": stored.created_by,
-            "version": stored.version,
-            "hasAcl": False,
-            "isFolder": False,
-            "folderId": folder.id if folder else 0,
-            "folderUid": stored.folder_uid,
-            "folderTitle": folder.title if folder else "General",
-            "folderUrl": f"{self.sub_path}/dashboards/f/{folder.uid}/{slugify(folder.title)}"
-            if folder
-            else "",
-            "provisioned": stored.provisioned,
-            "provisionedExternalId": "",
-        }
-        dashboard = {**copy.deepcopy(stored.json), "id": stored.id, "version": stored.version}
-        return 200, {"dashboard": dashboard, "meta": meta}, {}
-
-    def _delete(self, org: Org, uid: str) -> tuple[int, Any, dict[str, str]]:
-        if uid in org.folders:
-            return 400, {"message": "Use folders endpoint for deleting folders."}, {}
-        stored = org.dashboards.get(uid)
-        if stored is None:
-            return 404, {"message": "Dashboard not found"}, {}
-        if stored.provisioned:
-            return 400, {"message": "provisioned dashboard cannot be deleted"}, {}
-        del org.dashboards[uid]
-        title = stored.json.get("title", "")
-        body: dict[str, Any] = {"title": title, "message": f"Dashboard {title} deleted"}
-        body.update({"id": stored.id} if self.profile.delete_returns_id else {"uid": uid})
-        return 200, body, {}
-
-    def _versions(self, org: Org, uid: str) -> tuple[int, Any, dict[str, str]]:
-        stored = org.dashboards.get(uid)
-        if stored is None:
-            return 404, {"message": "Dashboard not found"}, {}
-        rows = list(reversed(stored.history))
-        if self.profile.versions_object:
-            return 200, {"continueToken": "", "versions": rows}, {}
-        return 200, rows, {}
-
-    def _search(self, org: Org, query: dict[str, list[str]]) -> tuple[int, Any, dict[str, str]]:
-        try:
-            limit = int(query.get("limit", ["1000"])[0])
-            page = int(query.get("page", ["1"])[0])
-        except ValueError:
-            return 400, {"message": "bad request data"}, {}
-        if limit > 5000:
-            return (
-                422,
-                {
-                    "message": "Limit is above maximum allowed (5000), use page parameter to access hits beyond limit"
-                },
-                {},
-            )
-        text = query.get("query", [""])[0].lower()
-        tags = query.get("tag", [])
-        kind = query.get("type", [None])[0]
-        uids = set(query.get("dashboardUIDs", []) + query.get("dashboardUID", []))
-        folders = set(query.get("folderUIDs", []))
-        hits: list[dict[str, Any]] = []
-        if kind in (None, "dash-folder") and not tags:
-            for folder in org.folders.values():
-                if (
-                    text in folder.title.lower()
-                    and (not folders or (folder.parent_uid or "general") in folders)
-                    and not uids
-                ):
-                    hits.append(
-                        {
-                            "id": folder.id,
-                            "uid": folder.uid,
-                            "orgId": 1,
-                            "title": folder.title,
-                            "uri": f"db/{slugify(folder.title)}",
-                            "url": f"{self.sub_path}/dashboards/f/{folder.uid}/{slugify(folder.title)}",
-                            "slug": "",
-                            "type": "dash-folder",
-                            "tags": [],
-                            "isStarred": False,
-                            "sortMeta": 0,
-                            "isDeleted": False,
-                        }
-                    )
-        if kind in (None, "dash-db"):
-            for stored in org.dashboards.values():
-                title = stored.json.get("title", "")
-                dash_tags = sorted(t for t in stored.json.get("tags") or [] if isinstance(t, str))
-                if text not in title.lower() or not all(t in dash_tags for t in tags):
-                    continue
-                if uids and stored.uid not in uids:
-                    continue
-                if folders and (stored.folder_uid or "general") not in folders:
-                    continue
-                hit: dict[str, Any] = {
-                    "id": stored.id,
-                    "uid": stored.uid,
-                    "orgId": 1,
-                    "title": title,
-                    "uri": f"db/{slugify(title)}",
-                    "url": f"{self.sub_path}/d/{stored.uid}/{slugify(title)}",
-                    "slug": "",
-                    "type": "dash-db",
-                    "tags": dash_tags,
-                    "isStarred": False,
-                    "sortMeta": 0,
-                    "isDeleted": False,
-                }
-                holder = org.folders.get(stored.folder_uid)
-                if holder is not None:
-                    hit.update(
-                        {
-                            "folderId": holder.id,
-                            "folderUid": holder.uid,
-                            "folderTitle": holder.title,
-                            "folderUrl": f"{self.sub_path}/dashboards/f/{holder.uid}/{slugify(holder.title)}",
-                        }
-                    )
-                hits.append(hit)
-        hits.sort(key=lambda h: (h["type"] != "dash-folder", h["title"].lower()))
-        start = (page - 1) * limit
-        return 200, hits[start : start + limit], {}
-
-    # folders
-
-    def _folder_dto(self, org: Org, folder: StoredFolder) -> dict[str, Any]:
-        dto: dict[str, Any] = {
-            "id": folder.id,
-            "uid": folder.uid,
-            "title": folder.title,
-            "url": f"{self.sub_path}/dashboards/f/{folder.uid}/{slugify(folder.title)}",
-            "hasAcl": False,
-            "canSave": True,
-            "canEdit": True,
-            "canAdmin": True,
-            "canDelete": True,
-            "createdBy": folder.created_by,
-            "created": "2026-01-01T00:00:00Z",
-            "updatedBy": folder.created_by,
-            "updated": "2026-01-01T00:00:00Z",
-            "version": folder.version,
-        }
-        if folder.parent_uid:
-            dto["parentUid"] = folder.parent_uid
-            dto["parents"] = [{"uid": p.uid, "title": p.title} for p in self._ancestors(org, folder)]
-        return dto
-
-    def _ancestors(self, org: Org, folder: StoredFolder) -> list[StoredFolder]:
-        chain: list[StoredFolder] = []
-        parent = org.folders.get(folder.parent_uid)
-        while parent is not None:
-            chain.insert(0, parent)
-            parent = org.folders.get(parent.parent_uid)
-        return chain
-
-    def _list_folders(self, org: Org, query: dict[str, list[str]]) -> tuple[int, Any, dict[str, str]]:
-        parent = query.get("parentUid", [""])[0]
-        limit = int(query.get("limit", ["1000"])[0])
-        page = int(query.get("page", ["1"])[0])
-        children = sorted(
-            (f for f in org.folders.values() if f.parent_uid == parent), key=lambda f: f.title.lower()
-        )
-        rows = []
-        for folder in children[(page - 1) * limit : page * limit]:
-            row: dict[str, Any] = {"id": folder.id, "uid": folder.uid, "title": folder.title}
-            if folder.parent_uid:
-                row["parentUid"] = folder.parent_uid
-            rows.append(row)
-        return 200, rows, {}
-
-    def _get_folder(self, org: Org, uid: str) -> tuple[int, Any, dict[str, str]]:
-        folder = org.folders.get(uid)
-        if folder is None:
-            return 404, {"status": "not-found", "message": "folder not found"}, {}
-        return 200, self._folder_dto(org, folder), {}
-
-    def _create_folder(self, org: Org, body: bytes, login: str) -> tuple[int, Any, dict[str, str]]:
-        try:
-            command = json.loads(body)
-        except ValueError:
-            return 400, {"message": "bad request data"}, {}
-        title = str(command.get("title") or "").strip()
-        uid = str(command.get("uid") or "").strip()
-        parent = str(command.get("parentUid") or "")
-        if not title:
-            return 400, {"message": "folder title cannot be empty"}, {}
-        if uid == "general":
-            return 400, {"message": "invalid uid for folder provided"}, {}
-        if not UID_RE.match(uid):
-            return 400, {"message": "uid contains illegal characters"}, {}
-        if len(uid) > 40:
-            return 400, {"message": "uid too long, max 40 characters"}, {}
-        if uid and (uid in org.folders or uid in org.dashboards):
-            return 409, {"message": "a folder/dashboard with the same uid already exists"}, {}
-        if parent and parent not in org.folders:
-            return 404, {"status": "not-found", "message": "folder not found"}, {}
-        if parent and len(self._ancestors(org, org.folders[parent])) + 2 > MAX_FOLDER_DEPTH:
-            return (
-                400,
-                {
-                    "messageId": "folder.maximum-depth-reached",
-                    "message": "Maximum nested folder depth reached",
-                },
-                {},
-            )
-        if self.profile.unique_titles and any(
-            f.parent_uid == parent and f.title.lower() == title.lower() for f in org.folders.values()
-        ):
-            return 409, {"message": "a folder with the same name already exists in the current location"}, {}
-        folder = StoredFolder(
-            next(self._ids), uid or f"f{next(self._uids):08x}", title, parent, created_by=login
-        )
-        org.folders[folder.uid] = folder
-        return 200, self._folder_dto(org, folder), {}
-
-    def _delete_folder(self, org: Org, uid: str) -> tuple[int, Any, dict[str, str]]:
-        folder = org.folders.get(uid)
-        if folder is None:
-            return 404, {"status": "not-found", "message": "folder not found"}, {}
-        doomed = {uid}
-        changed = True
-        while changed:  # the real API cascades to subfolders and their dashboards
-            more = {f.uid for f in org.folders.values() if f.parent_uid in doomed} - doomed
-            changed = bool(more)
-            doomed |= more
-        for dash_uid in [d.uid for d in org.dashboards.values() if d.folder_uid in doomed]:
-            del org.dashboards[dash_uid]
-        for folder_uid in doomed:
-            del org.folders[folder_uid]
-        return 200, {"message": "Folder deleted"}, {}
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -787,8 +371,12 @@ def main() -> None:
     parser.add_argument("--profile", default="12.0", choices=sorted(PROFILES))
     parser.add_argument("--token", default="glsa_admin_token")
     parser.add_argument("--latency", type=float, default=0.0, help="seconds added to every request")
+    parser.add_argument("--hang-share", type=float, default=0.0, help="share of requests that hang")
+    parser.add_argument("--hang", type=float, default=60.0, help="seconds a hanging request hangs")
     args = parser.parse_args()
     server = GrafanaStandIn(args.profile, tokens={args.token: (1, "Admin")}).start()
+    if args.hang_share:  # first, so it is the fault that matches (one fault per request)
+        server.inject(Fault(FaultKind.LATENCY, times=10**9, delay=args.hang, probability=args.hang_share))
     if args.latency:
         server.inject(Fault(FaultKind.LATENCY, times=10**9, delay=args.latency))
     print(server.url, flush=True)

@@ -14,15 +14,19 @@ from dawg_provider.errors import (
     GrafanaServerError,
     GrafanaUnauthorized,
     GrafanaUnreachable,
+    GrafanaUnsupported,
 )
 from dawg_provider.grafana import GrafanaClient, GrafanaConnection, RetryPolicy, ownership
+from dawg_provider.grafana.dialect import Dialect
 from tests.grafana_standin import Fault, FaultKind, GrafanaStandIn, StoredDashboard
+
+PROFILE_NAMES = ["10.4", "11.2", "11.5", "12.0", "13.0"]
 
 TOKEN = "glsa_admin_token"
 FAST = RetryPolicy(attempts=4, base_delay=0.01, max_delay=0.05, total=30)
 
 
-@pytest.fixture(params=["10.4", "11.2", "11.5", "12.0", "newest"])
+@pytest.fixture(params=PROFILE_NAMES)
 def standin(request: pytest.FixtureRequest) -> Iterator[GrafanaStandIn]:
     server = GrafanaStandIn(request.param, tokens={TOKEN: (1, "Admin"), "glsa_viewer": (1, "Viewer")}).start()
     yield server
@@ -56,7 +60,13 @@ def client_for(slept: list[float]) -> Factory:
         return sum(slept)
 
     def make(server: GrafanaStandIn, **overrides: object) -> GrafanaClient:
-        options: dict[str, object] = {"token": TOKEN, "retry": FAST, "timeout": (2.0, 2.0), **overrides}
+        options: dict[str, object] = {
+            "token": TOKEN,
+            "retry": FAST,
+            "timeout": (2.0, 2.0),
+            "dialect": Dialect.LEGACY,  # the legacy dialect on every profile; /apis: test_grafana_apis.py
+            **overrides,
+        }
         return GrafanaClient(GrafanaConnection(server.url, **options), sleep=sleep, clock=clock)  # type: ignore[arg-type]
 
     return make
@@ -299,6 +309,11 @@ def test_managed_dashboards_by_owner_tags(grafana: GrafanaStandIn, client_for: F
 
 def test_ensure_folder_path_creates_once_and_reuses(standin: GrafanaStandIn, client_for: Factory) -> None:
     client = client_for(standin)
+    if not standin.profile.nested_folders:
+        with pytest.raises(GrafanaUnsupported, match="has nested folders off"):
+            client.ensure_folder_path(["Team A", "Services", "Payments"])
+        assert standin.count("POST") == 0 and standin.orgs[1].folders == {}  # nothing half-made
+        return
     leaf = client.ensure_folder_path(["Team A", "Services", "Payments"])
     assert leaf is not None and leaf.title == "Payments"
     assert ownership.is_dawg_folder(leaf.uid)
@@ -317,12 +332,14 @@ def test_existing_foreign_folders_are_reused_by_title(grafana: GrafanaStandIn, c
 
 
 def test_concurrent_folder_creation_returns_the_existing_one(
-    grafana: GrafanaStandIn, client_for: Factory
+    standin: GrafanaStandIn, client_for: Factory
 ) -> None:
-    client = client_for(grafana)
+    """409 on a taken folder uid, 412 on 12.x+: both mean "it exists", read and used."""
+    client = client_for(standin)
     uid = ownership.folder_uid("", "Race")
     first = client.create_folder("Race", uid=uid)
     assert client.create_folder("Race", uid=uid) == first
+    assert standin.count("POST", "/api/folders") == 2 and len(standin.orgs[1].folders) == 1
 
 
 def test_folders_are_deleted_only_when_dawgs_and_empty(grafana: GrafanaStandIn, client_for: Factory) -> None:

@@ -24,7 +24,7 @@ from dawg_provider.cluster.sync import (
     SyncOptions,
     default_uid,
 )
-from dawg_provider.grafana import GrafanaClient, GrafanaConnection, RetryPolicy, ownership
+from dawg_provider.grafana import Dialect, GrafanaClient, GrafanaConnection, RetryPolicy, ownership
 from dawg_provider.render import Renderer
 from dawg_provider.sources.fetch import Fetcher
 from tests.grafana_standin import Fault, FaultKind, GrafanaStandIn
@@ -64,6 +64,7 @@ def run(k8s: KubernetesStandIn, grafana: GrafanaStandIn, renderer: Renderer, **o
         grafana.url,
         token=options.pop("token", TOKEN),
         retry=RetryPolicy(attempts=3, base_delay=0.01, max_delay=0.02),
+        dialect=options.pop("dialect", Dialect.LEGACY),  # the fault patterns name legacy paths
     )
     opts = SyncOptions(**{"owner": OWNER, "concurrency": 4, **options})
     return SyncJob(source, lambda: GrafanaClient(connection), renderer, opts).run()
@@ -382,7 +383,7 @@ def test_example_manifests_sync_from_the_repository_root(
         .splitlines()[-1]
         .startswith("dawg sync: 3 dashboards: 0 created, 0 updated, 3 unchanged")
     )
-    assert grafana.count("POST", "/api/dashboards/db") == 3
+    assert grafana.count("POST", "^/api/dashboards/db$|/dashboards$") == 3  # either dialect
 
 
 def test_the_checked_in_crd_is_the_generated_one() -> None:
@@ -403,5 +404,21 @@ def test_status_url_under_a_grafana_sub_path(
         run(k8s, server, renderer)
         uid = ownership.derived_uid("k8s", "shop", "web")
         assert k8s.get("shop", "web")["status"]["grafana"]["url"] == f"{server.url}/d/{uid}/web"
+    finally:
+        server.stop()
+
+
+def test_a_13_grafana_is_written_only_through_apis(
+    k8s: KubernetesStandIn, renderer: Renderer, example_wasm: dict[str, Path]
+) -> None:
+    server = GrafanaStandIn("13.0", tokens={TOKEN: (1, "Admin")}).start()
+    try:
+        k8s.add("shop", "web", simple(example_wasm, "web"))
+        first = run(k8s, server, renderer, dialect=Dialect.AUTO)
+        assert outcomes(first) == {"shop/web": ("created", "Created")}
+        writes = [path for method, path in server.requests if method in ("POST", "PUT", "DELETE")]
+        assert writes and all(path.startswith("/apis/") for path in writes)
+        stored = next(iter(server.orgs[1].dashboards.values()))
+        assert stored.labels.get("dawg.urcloud.cc/managed") == "true"
     finally:
         server.stop()

@@ -46,6 +46,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--grafana-org-id", type=int, default=_env_int("GRAFANA_ORG_ID"), help="default $GRAFANA_ORG_ID"
     )
     grafana.add_argument("--grafana-ca-bundle", help="PEM CA bundle for Grafana's TLS certificate")
+    grafana.add_argument(
+        "--deadline",
+        type=float,
+        default=840.0,
+        metavar="SECONDS",
+        help="stop talking to Grafana after this long (default 840; the CronJob is killed at 900)",
+    )
     behaviour = parser.add_argument_group("behaviour")
     behaviour.add_argument(
         "--owner",
@@ -81,6 +88,7 @@ def run_cli(args: argparse.Namespace, renderer: Renderer) -> int:
         token=args.grafana_token,
         org_id=args.grafana_org_id,
         ca_bundle=args.grafana_ca_bundle,
+        deadline=args.deadline,
     )
     source: Source
     if args.manifests is not None:

@@ -40,8 +40,8 @@ from ..errors import (
     RegistryUnreachable,
 )
 from ..grafana import GrafanaClient, ownership
-from ..grafana.apply import Applied, apply, observed
-from ..grafana.planner import Action, Desired, Policy, Recorded, plan
+from ..grafana.apply import Applied, apply, preview
+from ..grafana.planner import Action, Desired, Policy, Recorded
 from ..render import Renderer
 from ..sources.fetch import Fetched
 from ..spec import DashboardSpec, parse_folder, parse_spec
@@ -255,8 +255,7 @@ class SyncJob:
         )
         policy = Policy(owner=self.options.owner, adopt=spec.adopt, drift=spec.drift)
         if self.options.dry_run:
-            live = client.get_dashboard(uid)
-            decision = plan(desired, observed(live), recorded, policy)
+            decision = preview(client, desired, recorded, policy)
             outcome, reason = _classify(decision.action)
             lines = tuple(decision.diff.lines()) if decision.diff else ()
             return CrResult(resource.key, uid, outcome, reason, decision.reason, lines)

@@ -1,12 +1,19 @@
 """Carrying out a plan against Grafana: read, decide (`planner.plan`), write if needed.
 
 The I/O half of the planner: one GET to observe, and a POST only when the plan
-says so. A dry run calls `observe` and `planner.plan` and stops there.
+says so. A dry run calls `preview`, which observes and decides exactly as `apply`
+does and stops there.
+
+Before deciding, the desired dashboard is put in the form this Grafana stores
+(`server.normalise`: title trimmed, `refresh` raised to the server minimum), so an
+unchanged dashboard is 0 writes on every run. Where the minimum is not exposed, it
+is learnt from DAWG's own last write read back (same version as recorded, refresh
+raised by Grafana).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from .client import GrafanaClient
@@ -26,7 +33,9 @@ class Applied:
 def observed(live: LiveDashboard | None) -> Observed | None:
     if live is None:
         return None
-    return Observed(live.dashboard, live.version, live.folder_uid, live.updated_by, live.provisioned)
+    return Observed(
+        live.dashboard, live.version, live.folder_uid, live.updated_by, live.provisioned, live.schema
+    )
 
 
 def payload(desired: Desired, expected_version: int | None) -> dict[str, Any]:
@@ -38,17 +47,33 @@ def payload(desired: Desired, expected_version: int | None) -> dict[str, Any]:
     return body
 
 
+def prepare(
+    client: GrafanaClient, desired: Desired, live: LiveDashboard | None, recorded: Recorded | None
+) -> Desired:
+    """`desired` as this Grafana will store it; learns the refresh minimum from DAWG's own last write."""
+    if live is not None and recorded is not None and recorded.version == live.version:
+        client.learn_from(desired.dashboard, live.dashboard)
+    return replace(desired, dashboard=client.normalised(desired.dashboard))
+
+
+def preview(client: GrafanaClient, desired: Desired, recorded: Recorded | None, policy: Policy) -> Plan:
+    """What `apply` would do, without writing."""
+    live = client.get_dashboard(desired.uid)
+    return plan(prepare(client, desired, live, recorded), observed(live), recorded, policy)
+
+
 def apply(
     client: GrafanaClient, desired: Desired, recorded: Recorded | None, policy: Policy, message: str = ""
 ) -> Applied:
     """Observe, plan, and write when the plan says so."""
     live = client.get_dashboard(desired.uid)
-    decision = plan(desired, observed(live), recorded, policy)
+    ready = prepare(client, desired, live, recorded)
+    decision = plan(ready, observed(live), recorded, policy)
     if not decision.writes:
         return Applied(decision, None, live)
     saved = client.save_dashboard(
-        payload(desired, decision.expected_version),
-        folder_uid=desired.folder_uid,
-        message=message or f"DAWG: {decision.reason}"[:500],
+        payload(ready, decision.expected_version),
+        folder_uid=ready.folder_uid,
+        message=message or f"DAWG: {decision.reason}",
     )
     return Applied(decision, saved, live)

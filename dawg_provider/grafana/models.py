@@ -10,6 +10,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from ..errors import DawgError
+from .dialect import Dialect
+from .health import HealthState
 from .responses import safe_url
 
 
@@ -36,8 +38,22 @@ class GrafanaConnection:
     verify_tls: bool = True
     timeout: tuple[float, float] = (5.0, 30.0)
     retry: RetryPolicy = RetryPolicy()
+    deadline: float | None = None
+    """Seconds allowed for everything done through this connection (a sync pass); None: no limit."""
+    health: HealthState = field(default_factory=HealthState, compare=False, repr=False)
+    """Shared by every client made from this connection: the circuit breaker and the deadline."""
+    dialect: Dialect = Dialect.AUTO
+    """Force the legacy `/api` or the `/apis` dialect; AUTO speaks `/apis` where it is served."""
+    namespace: str | None = None
+    """The `/apis` namespace when it is not `default`/`org-<id>` (Grafana Cloud: `stacks-<id>`)."""
+    provenance: bool = False
+    """On `/apis`, mark DAWG's dashboards as managed (`grafana.app/managedBy`): the UI shows it."""
+    allow_ui_edits: bool = True
+    """With `provenance`, still let people edit in the UI (`grafana.app/managerAllowsEdits`)."""
 
     def __post_init__(self) -> None:
+        if self.deadline is not None:
+            self.health.deadline = self.deadline
         parts = urlsplit(self.url)
         if parts.scheme not in ("http", "https") or not parts.netloc:
             raise DawgError(f"Grafana URL {safe_url(self.url)!r} is not an http(s) URL")
@@ -78,6 +94,9 @@ class LiveDashboard:
     url: str
     updated_by: str
     provisioned: bool
+    schema: str = "v1"
+    """"v1" for classic JSON; the v2 version when Grafana stores it as v2 (edited in the 13.x UI)."""
+    resource_version: str = ""
 
     @property
     def title(self) -> str:

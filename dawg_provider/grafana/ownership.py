@@ -103,3 +103,24 @@ def owner_of(dashboard: dict[str, Any]) -> str | None:
 def owned_by(dashboard: dict[str, Any], owner: str) -> bool:
     """True when `owner` (as `owner_tag` would write it) wrote this dashboard."""
     return is_managed(dashboard) and owner_tag(owner) in (dashboard.get("tags") or [])
+
+
+LABEL_MANAGED = "dawg.urcloud.cc/managed"
+LABEL_OWNER = "dawg.urcloud.cc/owner"
+_LABEL_VALUE = re.compile(r"[^A-Za-z0-9_.-]+")
+
+
+def label_value(owner: str) -> str:
+    """`owner` as a Kubernetes label value: `[A-Za-z0-9_.-]`, alphanumeric at both ends, <= 63."""
+    clean = _LABEL_VALUE.sub("-", owner).strip("-_.")
+    if len(clean) > 63:
+        clean = clean[:52].rstrip("-_.") + "-" + _digest(owner, length=10)
+    return clean or _digest(owner, length=10)
+
+
+def labels(dashboard: dict[str, Any]) -> dict[str, str]:
+    """The `/apis` labels that carry DAWG's ownership (from its tags), empty when not DAWG's."""
+    owner = owner_of(dashboard)
+    if owner is None:
+        return {}
+    return {LABEL_MANAGED: "true", LABEL_OWNER: label_value(owner)}

@@ -9,12 +9,16 @@ The rules, in order:
 1. Nothing in Grafana -> CREATE.
 2. Something DAWG did not write (no `dawg-managed` tag), or that another owner
    wrote -> REFUSE, unless adoption was asked for explicitly -> ADOPT.
-3. DAWG's own, but its version is not the one DAWG last applied: someone edited it
+3. Stored as schema v2 (saved from the 13.x UI with dynamic dashboards, or by
+   another tool): drift whatever the version says, because writing classic JSON
+   over it would silently drop what only v2 can hold. Drift policy `fail` ->
+   DRIFTED; `overwrite` -> go on, with a warning.
+4. DAWG's own, but its version is not the one DAWG last applied: someone edited it
    (usually in the UI). Drift policy `fail` -> DRIFTED (no write, with who changed
    it); `overwrite` -> go on, with a warning naming who.
-4. Same canonical content in the same folder -> NOOP: no write, so Grafana's
+5. Same canonical content in the same folder -> NOOP: no write, so Grafana's
    version history does not grow on every sync.
-5. Otherwise UPDATE, sent with the observed version (not `overwrite`), so an edit
+6. Otherwise UPDATE, sent with the observed version (not `overwrite`), so an edit
    that lands between our read and our write is a conflict, not a silent loss.
 """
 
@@ -72,6 +76,8 @@ class Observed:
     folder_uid: str
     updated_by: str = ""
     provisioned: bool = False
+    schema: str = "v1"
+    """"v1" for classic JSON, else the v2 version Grafana stores it as."""
 
 
 @dataclass(frozen=True)
@@ -117,6 +123,14 @@ def plan(desired: Desired, observed: Observed | None, recorded: Recorded | None,
             Action.REFUSE,
             f"dashboard {desired.uid} is provisioned from files in Grafana; the API cannot save it",
         )
+    if observed.schema != "v1" and not observed.dashboard:  # 12.x legacy GET refuses v2 (406): unreadable
+        unreadable = (
+            f"dashboard {desired.uid} is stored as schema {observed.schema} (converted in the Grafana UI), "
+            "which this API cannot read"
+        )
+        if policy.drift is DriftPolicy.FAIL:
+            return Plan(Action.DRIFTED, f"{unreadable}; drift policy is 'fail', so nothing was written")
+        return Plan(Action.REFUSE, f"{unreadable}, so DAWG cannot tell whose it is; use the /apis dialect")
     owner = ownership.owner_of(observed.dashboard)
     ours = ownership.owned_by(observed.dashboard, policy.owner)
     if not ours:
@@ -136,6 +150,21 @@ def plan(desired: Desired, observed: Observed | None, recorded: Recorded | None,
             f"{whose}; DAWG will not overwrite it. Choose another uid, or set adopt to take it over",
         )
     warnings: tuple[str, ...] = ()
+    if observed.schema != "v1":
+        converted = (
+            f"dashboard {desired.uid} was converted to the v2 schema ({observed.schema}) in the Grafana UI"
+            f"{' by ' + observed.updated_by if observed.updated_by else ''}; writing DAWG's classic JSON "
+            "over it would lose what only v2 holds"
+        )
+        if policy.drift is DriftPolicy.FAIL:
+            return Plan(Action.DRIFTED, f"{converted}; drift policy is 'fail', so nothing was written")
+        return Plan(
+            Action.UPDATE,
+            f"dashboard {desired.uid}: replacing the v2 dashboard",
+            changes,
+            observed.version,
+            (f"{converted}; overwriting it (drift policy 'overwrite')",),
+        )
     if recorded is not None and recorded.version is not None and observed.version != recorded.version:
         edited = (
             f"dashboard {desired.uid} was changed outside DAWG by {observed.updated_by or 'someone'} "

@@ -24,6 +24,8 @@ def grafana_message(response: requests.Response) -> tuple[str, str | None]:
     if isinstance(body, dict):
         message = str(body.get("message") or body.get("title") or response.reason or "")
         word = body.get("status") or body.get("messageId")
+        if body.get("kind") == "Status":  # a k8s Status from /apis: the word is its reason
+            word = body.get("reason")
         return message, str(word) if word else None
     text = response.text.strip()[:200] if isinstance(body, str) or not body else str(body)[:200]
     return text or str(response.reason or ""), None

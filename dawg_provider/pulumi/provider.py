@@ -75,6 +75,8 @@ from .props import (
     unstamped,
 )
 
+OPERATION_DEADLINE = 300.0
+"""Seconds one create or update may spend talking to Grafana (retries included)."""
 CONFIG_URL, CONFIG_TOKEN, CONFIG_ORG = "dawg:grafanaUrl", "dawg:grafanaToken", "dawg:grafanaOrgId"
 NO_GRAFANA = (
     "no Grafana connection: set `pulumi config set dawg:grafanaUrl https://grafana.example.com` and "
@@ -256,10 +258,11 @@ class WasmDashboardProvider(ResourceProvider):
             )
         client = _client(props)
         folder_uid_text, path = parse_folder(spec.folder)
-        folder_uid = client.resolve_folder(folder_uid_text, path)
-        desired = Desired(uid, stamped(rendering.dashboard, stamp), folder_uid)
-        policy = Policy(owner=owner, adopt=spec.adopt, drift=spec.drift)
-        applied: Applied = apply(client, desired, recorded, policy, spec.message)
+        with client.deadline(OPERATION_DEADLINE):  # a hanging Grafana cannot stall `pulumi up`
+            folder_uid = client.resolve_folder(folder_uid_text, path)
+            desired = Desired(uid, stamped(rendering.dashboard, stamp), folder_uid)
+            policy = Policy(owner=owner, adopt=spec.adopt, drift=spec.drift)
+            applied: Applied = apply(client, desired, recorded, policy, spec.message)
         warnings = [*rendering.warnings, *applied.plan.warnings]
         for warning in warnings:
             pulumi.log.warn(warning)

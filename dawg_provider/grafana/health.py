@@ -1,0 +1,135 @@
+"""What every client of one Grafana shares: is it up (a circuit breaker), and how long
+the whole pass may still take (a deadline).
+
+Why: with Grafana down, every request of every dashboard used to run its own retry
+loop, so a pass over 1000 Dashboard resources took about 15 minutes, past the
+CronJob's deadline; and a few hanging requests stretched a pass without bound. One
+`HealthState` per connection (all threads, all clients) fixes both:
+
+- **Breaker.** Each attempt that fails for a reason of Grafana's (refused, reset,
+  timed out, 502/503/504, 5xx on a read) counts; any answer resets the count. After
+  `threshold` failures in a row the breaker opens: every request fails at once with
+  one message (`GrafanaDown`) saying why. After `cooldown` seconds one request may
+  probe; its success closes the breaker, its failure opens it again.
+- **Deadline.** An optional budget for everything done through the connection (a
+  sync pass), started by the first request; a thread may narrow it further for one
+  operation (a Pulumi create). Requests never wait past it: the HTTP timeout and the
+  backoff are cut to what is left, and a spent budget fails with `GrafanaDeadline`.
+
+Thread-safe; pickles as a fresh state (no lock, no history crosses a process).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from ..errors import GrafanaDeadline, GrafanaDown
+
+
+class HealthState:
+    """The breaker and the pass deadline of one Grafana connection."""
+
+    def __init__(
+        self,
+        threshold: int = 8,
+        cooldown: float = 30.0,
+        deadline: float | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.threshold = threshold
+        self.cooldown = cooldown
+        self.deadline = deadline
+        self.clock = clock
+        self._lock = threading.Lock()
+        self._failures = 0
+        self._last_reason = ""
+        self._opened_at: float | None = None
+        self._probing = False
+        self._started: float | None = None
+        self._local = threading.local()
+        self.tripped = 0
+        """How many requests the open breaker refused (for reports and benches)."""
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (HealthState, (self.threshold, self.cooldown, self.deadline))
+
+    # -- the breaker --------------------------------------------------------------------
+
+    def before(self, what: str) -> None:
+        """Raise `GrafanaDown` when the breaker is open (letting one probe through after the cooldown)."""
+        with self._lock:
+            if self._started is None:
+                self._started = self.clock()
+            if self._opened_at is None:
+                return
+            if not self._probing and self.clock() - self._opened_at >= self.cooldown:
+                self._probing = True
+                return
+            self.tripped += 1
+            reason = self._last_reason
+            failures = self._failures
+        raise GrafanaDown(
+            "-",
+            "-",
+            what,
+            None,
+            f"Grafana looks down ({failures} requests in a row failed, the last: {reason}); "
+            f"not sending more requests for {self.cooldown:.0f} s",
+        )
+
+    def succeeded(self) -> None:
+        with self._lock:
+            self._failures = 0
+            self._opened_at = None
+            self._probing = False
+
+    def failed(self, reason: str) -> None:
+        with self._lock:
+            self._failures += 1
+            self._last_reason = reason
+            if self._probing or self._failures >= self.threshold:
+                self._opened_at = self.clock()
+                self._probing = False
+
+    @property
+    def is_open(self) -> bool:
+        with self._lock:
+            return self._opened_at is not None
+
+    # -- deadlines ------------------------------------------------------------------------
+
+    def remaining(self) -> float | None:
+        """Seconds left of the tightest deadline in force (pass, or this thread's operation)."""
+        now = self.clock()
+        ends = []
+        with self._lock:
+            if self.deadline is not None:
+                started = self._started if self._started is not None else now
+                ends.append(started + self.deadline)
+        operation = getattr(self._local, "ends", None)
+        if operation is not None:
+            ends.append(operation)
+        return min(ends) - now if ends else None
+
+    def check_deadline(self, what: str) -> float | None:
+        """The seconds left, or `GrafanaDeadline` when none are."""
+        left = self.remaining()
+        if left is not None and left <= 0:
+            raise GrafanaDeadline("-", "-", what, None, "the time allowed for this run is spent")
+        return left
+
+    @contextlib.contextmanager
+    def operation(self, seconds: float | None) -> Iterator[None]:
+        """Narrow this thread's deadline to `seconds` from now while the block runs."""
+        previous = getattr(self._local, "ends", None)
+        if seconds is not None:
+            ends = self.clock() + seconds
+            self._local.ends = ends if previous is None else min(previous, ends)
+        try:
+            yield
+        finally:
+            self._local.ends = previous

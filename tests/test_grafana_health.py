@@ -1,0 +1,131 @@
+"""The shared health state: a breaker that stops the flood when Grafana is down, and deadlines."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from dawg_provider.errors import GrafanaDeadline, GrafanaDown, GrafanaServerError, GrafanaUnreachable
+from dawg_provider.grafana import GrafanaClient, GrafanaConnection, HealthState, RetryPolicy
+from dawg_provider.grafana.dialect import Dialect
+from tests.grafana_standin import Fault, FaultKind, GrafanaStandIn
+
+TOKEN = "glsa_admin_token"
+FAST = RetryPolicy(attempts=3, base_delay=0.001, max_delay=0.002, total=10)
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def grafana() -> Iterator[GrafanaStandIn]:
+    server = GrafanaStandIn("12.0", tokens={TOKEN: (1, "Admin")}).start()
+    yield server
+    server.stop()
+
+
+def connect(url: str, state: HealthState, deadline: float | None = None) -> GrafanaConnection:
+    return GrafanaConnection(
+        url,
+        token=TOKEN,
+        retry=FAST,
+        timeout=(1.0, 1.0),
+        health=state,
+        dialect=Dialect.LEGACY,
+        deadline=deadline,
+    )
+
+
+def test_breaker_opens_after_failures_in_a_row_and_then_sends_nothing() -> None:
+    down = GrafanaStandIn().start()
+    down.stop()
+    state = HealthState(threshold=6, cooldown=30, clock=Clock())
+    connection = connect(down.url, state)
+    first, second = GrafanaClient(connection), GrafanaClient(connection)  # two threads' clients
+    with pytest.raises(GrafanaUnreachable, match="connection refused"):
+        first.get_dashboard("a")
+    with pytest.raises(GrafanaUnreachable):
+        second.get_dashboard("b")
+    assert state.is_open and first.requests + second.requests == 6
+    with pytest.raises(
+        GrafanaDown, match=r"Grafana looks down \(6 requests in a row failed, the last: connection refused\)"
+    ):
+        first.save_dashboard({"uid": "c", "title": "C"})
+    assert first.requests + second.requests == 6 and state.tripped == 1  # nothing sent
+
+
+def test_breaker_probes_after_the_cooldown_and_closes_on_success(grafana: GrafanaStandIn) -> None:
+    clock = Clock()
+    state = HealthState(threshold=3, cooldown=30, clock=clock)
+    client = GrafanaClient(connect(grafana.url, state))
+    grafana.inject(Fault(FaultKind.STATUS, "GET", "/api/dashboards/uid/", times=3, status=503))
+    with pytest.raises(GrafanaServerError, match="HTTP 503"):
+        client.get_dashboard("x")
+    with pytest.raises(GrafanaDown):
+        client.get_dashboard("x")
+    clock.now += 31
+    assert client.get_dashboard("x") is None  # the probe went through and Grafana answered
+    assert not state.is_open and grafana.count("GET") == 4
+
+
+def test_answers_in_between_keep_the_breaker_closed(grafana: GrafanaStandIn) -> None:
+    state = HealthState(threshold=8, clock=Clock())
+    client = GrafanaClient(connect(grafana.url, state))
+    grafana.inject(
+        Fault(FaultKind.STATUS, "GET", "/api/dashboards/uid/", times=100, status=503, probability=0.3)
+    )
+    for _ in range(20):
+        try:
+            client.get_dashboard("flaky")
+        except GrafanaDown:
+            pytest.fail("most requests answer: Grafana is not down")
+        except GrafanaServerError:
+            pass
+
+
+def test_a_400_or_404_is_an_answer_not_a_failure(grafana: GrafanaStandIn) -> None:
+    state = HealthState(threshold=1, clock=Clock())
+    client = GrafanaClient(connect(grafana.url, state))
+    assert client.get_dashboard("missing") is None
+    assert not state.is_open
+
+
+def test_the_pass_deadline_stops_everything_after_it(grafana: GrafanaStandIn) -> None:
+    clock = Clock()
+    state = HealthState(clock=clock)
+    client = GrafanaClient(connect(grafana.url, state, deadline=60.0))
+    assert state.deadline == 60.0
+    assert client.get_dashboard("a") is None  # the first request starts the pass
+    clock.now += 61
+    with pytest.raises(GrafanaDeadline, match="the time allowed for this run is spent"):
+        client.save_dashboard({"uid": "late", "title": "Late"})
+    assert grafana.count("POST") == 0 and grafana.dashboard("late") is None
+
+
+def test_an_operation_deadline_cuts_a_hanging_request(grafana: GrafanaStandIn) -> None:
+    grafana.inject(Fault(FaultKind.LATENCY, "GET", "/api/dashboards/uid/", times=10, delay=3.0))
+    client = GrafanaClient(
+        GrafanaConnection(grafana.url, token=TOKEN, retry=FAST, timeout=(5.0, 30.0), dialect=Dialect.LEGACY)
+    )
+    started = time.monotonic()
+    with pytest.raises(GrafanaUnreachable), client.deadline(0.5):
+        client.get_dashboard("hangs")
+    assert time.monotonic() - started < 2.0
+    assert client.health_state.remaining() is None  # the operation's deadline ended with the block
+
+
+def test_health_state_pickles_fresh() -> None:
+    import pickle
+
+    state = HealthState(threshold=2, cooldown=5, deadline=9)
+    state.failed("x")
+    state.failed("x")
+    copy = pickle.loads(pickle.dumps(state))
+    assert (copy.threshold, copy.cooldown, copy.deadline, copy.is_open) == (2, 5, 9, False)
