@@ -12,6 +12,9 @@ credentials.
 
 from __future__ import annotations
 
+import re
+import unicodedata
+
 
 class DawgError(Exception):
     """Base of every error DAWG raises on purpose; its message is meant for people."""
@@ -19,6 +22,10 @@ class DawgError(Exception):
 
 class InvalidLimit(DawgError):
     """A limit (timeout, memory, output size) was given in a form DAWG cannot use."""
+
+
+class PolicyViolation(DawgError):
+    """A Dashboard resource asked for something the sync job's policy does not allow it."""
 
 
 class InvalidReference(DawgError):
@@ -172,3 +179,20 @@ def stderr_excerpt(stderr: str, head: int = 4, tail: int = 12, max_chars: int = 
     if "\n" in text:
         return "\n    " + text.replace("\n", "\n    ")
     return text
+
+
+_UNSAFE = re.compile(r"[^\n\t\x20-\x7e]")
+
+
+def printable(text: str) -> str:
+    """`text` safe for one log or report entry: control and format characters (ESC, CR,
+    NUL, bidirectional overrides ...) escaped, and each newline followed by an indent,
+    so text from a CR can neither drive a terminal nor forge a line of its own."""
+
+    def escape(match: re.Match[str]) -> str:
+        char = match.group()
+        if unicodedata.category(char) in ("Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"):
+            return f"\\x{ord(char):02x}" if ord(char) < 0x100 else f"\\u{ord(char):04x}"
+        return char
+
+    return _UNSAFE.sub(escape, text).replace("\n", "\n    ")
