@@ -23,10 +23,12 @@ from dawg_provider.cluster.crd import DashboardResource
 from dawg_provider.cluster.schema import check_keywords, crd_schema
 from dawg_provider.cluster.sources import ClusterSource, ManifestSource
 from dawg_provider.cluster.sync import Summary, SyncJob, SyncOptions
-from dawg_provider.cluster.tenancy import TenancyPolicy, dashboard_uid, default_uid, folder_for
+from dawg_provider.cluster.tenancy import TenancyPolicy, budget, dashboard_uid, default_uid, folder_for
 from dawg_provider.errors import PolicyViolation
 from dawg_provider.grafana import GrafanaClient, GrafanaConnection, RetryPolicy, ownership
 from dawg_provider.render import Renderer
+from dawg_provider.units import MIB
+from dawg_provider.wasm.limits import Limits
 from tests.grafana_standin import GrafanaStandIn
 from tests.k8s_standin import KubernetesStandIn, client_api
 from tests.test_sync import OWNER, TOKEN, condition, grafana, k8s, outcomes, renderer, simple
@@ -422,3 +424,26 @@ def test_an_empty_directory_prunes_nothing(
         in summary.errors[0]
     )
     unchanged(before, grafana)
+
+
+def test_a_cr_cannot_raise_the_generator_budgets(
+    teams: dict[str, Any],
+    k8s: KubernetesStandIn,
+    grafana: GrafanaStandIn,
+    renderer: Renderer,
+    example_wasm: dict[str, Path],
+) -> None:
+    k8s.add("beta", "greedy-memory", simple(example_wasm, "m", memory="4Gi"))
+    k8s.add("beta", "greedy-time", simple(example_wasm, "t", timeout="600s"))
+    k8s.add("beta", "modest", simple(example_wasm, "modest", memory="64Mi", timeout="2s"))
+    policy = TenancyPolicy(max_memory=128 * MIB, max_timeout=3.0)
+    summary = sync(k8s, grafana, renderer, policy=policy)
+    assert outcomes(summary)["beta/greedy-memory"] == ("failed", "PolicyDenied")
+    assert outcomes(summary)["beta/greedy-time"] == ("failed", "PolicyDenied")
+    assert outcomes(summary)["beta/modest"] == ("created", "Created")
+    message = condition(k8s.get("beta", "greedy-memory"), "Synced")["message"]
+    assert "spec.memory 4 GiB is above the job's maximum 128 MiB (--max-memory)" in message
+    assert "above the job's maximum 3s" in condition(k8s.get("beta", "greedy-time"), "Synced")["message"]
+    unchanged(teams, grafana)
+    assert budget({}, Limits(), policy) == Limits(memory=128 * MIB, timeout=3.0)
+    assert budget({"memory": "64Mi"}, Limits(memory=64 * MIB), policy).memory == 64 * MIB

@@ -17,6 +17,8 @@ from typing import Any
 from ..errors import DawgError, printable
 from ..grafana import GrafanaClient, GrafanaConnection
 from ..render import Renderer
+from ..units import parse_duration, parse_size
+from ..wasm.limits import Limits
 from .sources import ClusterSource, ManifestSource, Source
 from .sync import DEFAULT_OWNER, Outcome, Summary, SyncJob, SyncOptions
 from .tenancy import DEFAULT_ROOT, TenancyPolicy
@@ -91,6 +93,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="namespaces (or *) whose spec.uid is used as written, not scoped to the namespace",
     )
     policy.add_argument(
+        "--max-memory",
+        default="256Mi",
+        help="most linear memory a generator may have; a CR may ask for less (default 256Mi)",
+    )
+    policy.add_argument(
+        "--max-timeout",
+        default="10s",
+        help="longest a generator may run; a CR may ask for less (default 10s)",
+    )
+    policy.add_argument(
         "--allow-adopt",
         action="append",
         default=[],
@@ -128,7 +140,13 @@ def run_cli(args: argparse.Namespace, renderer: Renderer) -> int:
         prune=not args.no_prune,
         force_prune=args.force_prune,
         verify_interval=timedelta(minutes=args.verify_interval),
-        policy=TenancyPolicy.from_flags(args.folder_root, args.allow_literal_uid, args.allow_adopt),
+        policy=TenancyPolicy.from_flags(
+            args.folder_root,
+            args.allow_literal_uid,
+            args.allow_adopt,
+            Limits(memory=parse_size(args.max_memory, "--max-memory")).memory,
+            Limits(timeout=parse_duration(args.max_timeout, "--max-timeout")).timeout,
+        ),
         instance=args.instance or f"{socket.gethostname()} {where}",
     )
     summary = SyncJob(source, lambda: GrafanaClient(connection), renderer, options).run()

@@ -36,7 +36,7 @@ import socket
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from enum import Enum
 from typing import Any
@@ -62,7 +62,15 @@ from . import lease
 from .crd import DashboardResource, Reason, same_status, status_for
 from .prune import prune
 from .sources import Source
-from .tenancy import TenancyPolicy, adopt_problem, claim_problem, dashboard_uid, default_uid, folder_for
+from .tenancy import (
+    TenancyPolicy,
+    adopt_problem,
+    budget,
+    claim_problem,
+    dashboard_uid,
+    default_uid,
+    folder_for,
+)
 
 log = logging.getLogger("dawg.sync")
 
@@ -280,7 +288,8 @@ class SyncJob:
             if problem:
                 raise PolicyViolation(problem)
             folder = folder_for(resource.namespace, spec.folder, self.options.policy)
-            return self._sync_spec(resource, spec, folder, uid, now, stamp)
+            limits = budget(resource.spec, spec.limits, self.options.policy)
+            return self._sync_spec(resource, replace(spec, limits=limits), folder, uid, now, stamp)
         except PolicyViolation as error:
             return self._finish(resource, uid, Outcome.FAILED, Reason.POLICY_DENIED, str(error), stamp)
         except GeneratorFailed as error:

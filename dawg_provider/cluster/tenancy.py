@@ -13,6 +13,9 @@ with the job's powers. These rules keep a team inside its own namespace's share:
   folder given by uid (`uid:...`) cannot be placed, so it needs an unrestricted root.
 - **Adopt** (taking over a dashboard DAWG did not write) only in namespaces the
   policy lists (`--allow-adopt`), and never a dashboard another DAWG writer owns.
+- **Budgets**: a generator gets at most `--max-memory` and `--max-timeout`; a CR may
+  ask for less, never more (`PolicyDenied`), and one that asks nothing gets the
+  smaller of the defaults and the maximums.
 - **Claims**: a dashboard records the CR that owns it (`ownership.resource_tag`); a CR
   never writes one recorded for another CR, whatever uid it asks for.
 
@@ -22,16 +25,20 @@ A namespace pattern is a namespace name or `*` (every namespace).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ..errors import DawgError, PolicyViolation
 from ..grafana import ownership
 from ..spec import parse_folder
+from ..units import MIB, format_size
+from ..wasm.limits import Limits
 from .crd import DashboardResource
 
 ANY = "*"
 DEFAULT_ROOT = "Teams/{namespace}"
+DEFAULT_MAX_MEMORY = 256 * MIB
+DEFAULT_MAX_TIMEOUT = 10.0
 
 
 @dataclass(frozen=True)
@@ -43,9 +50,20 @@ class TenancyPolicy:
     default_root: str = DEFAULT_ROOT
     literal_uids: frozenset[str] = frozenset()
     adopt: frozenset[str] = frozenset()
+    max_memory: int = DEFAULT_MAX_MEMORY
+    """Bytes of linear memory one generator run may have, at most."""
+    max_timeout: float = DEFAULT_MAX_TIMEOUT
+    """Seconds one generator run may take, at most."""
 
     @classmethod
-    def from_flags(cls, folder_roots: list[str], literal_uids: list[str], adopt: list[str]) -> TenancyPolicy:
+    def from_flags(
+        cls,
+        folder_roots: list[str],
+        literal_uids: list[str],
+        adopt: list[str],
+        max_memory: int = DEFAULT_MAX_MEMORY,
+        max_timeout: float = DEFAULT_MAX_TIMEOUT,
+    ) -> TenancyPolicy:
         roots: dict[str, str] = {}
         for entry in folder_roots:
             namespace, sep, root = entry.partition("=")
@@ -57,6 +75,8 @@ class TenancyPolicy:
             default_root=roots.pop(ANY, DEFAULT_ROOT),
             literal_uids=frozenset(literal_uids),
             adopt=frozenset(adopt),
+            max_memory=max_memory,
+            max_timeout=max_timeout,
         )
 
     def root(self, namespace: str) -> str:
@@ -148,3 +168,20 @@ def adopt_problem(resource: DashboardResource, adopt: bool, policy: TenancyPolic
             "(ask the job's operators for --allow-adopt)"
         )
     return None
+
+
+def budget(raw_spec: Mapping[str, Any], limits: Limits, policy: TenancyPolicy) -> Limits:
+    """The limits a CR's generator runs with, or `PolicyViolation` if it asked for more. Pure."""
+    if "memory" in raw_spec and limits.memory > policy.max_memory:
+        raise PolicyViolation(
+            f"spec.memory {format_size(limits.memory)} is above the job's maximum "
+            f"{format_size(policy.max_memory)} (--max-memory); ask for less"
+        )
+    if "timeout" in raw_spec and limits.timeout > policy.max_timeout:
+        raise PolicyViolation(
+            f"spec.timeout {limits.timeout:g}s is above the job's maximum {policy.max_timeout:g}s "
+            "(--max-timeout); ask for less"
+        )
+    return replace(
+        limits, memory=min(limits.memory, policy.max_memory), timeout=min(limits.timeout, policy.max_timeout)
+    )
