@@ -14,7 +14,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from ..errors import DawgError, printable
+from ..errors import DawgError, printable, register_secret
 from ..grafana import GrafanaClient, GrafanaConnection
 from ..render import Renderer
 from ..units import parse_duration, parse_size
@@ -120,6 +120,7 @@ def run_cli(args: argparse.Namespace, renderer: Renderer) -> int:
     """`dawg sync`; returns the exit code."""
     if not args.grafana_url:
         raise DawgError("no Grafana: give --grafana-url or set GRAFANA_URL (and GRAFANA_TOKEN)")
+    register_secret(args.grafana_token)
     connection = GrafanaConnection(
         args.grafana_url,
         token=args.grafana_token,
