@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from dawg_provider.cluster.sources import ClusterSource  # noqa: E402
-from dawg_provider.cluster.sync import default_uid  # noqa: E402
+from dawg_provider.cluster.tenancy import default_uid  # noqa: E402
 from dawg_provider.grafana import (  # noqa: E402
     GrafanaClient,
     GrafanaConnection,

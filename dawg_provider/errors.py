@@ -7,10 +7,43 @@ JSON decoding) are translated at the boundary where they occur, so adapters (the
 the Pulumi provider, the sync job) print `str(error)` and never a traceback.
 
 Secrets never enter these messages: callers pass names, uids and references, not
-credentials.
+credentials. And because servers do echo what they were sent (a proxy's error page, a
+registry quoting the request), the errors built from HTTP answers (`GrafanaError`,
+`RegistryError`) pass their text through `scrub`: every secret value the process was
+given (`register_secret`) and anything shaped like a credential (`Authorization: ...`,
+`Bearer ...`, `Basic ...`, Grafana `glsa_`/`glc_` tokens) becomes `[redacted]`.
 """
 
 from __future__ import annotations
+
+import re
+import threading
+import unicodedata
+
+_SECRETS: set[str] = set()
+_SECRETS_LOCK = threading.Lock()
+_CREDENTIAL_SHAPED = re.compile(
+    r"(?i)(?:authorization|proxy-authorization|x-api-key)\s*[:=]\s*(?:[a-z]+\s+)?[^\s,;\"']+"
+    r"|\b(?:bearer|basic)\s+[a-z0-9._~+/=-]{8,}"
+    r"|\bgl(?:sa|c)_[a-z0-9_=+/-]+"
+)
+REDACTED = "[redacted]"
+
+
+def register_secret(value: str | None) -> None:
+    """Remember a credential this process holds, so `scrub` removes it from any message."""
+    if value and len(value) >= 4:
+        with _SECRETS_LOCK:
+            _SECRETS.add(value)
+
+
+def scrub(text: str) -> str:
+    """`text` without any registered secret value or credential-shaped text."""
+    with _SECRETS_LOCK:
+        secrets = sorted(_SECRETS, key=len, reverse=True)
+    for secret in secrets:
+        text = text.replace(secret, REDACTED)
+    return _CREDENTIAL_SHAPED.sub(REDACTED, text)
 
 
 class DawgError(Exception):
@@ -19,6 +52,10 @@ class DawgError(Exception):
 
 class InvalidLimit(DawgError):
     """A limit (timeout, memory, output size) was given in a form DAWG cannot use."""
+
+
+class PolicyViolation(DawgError):
+    """A Dashboard resource asked for something the sync job's policy does not allow it."""
 
 
 class InvalidReference(DawgError):
@@ -33,6 +70,7 @@ class RegistryError(DawgError):
     """A registry could not be reached, refused us, or lacks what was asked for."""
 
     def __init__(self, reference: str, problem: str, hint: str = "") -> None:
+        problem, hint = scrub(problem), scrub(hint)
         self.reference = reference
         self.problem = problem
         self.hint = hint
@@ -63,6 +101,7 @@ class GrafanaError(DawgError):
         self.method = method
         self.path = path
         self.what = what
+        message = scrub(message)
         self.status = status
         self.grafana_message = message
         self.word = word
@@ -71,7 +110,7 @@ class GrafanaError(DawgError):
             text += message
         else:
             text += f"HTTP {status}" + (f" {word}" if word else "") + (f": {message}" if message else "")
-        super().__init__(text)
+        super().__init__(scrub(text))
 
 
 class GrafanaUnreachable(GrafanaError):
@@ -184,3 +223,20 @@ def stderr_excerpt(stderr: str, head: int = 4, tail: int = 12, max_chars: int = 
     if "\n" in text:
         return "\n    " + text.replace("\n", "\n    ")
     return text
+
+
+_UNSAFE = re.compile(r"[^\n\t\x20-\x7e]")
+
+
+def printable(text: str) -> str:
+    """`text` safe for one log or report entry: control and format characters (ESC, CR,
+    NUL, bidirectional overrides ...) escaped, and each newline followed by an indent,
+    so text from a CR can neither drive a terminal nor forge a line of its own."""
+
+    def escape(match: re.Match[str]) -> str:
+        char = match.group()
+        if unicodedata.category(char) in ("Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"):
+            return f"\\x{ord(char):02x}" if ord(char) < 0x100 else f"\\u{ord(char):04x}"
+        return char
+
+    return _UNSAFE.sub(escape, text).replace("\n", "\n    ")

@@ -89,6 +89,9 @@ def parse_spec(raw: Mapping[str, Any], prefix: str = "") -> tuple[DashboardSpec 
     if not isinstance(generator, str) or not generator.strip():
         bad("generator", "required: a path, file://PATH or oci://registry/repo:tag reference")
         generator = ""
+    elif any(ord(char) < 0x20 or ord(char) == 0x7F for char in generator):
+        bad("generator", "contains a control character (NUL, newline, ESC ...); no path or reference does")
+        generator = ""
     else:
         try:
             parse_reference(generator)

@@ -59,6 +59,8 @@ def test_component_creates_least_privilege_rbac_and_a_hardened_cronjob() -> pulu
             grafana_url="https://grafana.example.com",
             grafana_token=pulumi.Output.secret(TOKEN),
             cluster_name="prod",
+            folder_roots={"*": "Org/{namespace}", "ops": "*"},
+            allow_adopt=["legacy"],
             shards=[
                 Shard("team-a", namespaces=("team-a",)),
                 Shard("rest", selector="dawg.urcloud.cc/shard!=team-a"),
@@ -103,7 +105,8 @@ def test_component_creates_least_privilege_rbac_and_a_hardened_cronjob() -> pulu
             assert container["securityContext"]["readOnlyRootFilesystem"] is True
             assert container["securityContext"]["allowPrivilegeEscalation"] is False
             assert (
-                container["resources"]["limits"]["memory"] == "512Mi" and "requests" in container["resources"]
+                container["resources"]["limits"]["memory"] == "1216Mi"  # 4 x 256Mi + 192Mi baseline
+                and "requests" in container["resources"]
             )
             assert {"name": "cache", "mountPath": "/var/cache/dawg"} in container["volumeMounts"]
             token_env = next(e for e in container["env"] if e["name"] == "GRAFANA_TOKEN")
@@ -111,7 +114,27 @@ def test_component_creates_least_privilege_rbac_and_a_hardened_cronjob() -> pulu
             assert TOKEN not in json.dumps(cron.inputs)
         assert cronjobs[0].inputs["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0][
             "args"
-        ] == ["sync", "--owner", "k8s-prod-team-a", "--namespace", "team-a"]
+        ] == [
+            "sync",
+            "--owner",
+            "k8s-prod-team-a",
+            "--namespace",
+            "team-a",
+            "--instance",
+            "pulumi dawg/prod dawg shard team-a",
+            "--concurrency",
+            "4",
+            "--max-memory",
+            "256Mi",
+            "--max-timeout",
+            "10s",
+            "--folder-root",
+            "*=Org/{namespace}",
+            "--folder-root",
+            "ops=*",
+            "--allow-adopt",
+            "legacy",
+        ]
         assert (
             "--selector"
             in cronjobs[1].inputs["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]["args"]
@@ -163,3 +186,26 @@ def test_invalid_manifest_is_caught_offline() -> None:
     broken = {"apiVersion": "batch/v1", "kind": "CronJob", "metadata": {"name": "x"}, "spec": {"schedule": 5}}
     with pytest.raises(kubernetes_validate.ValidationError):
         kubernetes_validate.validate(broken, "1.30", strict=True)
+
+
+def test_the_installed_arguments_are_what_dawg_sync_accepts() -> None:
+    from dawg_provider.cli import build_parser
+    from dawg_provider.cluster.install import memory_limit, sync_args
+
+    args = DawgSyncArgs(
+        grafana_url="https://g",
+        grafana_token="t",
+        folder_roots={"*": "Org/{namespace}"},
+        allow_literal_uid=["ops"],
+        allow_adopt=["legacy"],
+        allowed_registries=["registry.example.com", "ghcr.io"],
+        max_memory="128Mi",
+        max_timeout="3s",
+        concurrency=2,
+    )
+    parsed = build_parser().parse_args(sync_args("prod", Shard("a", ("a",)), args, "pulumi p/s dawg shard a"))
+    assert parsed.folder_root == ["*=Org/{namespace}"] and parsed.allow_adopt == ["legacy"]
+    assert parsed.allow_literal_uid == ["ops"] and parsed.max_memory == "128Mi" and parsed.max_timeout == "3s"
+    assert parsed.concurrency == 2 and parsed.instance == "pulumi p/s dawg shard a"
+    assert parsed.allowed_registry == ["registry.example.com", "ghcr.io"]
+    assert memory_limit(2, "128Mi") == "448Mi"

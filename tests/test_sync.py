@@ -22,8 +22,8 @@ from dawg_provider.cluster.sync import (
     Summary,
     SyncJob,
     SyncOptions,
-    default_uid,
 )
+from dawg_provider.cluster.tenancy import TenancyPolicy, default_uid
 from dawg_provider.grafana import Dialect, GrafanaClient, GrafanaConnection, RetryPolicy, ownership
 from dawg_provider.render import Renderer
 from dawg_provider.sources.fetch import Fetcher
@@ -81,7 +81,7 @@ def condition(obj: dict[str, Any], kind: str) -> dict[str, Any]:
 def test_create_then_unchanged_then_update(
     k8s: KubernetesStandIn, grafana: GrafanaStandIn, renderer: Renderer, example_wasm: dict[str, Path]
 ) -> None:
-    k8s.add("shop", "web", simple(example_wasm, "web", folder="Shop"))
+    k8s.add("shop", "web", simple(example_wasm, "web", folder="Teams/shop"))
     summary = run(k8s, grafana, renderer)
     assert outcomes(summary) == {"shop/web": ("created", "Created")}
     obj = k8s.get("shop", "web")
@@ -96,10 +96,10 @@ def test_create_then_unchanged_then_update(
     k8s.requests.clear()
     again = run(k8s, grafana, renderer)
     assert outcomes(again) == {"shop/web": ("unchanged", "UpToDate")}
-    assert grafana.count("POST") == 0 and grafana.count("GET", "/api/dashboards/uid") == 0  # skipped entirely
+    assert grafana.count("POST") == 0 and grafana.count("GET", f"/api/dashboards/uid/{uid}") == 0  # skipped
     assert [r for r in k8s.requests if r[0] == "PATCH"] == []  # status not rewritten
 
-    k8s.set_spec("shop", "web", simple(example_wasm, "web2", folder="Shop"))
+    k8s.set_spec("shop", "web", simple(example_wasm, "web2", folder="Teams/shop"))
     updated = run(k8s, grafana, renderer)
     assert outcomes(updated) == {"shop/web": ("updated", "Updated")}
     assert k8s.get("shop", "web")["status"]["observedGeneration"] == 2
@@ -124,7 +124,7 @@ def test_deleted_resources_are_pruned_and_foreign_dashboards_never(
     k8s: KubernetesStandIn, grafana: GrafanaStandIn, renderer: Renderer, example_wasm: dict[str, Path]
 ) -> None:
     for name in ("a", "b", "c"):
-        k8s.add("team", name, simple(example_wasm, name, folder="Team"))
+        k8s.add("team", name, simple(example_wasm, name, folder="Teams/team/Team"))
     run(k8s, grafana, renderer)
     client = GrafanaClient(GrafanaConnection(grafana.url, token=TOKEN))
     client.save_dashboard({"uid": "foreign", "title": "Hand made", "tags": ["dawg-owner:k8s-test"]})
@@ -137,7 +137,9 @@ def test_deleted_resources_are_pruned_and_foreign_dashboards_never(
     assert grafana.dashboard(ownership.derived_uid("k8s", "team", "a")) is not None
     for name in ("a", "c"):
         k8s.delete("team", name)
-    run(k8s, grafana, renderer)
+    emptied = run(k8s, grafana, renderer)  # nothing listed: no pruning without --force-prune
+    assert emptied.pruned == [] and "the source listed no Dashboard resources" in emptied.errors[0]
+    run(k8s, grafana, renderer, force_prune=True)
     assert not any(
         f.title == "Team" for f in grafana.orgs[1].folders.values()
     )  # DAWG's folder, now empty, removed
@@ -160,7 +162,7 @@ def test_failures_are_isolated_with_the_right_reason(
         },
     )
     grafana.inject(Fault(FaultKind.STATUS, "GET", "/api/dashboards/uid/grafana-500", times=100, status=500))
-    summary = run(k8s, grafana, renderer)
+    summary = run(k8s, grafana, renderer, policy=TenancyPolicy(literal_uids=frozenset({"apps"})))
     assert outcomes(summary) == {
         "apps/good": ("created", "Created"),
         "apps/missing-generator": ("failed", "GeneratorFailed"),
@@ -173,7 +175,7 @@ def test_failures_are_isolated_with_the_right_reason(
     assert 'unknown field "colour"' in condition(bad, "Synced")["message"]
     assert condition(bad, "Ready")["status"] == "False"
     assert (
-        "spec.drift: must be 'overwrite' or 'fail'"
+        "spec.drift: must be one of 'overwrite', 'fail', got 'sometimes'"
         in condition(k8s.get("apps", "bad-spec"), "Synced")["message"]
     )
 
@@ -190,7 +192,8 @@ def test_drift_and_uid_conflicts(
         {"uid": "taken", "title": "Someone's"}
     )
     k8s.add("ops", "conflict", simple(example_wasm, "c", uid="taken"))
-    summary = run(k8s, grafana, renderer, verify_interval=timedelta(0))
+    literal = TenancyPolicy(literal_uids=frozenset({"ops"}))
+    summary = run(k8s, grafana, renderer, verify_interval=timedelta(0), policy=literal)
     assert outcomes(summary) == {
         "ops/strict": ("failed", "Drifted"),
         "ops/lenient": ("updated", "Updated"),
@@ -212,7 +215,7 @@ def test_dry_run_writes_nothing_and_matches_manifests(
     example_wasm: dict[str, Path],
     tmp_path: Path,
 ) -> None:
-    specs = {"one": simple(example_wasm, "one", folder="Dry/Run"), "two": simple(example_wasm, "two")}
+    specs = {"one": simple(example_wasm, "one", folder="Teams/dry/Run"), "two": simple(example_wasm, "two")}
     documents = []
     for name, spec in specs.items():
         k8s.add("dry", name, spec)
@@ -245,8 +248,12 @@ def test_prune_guard_refuses_mass_deletion(
         k8s.add("many", f"d{index}", simple(example_wasm, f"d{index}"))
     run(k8s, grafana, renderer)
     run_wrong = run(k8s, grafana, renderer, selector="team=nobody")  # a wrong selector lists nothing
-    assert run_wrong.pruned == [] and "pruning refused: 24 of the 24 dashboards" in run_wrong.errors[0]
-    assert len(GrafanaClient(GrafanaConnection(grafana.url, token=TOKEN)).managed_dashboards(OWNER)) == 24
+    assert run_wrong.pruned == []
+    assert "the source listed no Dashboard resources, but 24 dashboards are owned" in run_wrong.errors[0]
+    k8s.add("many", "other", simple(example_wasm, "other"), labels={"team": "few"})
+    few = run(k8s, grafana, renderer, selector="team=few")  # lists one: 24 of 25 would go
+    assert few.pruned == [] and "pruning refused: 24 of the 25 dashboards" in few.errors[0]
+    assert len(GrafanaClient(GrafanaConnection(grafana.url, token=TOKEN)).managed_dashboards(OWNER)) == 25
 
 
 def test_shards_by_label_and_namespace_keep_to_themselves(
@@ -308,6 +315,7 @@ def test_token_never_in_status_or_output(
         )
     )
     wrong = "glsa_wrong_but_secret_token_value"
+    command = [sys.executable, "-m", "dawg_provider", "sync", "--kubeconfig", str(kubeconfig)]
     env = {
         **os.environ,
         "GRAFANA_URL": grafana.url,
@@ -316,7 +324,7 @@ def test_token_never_in_status_or_output(
         "DAWG_OWNER": OWNER,
     }
     result = subprocess.run(
-        [sys.executable, "-m", "dawg_provider", "sync", "--kubeconfig", str(kubeconfig)],
+        [*command, "--allowed-file-root", str(example_wasm["simple"].parent)],
         capture_output=True,
         text=True,
         env=env,
@@ -328,7 +336,7 @@ def test_token_never_in_status_or_output(
     assert wrong not in str(k8s.get("sec", "web")["status"])
     assert condition(k8s.get("sec", "web"), "Synced")["reason"] == Reason.GRAFANA_ERROR.value
     ok = subprocess.run(
-        [sys.executable, "-m", "dawg_provider", "sync", "--kubeconfig", str(kubeconfig)],
+        [*command, "--allowed-file-root", str(example_wasm["simple"].parent)],
         capture_output=True,
         text=True,
         env={**env, "GRAFANA_TOKEN": TOKEN},
@@ -383,7 +391,8 @@ def test_example_manifests_sync_from_the_repository_root(
         .splitlines()[-1]
         .startswith("dawg sync: 3 dashboards: 0 created, 0 updated, 3 unchanged")
     )
-    assert grafana.count("POST", "^/api/dashboards/db$|/dashboards$") == 3  # either dialect
+    # 3 dashboards and the owner's lease, once; through either dialect
+    assert grafana.count("POST", "^/api/dashboards/db$|/dashboards$") == 4
 
 
 def test_the_checked_in_crd_is_the_generated_one() -> None:
@@ -418,7 +427,8 @@ def test_a_13_grafana_is_written_only_through_apis(
         assert outcomes(first) == {"shop/web": ("created", "Created")}
         writes = [path for method, path in server.requests if method in ("POST", "PUT", "DELETE")]
         assert writes and all(path.startswith("/apis/") for path in writes)
-        stored = next(iter(server.orgs[1].dashboards.values()))
+        uid = ownership.derived_uid("k8s", "shop", "web")
+        stored = next(d for d in server.orgs[1].dashboards.values() if d.uid == uid)  # not the lease
         assert stored.labels.get("dawg.urcloud.cc/managed") == "true"
     finally:
         server.stop()

@@ -8,16 +8,21 @@ from __future__ import annotations
 
 import argparse
 import os
+import socket
 import sys
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from ..errors import DawgError
+from ..errors import DawgError, printable, register_secret
 from ..grafana import GrafanaClient, GrafanaConnection
 from ..render import Renderer
+from ..units import parse_duration, parse_size
+from ..wasm.limits import Limits
+from .reach import ReachPolicy
 from .sources import ClusterSource, ManifestSource, Source
 from .sync import DEFAULT_OWNER, Outcome, Summary, SyncJob, SyncOptions
+from .tenancy import DEFAULT_ROOT, TenancyPolicy
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -72,6 +77,62 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="MINUTES",
         help="re-check unchanged CRs against Grafana this often",
     )
+    behaviour.add_argument(
+        "--instance",
+        default=os.environ.get("DAWG_INSTANCE"),
+        help="who this job is, for the owner's lease (default: the host name and the source)",
+    )
+    policy = parser.add_argument_group(
+        "tenancy policy (what each namespace's Dashboard resources may do; strict by default)"
+    )
+    policy.add_argument(
+        "--folder-root",
+        action="append",
+        default=[],
+        metavar="NAMESPACE=PATH",
+        help=f"folder root of a namespace (repeatable; NAMESPACE may be *, PATH may use "
+        f"{{namespace}}, PATH * = any folder; default *={DEFAULT_ROOT})",
+    )
+    policy.add_argument(
+        "--allow-literal-uid",
+        action="append",
+        default=[],
+        metavar="NAMESPACE",
+        help="namespaces (or *) whose spec.uid is used as written, not scoped to the namespace",
+    )
+    policy.add_argument(
+        "--max-memory",
+        default="256Mi",
+        help="most linear memory a generator may have; a CR may ask for less (default 256Mi)",
+    )
+    policy.add_argument(
+        "--max-timeout",
+        default="10s",
+        help="longest a generator may run; a CR may ask for less (default 10s)",
+    )
+    policy.add_argument(
+        "--allowed-registry",
+        action="append",
+        default=[],
+        metavar="HOST[:PORT]",
+        help="registries generators may come from (repeatable; in the cluster none without it, "
+        "loopback included; with --manifests any)",
+    )
+    policy.add_argument(
+        "--allowed-file-root",
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="directories file:// generators may come from (repeatable; default "
+        "/opt/dawg/generators in the cluster, the current directory with --manifests)",
+    )
+    policy.add_argument(
+        "--allow-adopt",
+        action="append",
+        default=[],
+        metavar="NAMESPACE",
+        help="namespaces (or *) whose resources may adopt dashboards DAWG did not write",
+    )
 
 
 def _env_int(name: str) -> int | None:
@@ -83,6 +144,7 @@ def run_cli(args: argparse.Namespace, renderer: Renderer) -> int:
     """`dawg sync`; returns the exit code."""
     if not args.grafana_url:
         raise DawgError("no Grafana: give --grafana-url or set GRAFANA_URL (and GRAFANA_TOKEN)")
+    register_secret(args.grafana_token)
     connection = GrafanaConnection(
         args.grafana_url,
         token=args.grafana_token,
@@ -93,8 +155,10 @@ def run_cli(args: argparse.Namespace, renderer: Renderer) -> int:
     source: Source
     if args.manifests is not None:
         source = ManifestSource(args.manifests)
+        where = f"manifests {args.manifests.resolve()}"
     else:
         source = ClusterSource.connect(args.kubeconfig, args.namespace, args.selector)
+        where = f"cluster namespaces={','.join(args.namespace) or '*'} selector={args.selector or ''}"
     options = SyncOptions(
         owner=args.owner,
         dry_run=args.dry_run,
@@ -102,6 +166,17 @@ def run_cli(args: argparse.Namespace, renderer: Renderer) -> int:
         prune=not args.no_prune,
         force_prune=args.force_prune,
         verify_interval=timedelta(minutes=args.verify_interval),
+        policy=TenancyPolicy.from_flags(
+            args.folder_root,
+            args.allow_literal_uid,
+            args.allow_adopt,
+            Limits(memory=parse_size(args.max_memory, "--max-memory")).memory,
+            Limits(timeout=parse_duration(args.max_timeout, "--max-timeout")).timeout,
+        ),
+        instance=args.instance or f"{socket.gethostname()} {where}",
+        reach=ReachPolicy.for_job(
+            args.allowed_registry, args.allowed_file_root, cluster=args.manifests is None
+        ),
     )
     summary = SyncJob(source, lambda: GrafanaClient(connection), renderer, options).run()
     report(summary, options.dry_run, sys.stdout)
@@ -109,17 +184,24 @@ def run_cli(args: argparse.Namespace, renderer: Renderer) -> int:
 
 
 def report(summary: Summary, dry_run: bool, out: Any) -> None:
+    """The pass, one entry per line; text from CRs is escaped (`printable`), so no CR
+    can print control characters or a line of its own."""
+
+    def say(text: str) -> None:
+        print(printable(text), file=out)
+
     for result in sorted(summary.results, key=lambda r: r.key):
         if result.outcome is Outcome.UNCHANGED and not result.diff:
             continue
-        print(
-            f"{result.key} ({result.uid}): {result.outcome.value} [{result.reason.value}] {result.message}",
-            file=out,
-        )
+        say(f"{result.key} ({result.uid}): {result.outcome.value} [{result.reason.value}] {result.message}")
         for line in result.diff:
-            print(f"    {line}", file=out)
+            say(f"    {line}")
     for uid in summary.pruned:
-        print(f"pruned {uid}" if not dry_run else f"would prune {uid}", file=out)
+        say(f"pruned {uid}" if not dry_run else f"would prune {uid}")
+    for uid in summary.released:
+        say(f"released {uid} (adopted; DAWG's marks removed, the dashboard kept)")
+    for notice in summary.notices:
+        say(f"notice: {notice}")
     for error in summary.errors:
-        print(f"error: {error}", file=out)
-    print(summary.line(dry_run), file=out)
+        say(f"error: {error}")
+    say(summary.line(dry_run))

@@ -40,6 +40,8 @@ class Reason(Enum):
     GRAFANA_ERROR = "GrafanaError"
     DRIFTED = "Drifted"
     UID_CONFLICT = "UidConflict"
+    POLICY_DENIED = "PolicyDenied"
+    INTERNAL_ERROR = "InternalError"
 
 
 FAILURES = frozenset(
@@ -49,6 +51,8 @@ FAILURES = frozenset(
         Reason.GRAFANA_ERROR,
         Reason.DRIFTED,
         Reason.UID_CONFLICT,
+        Reason.POLICY_DENIED,
+        Reason.INTERNAL_ERROR,
     }
 )
 
@@ -64,22 +68,43 @@ class DashboardResource:
     resource_version: str = ""
     labels: dict[str, str] = field(default_factory=dict)
     status: dict[str, Any] = field(default_factory=dict)
+    uid: str = ""
+    """metadata.uid: which incarnation of namespace/name this is (recorded in Grafana)."""
+    problems: tuple[str, ...] = ()
+    """Why the object does not fit the CRD's schema (`schema.load_resource`); empty when it does."""
 
     @property
     def key(self) -> str:
         return f"{self.namespace}/{self.name}"
 
     @classmethod
-    def from_object(cls, obj: dict[str, Any]) -> DashboardResource:
-        metadata = obj.get("metadata") or {}
+    def from_object(cls, obj: Any, problems: tuple[str, ...] = ()) -> DashboardResource:
+        """Never raises, whatever `obj` holds: a field of the wrong type is left out (and
+        `schema.load_resource` has reported it in `problems`)."""
+        if not isinstance(obj, dict):
+            obj = {}
+
+        def part(value: Any) -> dict[str, Any]:
+            return dict(value) if isinstance(value, dict) else {}
+
+        metadata = part(obj.get("metadata"))
+
+        def text(key: str, default: str = "") -> str:
+            value = metadata.get(key)
+            return value if isinstance(value, str) and value else default
+
+        generation = metadata.get("generation")
+        labels = part(metadata.get("labels"))
         return cls(
-            namespace=str(metadata.get("namespace") or "default"),
-            name=str(metadata.get("name") or ""),
-            spec=dict(obj.get("spec") or {}),
-            generation=int(metadata.get("generation") or 1),
-            resource_version=str(metadata.get("resourceVersion") or ""),
-            labels=dict(metadata.get("labels") or {}),
-            status=dict(obj.get("status") or {}),
+            namespace=text("namespace", "default"),
+            name=text("name"),
+            spec=part(obj.get("spec")),
+            generation=generation if isinstance(generation, int) and not isinstance(generation, bool) else 1,
+            resource_version=text("resourceVersion"),
+            labels={k: v for k, v in labels.items() if isinstance(k, str) and isinstance(v, str)},
+            status=part(obj.get("status")),
+            uid=text("uid"),
+            problems=problems,
         )
 
 

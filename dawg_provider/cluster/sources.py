@@ -1,24 +1,42 @@
 """Where a pass finds Dashboard resources and where their status goes: the cluster
 (through the official `kubernetes` client, imported only here and only when used) or
 manifest files for GitOps and local runs.
+
+Every object goes through `schema.load_resource`, so a malformed one becomes a CR with
+problems (reported on that CR), never an exception that ends the listing. Manifest
+files are untrusted text: each is read with a size cap, YAML aliases may not expand
+past a node budget (a "billion laughs" document is refused before it is built), and a
+file that cannot be read is reported by name while the other files still load. A
+listing with such errors is incomplete, so the job does not prune after it.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
 import yaml
 
 from ..errors import DawgError
-from .crd import API_VERSION, GROUP, KIND, PLURAL, VERSION, DashboardResource
+from .crd import GROUP, PLURAL, VERSION, DashboardResource
+from .schema import is_dashboard_group, load_resource
+
+MAX_MANIFEST_BYTES = 1024 * 1024
+"""Largest manifest file read; a Dashboard CR is a few kilobytes."""
+MAX_YAML_NODES = 100_000
+"""Nodes one YAML document may hold once its aliases are expanded."""
 
 
 class Source(Protocol):
     """Where Dashboard resources come from, and where their status goes."""
 
     def list(self) -> list[DashboardResource]: ...
+
+    def problems(self) -> tuple[Sequence[str], Sequence[str]]:
+        """What the last listing could not read (errors) and what it ignored (notices)."""
+        ...
 
     def patch_status(self, resource: DashboardResource, status: dict[str, Any]) -> None: ...
 
@@ -29,29 +47,121 @@ class ManifestSource:
     def __init__(self, directory: Path) -> None:
         self.directory = directory
         self.statuses: dict[str, dict[str, Any]] = {}
+        self.errors: list[str] = []
+        self.notices: list[str] = []
+
+    def problems(self) -> tuple[Sequence[str], Sequence[str]]:
+        return self.errors, self.notices
 
     def list(self) -> list[DashboardResource]:
         if not self.directory.is_dir():
             raise DawgError(f"--manifests {self.directory}: not a directory")
-        resources = []
+        self.errors, self.notices = [], []
+        resources: list[DashboardResource] = []
+        seen: dict[str, str] = {}
         for path in sorted(self.directory.rglob("*")):
-            if path.suffix not in (".yaml", ".yml", ".json") or not path.is_file():
+            if path.suffix not in (".yaml", ".yml", ".json") or path.is_symlink() or not path.is_file():
                 continue
             try:
-                documents = list(yaml.safe_load_all(path.read_text()))
-            except yaml.YAMLError as error:
-                raise DawgError(f"{path}: not valid YAML: {str(error).splitlines()[0]}") from None
-            for document in documents:
-                if (
-                    isinstance(document, dict)
-                    and document.get("apiVersion") == API_VERSION
-                    and document.get("kind") == KIND
-                ):
-                    resources.append(DashboardResource.from_object(document))
+                documents = load_documents(path)
+            except DawgError as error:
+                self.errors.append(str(error))
+                continue
+            for index, document in enumerate(documents):
+                where = f"{path} (document {index + 1})"
+                if document is None:
+                    continue
+                if not isinstance(document, dict):
+                    self.notices.append(f"{where}: ignored, not a Kubernetes object")
+                    continue
+                kind, api_version = document.get("kind"), document.get("apiVersion")
+                if not is_dashboard_group(api_version) and kind != "Dashboard":
+                    self.notices.append(
+                        f"{where}: ignored, kind {str(kind)[:60]!r} of {str(api_version)[:60]!r} "
+                        "is not a DAWG Dashboard"
+                    )
+                    continue
+                resource = load_resource(document)
+                if resource.key in seen:
+                    problem = f"{resource.key} is defined twice: in {seen[resource.key]} and {where}"
+                    resource = DashboardResource.from_object(document, (*resource.problems, problem))
+                seen.setdefault(resource.key, where)
+                resources.append(resource)
         return resources
 
     def patch_status(self, resource: DashboardResource, status: dict[str, Any]) -> None:
         self.statuses[resource.key] = status
+
+
+def load_documents(path: Path) -> list[Any]:
+    """The YAML documents of one file, read with a size cap and an alias-expansion budget."""
+    try:
+        with path.open("rb") as handle:
+            data = handle.read(MAX_MANIFEST_BYTES + 1)
+    except OSError as error:
+        raise DawgError(f"{path}: cannot read: {error.strerror}") from None
+    if len(data) > MAX_MANIFEST_BYTES:
+        raise DawgError(f"{path}: larger than {MAX_MANIFEST_BYTES // 1024} KiB; not read")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise DawgError(f"{path}: not UTF-8 text") from None
+    loader = yaml.SafeLoader(text)
+    documents: list[Any] = []
+    try:
+        while loader.check_node():
+            node = loader.get_node()
+            if node is None:
+                continue
+            expanded = _expanded_size(node)
+            if expanded > MAX_YAML_NODES:
+                raise DawgError(
+                    f"{path}: document {len(documents) + 1} expands to more than {MAX_YAML_NODES} "
+                    "YAML nodes (aliases); refused"
+                )
+            documents.append(loader.construct_document(node))
+    except yaml.YAMLError as error:
+        raise DawgError(f"{path}: not valid YAML: {str(error).splitlines()[0]}") from None
+    except RecursionError:
+        raise DawgError(f"{path}: YAML nested too deeply") from None
+    finally:
+        loader.dispose()
+    return documents
+
+
+def _expanded_size(root: yaml.Node) -> int:
+    """Nodes in the document once every alias is replaced by what it names; a cycle is infinite.
+
+    Walked without recursion, each node's size memoized, so a bomb is measured in
+    O(distinct nodes) instead of being expanded.
+    """
+    sizes: dict[int, int] = {}
+    active: set[int] = set()
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, done = stack.pop()
+        key = id(node)
+        children = _children(node)
+        if done:
+            active.discard(key)
+            sizes[key] = min(MAX_YAML_NODES + 1, 1 + sum(sizes[id(child)] for child in children))
+            continue
+        if key in sizes:
+            continue
+        if key in active:
+            return MAX_YAML_NODES + 1  # a recursive alias
+        active.add(key)
+        stack.append((node, True))
+        stack += [(child, False) for child in children if id(child) not in sizes]
+    return sizes[id(root)]
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    if isinstance(node, yaml.MappingNode):
+        return [part for pair in node.value for part in pair]
+    return []
 
 
 class ClusterSource:
@@ -80,6 +190,9 @@ class ClusterSource:
             raise DawgError(f"cannot load Kubernetes credentials: {error}") from None
         return cls(client.CustomObjectsApi(), namespaces, label_selector)
 
+    def problems(self) -> tuple[Sequence[str], Sequence[str]]:
+        return [], []
+
     def list(self) -> list[DashboardResource]:
         from kubernetes.client.exceptions import ApiException
 
@@ -98,7 +211,7 @@ class ClusterSource:
                         page = self.api.list_namespaced_custom_object(
                             GROUP, VERSION, namespace, PLURAL, **kwargs
                         )
-                    resources += [DashboardResource.from_object(item) for item in page.get("items", [])]
+                    resources += [load_resource(item) for item in page.get("items") or []]
                     token = (page.get("metadata") or {}).get("continue")
                     if not token:
                         break

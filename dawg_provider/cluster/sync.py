@@ -5,28 +5,39 @@ local use: the same code path). It is a thin adapter: the decisions are the core
 (`spec.parse_spec`, `render`, `planner.plan` through `apply`), the same ones
 `pulumi up` makes. What the job adds:
 
-- **Per-CR isolation**: each CR is synced on its own; a bad generator, a bad config
-  or a Grafana error only marks that CR (condition reasons `ConfigInvalid`,
-  `GeneratorFailed`, `GrafanaError`, `Drifted`, `UidConflict`), and the pass goes on.
-  The exit code is 1 when any CR failed.
+- **Per-CR isolation**: each CR is synced on its own, behind a boundary no CR can
+  break: the object is first checked against the CRD's own schema (`schema`), and a
+  bad generator, a bad config, a policy violation, a Grafana error or any unexpected
+  exception only marks that CR (condition reasons `ConfigInvalid`, `PolicyDenied`,
+  `GeneratorFailed`, `GrafanaError`, `Drifted`, `UidConflict`, `InternalError`; the
+  traceback of an unexpected one goes to the job's log at debug level, never to
+  status), and the pass goes on. The exit code is 1 when any CR failed.
+- **Reach** (`reach`): generators only from allowed registries and file roots.
+- **Tenancy** (`tenancy`): uids scoped per namespace, folders under the namespace's
+  root, adopt only where allowed, and a dashboard recorded for one CR is never written
+  by another. Only one job writes as an owner (`lease`).
 - **Cheap unchanged passes**: each generator reference is resolved once per pass;
   a CR whose generation and generator digest match its status, and that was
   verified against Grafana within `--verify-interval`, is skipped without running
   its generator or calling Grafana. Otherwise the planner does 1 GET, and writes
   only what changed. Status is patched only when it changed.
 - **Pruning** of dashboards this job created (its owner tag) whose CR is gone; never
-  anything else, never a non-empty folder, never more than half of what it owns in
-  one pass (a wrong selector must not wipe Grafana) unless `--force-prune`.
+  anything else, never a non-empty folder. An adopted dashboard is released (DAWG's
+  marks removed), never deleted. Refused without `--force-prune` when the listing
+  found nothing although the job owns dashboards (an empty directory, a namespace
+  typo), or when more than half of what it owns would go (no floor); skipped when
+  the listing was incomplete (a manifest file could not be read).
 - `--dry-run` prints the plan with readable diffs and writes nothing.
 """
 
 from __future__ import annotations
 
 import logging
+import socket
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from enum import Enum
 from typing import Any
@@ -36,22 +47,36 @@ from ..errors import (
     GeneratorError,
     GeneratorFailed,
     GrafanaError,
+    PolicyViolation,
     RegistryError,
     RegistryUnreachable,
+    printable,
 )
 from ..grafana import GrafanaClient, ownership
 from ..grafana.apply import Applied, apply, preview
+from ..grafana.canonical import content_hash
 from ..grafana.planner import Action, Desired, Policy, Recorded
 from ..render import Renderer
 from ..sources.fetch import Fetched
 from ..spec import DashboardSpec, parse_folder, parse_spec
+from . import lease
 from .crd import DashboardResource, Reason, same_status, status_for
+from .prune import prune
+from .reach import ReachPolicy, reach_problem
 from .sources import Source
+from .tenancy import (
+    TenancyPolicy,
+    adopt_problem,
+    budget,
+    claim_problem,
+    dashboard_uid,
+    default_uid,
+    folder_for,
+)
 
 log = logging.getLogger("dawg.sync")
 
 DEFAULT_OWNER = "k8s-dawg-sync"
-MAX_PRUNE_FRACTION = 0.5
 
 
 class Outcome(Enum):
@@ -78,7 +103,9 @@ class CrResult:
 class Summary:
     results: list[CrResult] = field(default_factory=list)
     pruned: list[str] = field(default_factory=list)
+    released: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    notices: list[str] = field(default_factory=list)
 
     def count(self, outcome: Outcome) -> int:
         return sum(1 for result in self.results if result.outcome is outcome)
@@ -103,17 +130,11 @@ class SyncOptions:
     prune: bool = True
     force_prune: bool = False
     verify_interval: timedelta = timedelta(minutes=30)
-
-
-def default_uid(resource: DashboardResource) -> str:
-    """Deterministic, Grafana-valid and collision-safe across namespaces."""
-    return ownership.derived_uid("k8s", resource.namespace, resource.name)
-
-
-def resource_uid(resource: DashboardResource) -> str:
-    """`spec.uid` when it is a valid uid, else the default; also for CRs whose spec is bad."""
-    uid = resource.spec.get("uid")
-    return uid if isinstance(uid, str) and ownership.valid_uid(uid) else default_uid(resource)
+    policy: TenancyPolicy = field(default_factory=TenancyPolicy)
+    reach: ReachPolicy = field(default_factory=ReachPolicy)
+    """Where generators may come from; the CLI restricts it (`ReachPolicy.for_job`)."""
+    instance: str = field(default_factory=lambda: f"dawg sync on {socket.gethostname()}")
+    """Who this job is, in the owner's lease (`lease`); the same for every pass of one job."""
 
 
 def _utc(text: str | None) -> datetime | None:
@@ -173,11 +194,38 @@ class SyncJob:
         except DawgError as error:
             summary.errors.append(str(error))
             return summary
+        except Exception as error:  # e.g. an object the client cannot decode
+            log.debug("listing failed", exc_info=True)
+            summary.errors.append(f"listing Dashboard resources failed: unexpected {type(error).__name__}")
+            return summary
+        incomplete, notices = self.source.problems()
+        summary.errors += incomplete
+        summary.notices += notices
         now = self._clock()
+        try:
+            lease.take(self.client(), self.options.owner, self.options.instance, now, self.options.dry_run)
+        except GrafanaError as error:  # every CR would fail the same way: say so on each
+            stamp = now.strftime("%Y-%m-%dT%H:%M:%SZ")
+            summary.results = [
+                self._finish(r, default_uid(r), Outcome.FAILED, Reason.GRAFANA_ERROR, str(error), stamp)
+                for r in resources
+            ]
+            return summary
+        except DawgError as error:
+            summary.errors.append(f"pass refused: {error}")
+            return summary
         with ThreadPoolExecutor(max_workers=max(1, self.options.concurrency)) as pool:
-            summary.results = list(pool.map(lambda r: self._sync_one(r, now), resources))
-        if self.options.prune:
+            summary.results = list(pool.map(lambda r: self._guarded(r, now), resources))
+        if not self.options.prune:
+            return summary
+        if incomplete:
+            summary.errors.append("pruning skipped: the listing was incomplete (see the errors above)")
+            return summary
+        try:
             self._prune(resources, summary)
+        except Exception as error:  # the boundary of the pass: prune bugs must not hide the results
+            log.debug("pruning failed", exc_info=True)
+            summary.errors.append(f"pruning stopped: unexpected {type(error).__name__} (see the debug log)")
         return summary
 
     # -- one CR ----------------------------------------------------------------------------
@@ -205,10 +253,33 @@ class SyncJob:
             self._folders[folder] = resolved
         return resolved
 
-    def _sync_one(self, resource: DashboardResource, now: datetime) -> CrResult:
+    def _guarded(self, resource: DashboardResource, now: datetime) -> CrResult:
+        """The per-CR boundary: whatever goes wrong, this CR fails alone with a clear condition."""
         stamp = now.strftime("%Y-%m-%dT%H:%M:%SZ")
+        try:
+            return self._sync_one(resource, now, stamp)
+        except Exception as error:
+            log.debug("unexpected error syncing %s", printable(resource.key), exc_info=True)
+            message = (
+                f"unexpected {type(error).__name__} in the sync job while syncing this resource "
+                "(a DAWG bug; the job's log has the details at debug level)"
+            )
+            uid = default_uid(resource)
+            try:
+                return self._finish(resource, uid, Outcome.FAILED, Reason.INTERNAL_ERROR, message, stamp)
+            except Exception:
+                log.debug("status update of %s failed", printable(resource.key), exc_info=True)
+                return CrResult(resource.key, uid, Outcome.FAILED, Reason.INTERNAL_ERROR, message)
+
+    def _sync_one(self, resource: DashboardResource, now: datetime, stamp: str) -> CrResult:
+        uid = dashboard_uid(resource, self.options.policy)
+        if resource.problems:
+            shown = list(resource.problems[:20])
+            if len(resource.problems) > 20:
+                shown.append(f"... and {len(resource.problems) - 20} more")
+            message = "does not fit the Dashboard CRD's schema: " + "; ".join(shown)
+            return self._finish(resource, uid, Outcome.FAILED, Reason.CONFIG_INVALID, message, stamp)
         spec, errors = parse_spec(resource.spec, prefix="spec.")
-        uid = resource_uid(resource)
         if spec is None:
             message = "; ".join(str(error) for error in errors)
             return self._finish(resource, uid, Outcome.FAILED, Reason.CONFIG_INVALID, message, stamp)
@@ -217,7 +288,17 @@ class SyncJob:
                 resource, uid, Outcome.SUSPENDED, Reason.SUSPENDED, "spec.suspend is true", stamp
             )
         try:
-            return self._sync_spec(resource, spec, uid, now, stamp)
+            problem = adopt_problem(resource, spec.adopt, self.options.policy)
+            if problem:
+                raise PolicyViolation(problem)
+            folder = folder_for(resource.namespace, spec.folder, self.options.policy)
+            limits = budget(resource.spec, spec.limits, self.options.policy)
+            unreachable = reach_problem(spec.generator, self.options.reach, self.renderer.fetcher.base_dir)
+            if unreachable:
+                raise PolicyViolation(unreachable)
+            return self._sync_spec(resource, replace(spec, limits=limits), folder, uid, now, stamp)
+        except PolicyViolation as error:
+            return self._finish(resource, uid, Outcome.FAILED, Reason.POLICY_DENIED, str(error), stamp)
         except GeneratorFailed as error:
             reason = Reason.CONFIG_INVALID if error.exit_code == 1 else Reason.GENERATOR_FAILED
             return self._finish(resource, uid, Outcome.FAILED, reason, str(error), stamp)
@@ -229,7 +310,13 @@ class SyncJob:
             return self._finish(resource, uid, Outcome.FAILED, Reason.GENERATOR_FAILED, str(error), stamp)
 
     def _sync_spec(
-        self, resource: DashboardResource, spec: DashboardSpec, uid: str, now: datetime, stamp: str
+        self,
+        resource: DashboardResource,
+        spec: DashboardSpec,
+        folder: str,
+        uid: str,
+        now: datetime,
+        stamp: str,
     ) -> CrResult:
         fetched = self._fetch(spec.generator)
         if isinstance(fetched, RegistryUnreachable) and resource.status.get("generatorDigest"):
@@ -246,33 +333,43 @@ class SyncJob:
             return CrResult(resource.key, uid, Outcome.UNCHANGED, Reason.UP_TO_DATE, "verified recently")
         rendering = self.renderer.render_fetched(fetched, spec, uid, self.options.owner)
         client = self.client()
-        folder_uid = self._folder(client, spec.folder)
-        desired = Desired(uid, rendering.dashboard, folder_uid)
-        grafana_status = resource.status.get("grafana") or {}
-        version = grafana_status.get("version")
+        live = client.get_dashboard(uid)
+        problem = claim_problem(live.dashboard if live else None, resource, uid, self.options.policy)
+        if problem:
+            return self._finish(resource, uid, Outcome.FAILED, Reason.UID_CONFLICT, problem, stamp)
+        adopted = live is not None and (
+            ownership.is_adopted(live.dashboard) or not ownership.is_managed(live.dashboard)
+        )
+        dashboard = ownership.mark_resource(
+            rendering.dashboard, resource.namespace, resource.name, resource.uid, adopted
+        )
+        folder_uid = self._folder(client, folder)
+        desired = Desired(uid, dashboard, folder_uid)
+        status_grafana = resource.status.get("grafana")
+        version = status_grafana.get("version") if isinstance(status_grafana, dict) else None
         recorded = Recorded(
-            int(version) if isinstance(version, int) else None, resource.status.get("dashboardSha256")
+            version if isinstance(version, int) else None, resource.status.get("dashboardSha256")
         )
         policy = Policy(owner=self.options.owner, adopt=spec.adopt, drift=spec.drift)
         if self.options.dry_run:
-            decision = preview(client, desired, recorded, policy)
+            decision = preview(client, desired, recorded, policy, live=live)
             outcome, reason = _classify(decision.action)
             lines = tuple(decision.diff.lines()) if decision.diff else ()
             return CrResult(resource.key, uid, outcome, reason, decision.reason, lines)
         applied: Applied = apply(
-            client, desired, recorded, policy, spec.message or f"DAWG sync of {resource.key}"
+            client, desired, recorded, policy, spec.message or f"DAWG sync of {resource.key}", live=live
         )
-        outcome, reason = _classify(applied.plan.action)
+        decision, saved = applied.plan, applied.saved
+        outcome, reason = _classify(decision.action)
         if outcome is Outcome.FAILED:
-            return self._finish(resource, uid, outcome, reason, applied.plan.reason, stamp)
-        saved, live = applied.saved, applied.live
+            return self._finish(resource, uid, outcome, reason, decision.reason, stamp)
         grafana = {
             "uid": uid,
             "url": client.absolute_url(saved.url if saved else live.url if live else ""),
             "version": saved.version if saved else live.version if live else 0,
         }
-        message = "; ".join((applied.plan.reason, *applied.plan.warnings))
-        diff = tuple(applied.plan.diff.lines()) if applied.plan.diff else ()
+        message = "; ".join((decision.reason, *decision.warnings))
+        diff = tuple(decision.diff.lines()) if decision.diff else ()
         return self._finish(
             resource,
             uid,
@@ -282,7 +379,7 @@ class SyncJob:
             stamp,
             grafana=grafana,
             digest=rendering.generator_digest,
-            dashboard_hash=rendering.dashboard_hash,
+            dashboard_hash=content_hash(dashboard),
             diff=diff,
             verified=True,
         )
@@ -318,42 +415,17 @@ class SyncJob:
             try:
                 self.source.patch_status(resource, status)
             except DawgError as error:
-                log.warning("%s", error)
+                log.warning("%s", printable(str(error)))
         return result
 
     # -- pruning ------------------------------------------------------------------------------
 
     def _prune(self, resources: list[DashboardResource], summary: Summary) -> None:
-        wanted = {resource_uid(resource) for resource in resources}
-        client = self.client()
-        try:
-            owned = client.managed_dashboards(self.options.owner)
-        except GrafanaError as error:
-            summary.errors.append(f"pruning skipped: {error}")
-            return
-        doomed = [hit for hit in owned if hit.uid not in wanted]
-        limit = max(10, int(len(owned) * MAX_PRUNE_FRACTION))
-        if len(doomed) > limit and not self.options.force_prune:
-            summary.errors.append(
-                f"pruning refused: {len(doomed)} of the {len(owned)} dashboards owned by "
-                f"{self.options.owner} have no Dashboard resource; is the namespace or label "
-                "selector right? Use --force-prune to proceed"
-            )
-            return
-        for hit in doomed:
-            if self.options.dry_run:
-                summary.pruned.append(hit.uid)
-                continue
-            try:
-                live = client.get_dashboard(hit.uid)
-                if live is None or not ownership.owned_by(live.dashboard, self.options.owner):
-                    continue
-                client.delete_dashboard(hit.uid)
-                summary.pruned.append(hit.uid)
-                if live.folder_uid:
-                    client.delete_folder_if_owned_and_empty(live.folder_uid)
-            except GrafanaError as error:
-                summary.errors.append(f"pruning {hit.uid}: {error}")
+        wanted = {dashboard_uid(resource, self.options.policy) for resource in resources}
+        result = prune(self.client(), self.options.owner, wanted, len(resources), self.options)
+        summary.pruned += result.pruned
+        summary.released += result.released
+        summary.errors += result.errors
 
 
 def _classify(action: Action) -> tuple[Outcome, Reason]:

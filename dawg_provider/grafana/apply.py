@@ -56,17 +56,38 @@ def prepare(
     return replace(desired, dashboard=client.normalised(desired.dashboard))
 
 
-def preview(client: GrafanaClient, desired: Desired, recorded: Recorded | None, policy: Policy) -> Plan:
-    """What `apply` would do, without writing."""
-    live = client.get_dashboard(desired.uid)
+class _Unread:
+    """`live` not given: `apply`/`preview` read it themselves."""
+
+
+UNREAD = _Unread()
+
+
+def preview(
+    client: GrafanaClient,
+    desired: Desired,
+    recorded: Recorded | None,
+    policy: Policy,
+    live: LiveDashboard | _Unread | None = UNREAD,
+) -> Plan:
+    """What `apply` would do, without writing. Pass `live` when the caller already read it."""
+    if isinstance(live, _Unread):
+        live = client.get_dashboard(desired.uid)
     return plan(prepare(client, desired, live, recorded), observed(live), recorded, policy)
 
 
 def apply(
-    client: GrafanaClient, desired: Desired, recorded: Recorded | None, policy: Policy, message: str = ""
+    client: GrafanaClient,
+    desired: Desired,
+    recorded: Recorded | None,
+    policy: Policy,
+    message: str = "",
+    live: LiveDashboard | _Unread | None = UNREAD,
 ) -> Applied:
-    """Observe, plan, and write when the plan says so."""
-    live = client.get_dashboard(desired.uid)
+    """Observe (unless `live` is given: one GET per dashboard, not two), plan, and write when
+    the plan says so."""
+    if isinstance(live, _Unread):
+        live = client.get_dashboard(desired.uid)
     ready = prepare(client, desired, live, recorded)
     decision = plan(ready, observed(live), recorded, policy)
     if not decision.writes:

@@ -124,3 +124,83 @@ def labels(dashboard: dict[str, Any]) -> dict[str, str]:
     if owner is None:
         return {}
     return {LABEL_MANAGED: "true", LABEL_OWNER: label_value(owner)}
+
+
+# -- which resource owns a dashboard (one writer serving many tenants) -------------------
+#
+# A sync job writes for many Kubernetes namespaces with one owner tag, so the owner tag
+# alone cannot keep one team's CR off another team's dashboard. Each dashboard also
+# records the resource it belongs to, in tags (kept verbatim by every Grafana version,
+# and searchable): `dawg-cr:<namespace>/<name>` and `dawg-cr-uid:<metadata.uid>`, each
+# at most 50 characters, the length of Grafana's `dashboard_tag.term` column
+# (VARCHAR(50), pkg/services/sqlstore/migrations/dashboard_mig.go; longer
+# values are shortened with a hash of the whole value, like owner tags). A dashboard
+# DAWG took over from someone else (adopt) carries `dawg-adopted`: pruning gives it
+# back (marks removed) instead of deleting it.
+
+RESOURCE_TAG_PREFIX = "dawg-cr:"
+RESOURCE_UID_TAG_PREFIX = "dawg-cr-uid:"
+ADOPTED_TAG = "dawg-adopted"
+MAX_TAG = 50
+_RESOURCE_PREFIXES = (RESOURCE_TAG_PREFIX, RESOURCE_UID_TAG_PREFIX)
+
+
+def _bounded_tag(prefix: str, value: str) -> str:
+    clean = re.sub(r"[^A-Za-z0-9_.:/-]+", "-", value)
+    if len(prefix) + len(clean) > MAX_TAG or clean != value:
+        room = MAX_TAG - len(prefix) - 11
+        clean = clean[:room] + "~" + _digest(value, length=10)
+    return prefix + clean
+
+
+def resource_tag(namespace: str, name: str) -> str:
+    """`dawg-cr:<namespace>/<name>`, at most 50 characters."""
+    return _bounded_tag(RESOURCE_TAG_PREFIX, f"{namespace}/{name}")
+
+
+def resource_uid_tag(uid: str) -> str:
+    """`dawg-cr-uid:<metadata.uid>`, at most 50 characters."""
+    return _bounded_tag(RESOURCE_UID_TAG_PREFIX, uid)
+
+
+def is_resource_mark(tag: str) -> bool:
+    return tag == ADOPTED_TAG or tag.startswith(_RESOURCE_PREFIXES)
+
+
+def mark_resource(
+    dashboard: dict[str, Any], namespace: str, name: str, uid: str, adopted: bool = False
+) -> dict[str, Any]:
+    """A copy carrying the owning resource's tags; any such tags it had (a generator
+    may print anything) are replaced, never kept."""
+    tags = [tag for tag in dashboard.get("tags") or [] if isinstance(tag, str) and not is_resource_mark(tag)]
+    marks = [resource_tag(namespace, name)]
+    if uid:
+        marks.append(resource_uid_tag(uid))
+    if adopted:
+        marks.append(ADOPTED_TAG)
+    return {**dashboard, "tags": [*tags, *marks]}
+
+
+def resource_of(dashboard: dict[str, Any]) -> str | None:
+    """The `dawg-cr:` tag of a dashboard, if it records an owning resource."""
+    for tag in dashboard.get("tags") or []:
+        if isinstance(tag, str) and tag.startswith(RESOURCE_TAG_PREFIX):
+            return tag
+    return None
+
+
+def is_adopted(dashboard: dict[str, Any]) -> bool:
+    return ADOPTED_TAG in (dashboard.get("tags") or [])
+
+
+def release(dashboard: dict[str, Any]) -> dict[str, Any]:
+    """A copy with every DAWG mark removed: handing an adopted dashboard back."""
+    tags = [
+        tag
+        for tag in dashboard.get("tags") or []
+        if isinstance(tag, str)
+        and tag != MANAGED_TAG
+        and not tag.startswith(OWNER_TAG_PREFIX)
+        and not is_resource_mark(tag)
+    ]
+    return {**dashboard, "tags": tags}

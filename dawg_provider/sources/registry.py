@@ -41,6 +41,7 @@ from ..errors import (
     RegistryAuthError,
     RegistryError,
     RegistryUnreachable,
+    register_secret,
 )
 from ..units import format_size
 from .artifact import WASM_MAGIC
@@ -413,6 +414,7 @@ def _make_oras_registry(client: RegistryClient, host: str) -> Any:
         else docker_credentials(host, options.docker_config)
     )
     if credentials:
+        register_secret(credentials[1])
         auth.set_basic_auth(*credentials)
     return registry
 
