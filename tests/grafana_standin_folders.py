@@ -123,10 +123,14 @@ class LegacyFolders(StandInBase):
 
     def _frontend_settings(self) -> tuple[int, Any, dict[str, str]]:
         """The slice of FrontendSettingsDTO DAWG reads (pkg/api/dtos/frontend_settings.go):
-        `minRefreshInterval`, `featureToggles` (enabled ones only) and `buildInfo.version`."""
+        `minRefreshInterval`, `featureToggles` (enabled ones only) and `buildInfo.version`.
+        `nestedFolders` is listed only where it is on AND still a toggle: it was removed in
+        12.2 (PR #109212; packages/grafana-data/src/types/featureToggles.gen.ts @0030a961 has
+        no such key, and its header says only enabled toggles are returned)."""
         if not self.frontend_settings:
             return 404, {"message": "Not found"}, {}
-        toggles = {"nestedFolders": True} if self.profile.nested_folders else {}
+        listed = self.profile.nested_folders and self.profile.release < (12, 2)
+        toggles = {"nestedFolders": True} if listed else {}
         return (
             200,
             {

@@ -37,6 +37,11 @@ class Profile:
     """13.x: search served by the unified index: repeated `tag` filters are ORed
     (pkg/storage/unified/search `anyRequirementValueQuery`) and the index lags writes."""
 
+    @property
+    def release(self) -> tuple[int, int]:
+        major, minor = self.version.split(".")[:2]
+        return int(major), int(minor)
+
 
 PROFILES = {
     "10.4": Profile("10.4.3", True, True, False, False, nested_folders=False, save_folder_uid=False),

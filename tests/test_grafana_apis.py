@@ -144,6 +144,22 @@ def test_a_v2_dashboard_from_the_ui_is_drift_and_never_overwritten_under_fail(
     assert standin.dashboard("dawg-v2").schema.startswith("v2")  # type: ignore[union-attr]
 
 
+def test_adopt_never_overwrites_a_foreign_v2_dashboard_under_fail(standin: GrafanaStandIn) -> None:
+    """Review finding 7 (repro3) against the stand-in: someone's v2 dashboard, adopt + drift fail."""
+    client = make(standin)
+    client.save_dashboard({"uid": "theirs-v2", "title": "Theirs", "tags": ["team"]})
+    standin.ui_save_as_v2("theirs-v2")
+    before = standin.dashboard("theirs-v2")
+    assert before is not None
+    writes = standin.count("PUT") + standin.count("POST")
+    result = apply(client, desired("theirs-v2"), None, Policy(OWNER, adopt=True, drift=DriftPolicy.FAIL))
+    assert result.plan.action is Action.DRIFTED and result.saved is None
+    assert standin.count("PUT") + standin.count("POST") == writes
+    after = standin.dashboard("theirs-v2")
+    assert after is not None and after.schema == before.schema and after.version == before.version
+    assert after.json == before.json
+
+
 def test_a_v2_dashboard_on_the_12_legacy_api_is_drift_too() -> None:
     server = GrafanaStandIn("12.0", tokens={TOKEN: (1, "Admin")}).start()
     try:

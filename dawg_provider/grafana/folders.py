@@ -14,7 +14,10 @@ What Grafana really does, and what DAWG does about it (`../shared/grafana-api.md
   never wanders into another team's folder of the same name when its own exists.
 - A create is as safe as a dashboard save: after a timeout, a lost answer or a 5xx
   the folder is re-read by its uid, and 409 (or the 412 of 12.x unified storage)
-  on that uid means it exists: it is read and used.
+  on that uid means it exists: it is read and used, but only if it has the title and
+  the parent DAWG asked for. Anyone can pre-create a folder under DAWG's derived uid
+  with another title; adopting it would put DAWG's dashboards in someone else's
+  folder (and later delete it when empty), so a mismatch is refused.
 - A folder is empty when `GET /api/folders/:uid/counts` says so (pkg/api/folder.go
   `GetFolderDescendantCounts`), never when search says so: the unified search index
   lags, and a folder delete cascades to everything inside.
@@ -103,14 +106,14 @@ class Folders(Transport):
                     landed = self._existing(uid)
                     if landed is not None:
                         log.info("Grafana create of folder %r: the answer was lost but it exists", uid)
-                        return self._checked(landed, parent_uid, what)
+                        return self._checked(landed, title, parent_uid, what)
                 self._wait_or_give_up(failure, attempt, started, "POST", path, what)
                 continue
             if response.status_code in (409, 412) and uid:
                 # 409 "same uid already exists"; 412 on 12.x unified storage (grafana-api.md §4)
                 existing = self._existing(uid)
                 if existing is not None:
-                    return self._checked(existing, parent_uid, what)
+                    return self._checked(existing, title, parent_uid, what)
             if response.status_code not in (200, 201):
                 raise self._error("POST", path, what, response)
             row = json_body(response)
@@ -119,7 +122,7 @@ class Folders(Transport):
                 notes = metadata.get("annotations") or {}
                 row = {"uid": metadata.get("name"), "parentUid": notes.get(apis.FOLDER_ANNOTATION)}
             created = Folder.from_row(row, uid=uid, title=title)
-            return self._checked(created, parent_uid, what)
+            return self._checked(created, title, parent_uid, what)
 
     def _existing(self, uid: str) -> Folder | None:
         try:
@@ -127,8 +130,19 @@ class Folders(Transport):
         except GrafanaError:
             return None
 
-    def _checked(self, folder: Folder, parent_uid: str, what: str) -> Folder:
-        """The folder, if it sits under `parent_uid`: a Grafana without nested folders puts it at the root."""
+    def _checked(self, folder: Folder, title: str, parent_uid: str, what: str) -> Folder:
+        """The folder, if it has `title` and sits under `parent_uid` (a Grafana without nested
+        folders puts it at the root; someone else may hold the uid under another title)."""
+        if folder.title.strip() != title.strip():
+            raise GrafanaConflict(
+                "POST",
+                FOLDERS_PATH,
+                what,
+                None,
+                f"folder uid {folder.uid!r} already exists with the title {folder.title!r}, not "
+                f"{title!r}; DAWG will not put dashboards in a folder it did not create. "
+                "Rename or delete that folder, or give the dashboard an explicit folder uid",
+            )
         if folder.parent_uid != parent_uid:
             raise GrafanaUnsupported(
                 "POST",
@@ -213,8 +227,9 @@ class Folders(Transport):
         """
         if not ownership.is_dawg_folder(uid):
             return False
-        if self.get_folder(uid) is None:
-            return False
+        folder = self.get_folder(uid)
+        if folder is None or ownership.folder_uid(folder.parent_uid, folder.title.strip()) != uid:
+            return False  # the prefix alone proves nothing: someone may hold the uid under another title
         counts = self.folder_counts(uid)
         if counts is None or any(counts.values()):
             return False

@@ -10,7 +10,10 @@ CronJob's deadline; and a few hanging requests stretched a pass without bound. O
   timed out, 502/503/504, 5xx on a read) counts; any answer resets the count. After
   `threshold` failures in a row the breaker opens: every request fails at once with
   one message (`GrafanaDown`) saying why. After `cooldown` seconds one request may
-  probe; its success closes the breaker, its failure opens it again.
+  probe; its success closes the breaker, its failure opens it again. A probe that
+  ends with neither (its deadline spent, an unexpected exception) is `abandoned`, and
+  a probe nobody settles expires after another `cooldown`: the breaker can never stay
+  open for good because one probe vanished.
 - **Deadline.** An optional budget for everything done through the connection (a
   sync pass), started by the first request; a thread may narrow it further for one
   operation (a Pulumi create). Requests never wait past it: the HTTP timeout and the
@@ -49,6 +52,7 @@ class HealthState:
         self._last_reason = ""
         self._opened_at: float | None = None
         self._probing = False
+        self._probe_started = 0.0
         self._started: float | None = None
         self._local = threading.local()
         self.tripped = 0
@@ -66,8 +70,11 @@ class HealthState:
                 self._started = self.clock()
             if self._opened_at is None:
                 return
-            if not self._probing and self.clock() - self._opened_at >= self.cooldown:
+            now = self.clock()
+            probe_free = not self._probing or now - self._probe_started >= self.cooldown
+            if probe_free and now - self._opened_at >= self.cooldown:
                 self._probing = True
+                self._probe_started = now
                 return
             self.tripped += 1
             reason = self._last_reason
@@ -85,6 +92,11 @@ class HealthState:
         with self._lock:
             self._failures = 0
             self._opened_at = None
+            self._probing = False
+
+    def abandoned(self) -> None:
+        """The request let through ended without an answer or a failure of Grafana's: free the probe."""
+        with self._lock:
             self._probing = False
 
     def failed(self, reason: str) -> None:

@@ -13,8 +13,10 @@ From Grafana's source (`../shared/grafana-api.md`, errata):
 - Titles are trimmed (`BuildSaveDashboardCommand`); length limits count bytes
   (Go `len()`): title 5000, version message 500.
 - Nested folders are off before 11.0 (toggle `nestedFolders`): `parentUid` is then
-  ignored on create and list. Read from the frontend settings' `featureToggles`,
-  else from the version in `/api/health`.
+  ignored on create and list. The frontend settings' `featureToggles` list only
+  ENABLED toggles (packages/grafana-data/src/types/featureToggles.gen.ts header), and
+  the toggle itself was removed in 12.2 (PR #109212; absent from that file since), so a
+  listed toggle is believed and an absent one means "unknown": the version decides.
 
 All functions here are pure.
 """
@@ -60,8 +62,8 @@ def detect(health: dict[str, Any], settings: dict[str, Any] | None) -> ServerInf
         if version is None and isinstance(build, dict) and isinstance(build.get("version"), str):
             version = build["version"]
         toggles = settings.get("featureToggles")
-        if isinstance(toggles, dict):
-            nested = bool(toggles.get("nestedFolders"))
+        if isinstance(toggles, dict) and "nestedFolders" in toggles:
+            nested = bool(toggles["nestedFolders"])  # absent: removed or off; version decides
         value = settings.get("minRefreshInterval")
         if isinstance(value, str) and seconds(value) is not None:
             minimum = value

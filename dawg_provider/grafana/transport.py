@@ -107,6 +107,23 @@ class Transport:
         """One HTTP exchange; raises `Attempt` for what may be retried."""
         state = self.health_state
         state.before(what)
+        settled = False  # did this exchange tell the breaker anything?
+        try:
+            response = self._exchange(method, path, what, params, json)
+            settled = True
+        except Attempt:
+            settled = True
+            raise
+        finally:
+            if not settled:
+                state.abandoned()  # a deadline or an odd exception must not keep a probe forever
+        if response.status_code in RETRY_STATUSES:
+            raise Attempt(f"HTTP {response.status_code}", response, retry_after(response))
+        return response
+
+    def _exchange(self, method: str, path: str, what: str, params: Any, json: Any) -> requests.Response:
+        """The HTTP exchange itself, reporting Grafana's health to the breaker."""
+        state = self.health_state
         left = state.check_deadline(what)
         timeout = self.connection.timeout
         if left is not None:
@@ -126,12 +143,14 @@ class Transport:
             reason = connection_reason(error)
             state.failed(reason)
             raise Attempt(reason, None, None) from None
+        except requests.RequestException as error:  # e.g. ChunkedEncodingError: the answer broke off
+            reason = f"the answer broke off ({type(error).__name__})"
+            state.failed(reason)
+            raise Attempt(reason, None, None) from None
         if response.status_code in (502, 503, 504):
             state.failed(f"HTTP {response.status_code}")
         else:
             state.succeeded()
-        if response.status_code in RETRY_STATUSES:
-            raise Attempt(f"HTTP {response.status_code}", response, retry_after(response))
         return response
 
     def _request(
