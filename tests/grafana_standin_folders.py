@@ -105,12 +105,16 @@ class LegacyFolders(StandInBase):
         return 200, self._folder_dto(org, folder), {}
 
     def _folder_counts(self, org: Org, uid: str) -> tuple[int, Any, dict[str, str]]:
-        """GET /api/folders/:uid/counts: descendants by kind, subfolders included, read from the
-        database, not the search index (pkg/api/folder.go `GetFolderDescendantCounts`)."""
+        """GET /api/folders/:uid/counts: descendants by kind, subfolders included
+        (pkg/api/folder.go `GetFolderDescendantCounts`): from the database before 12, from the
+        lagging search index on unified storage (`Profile.lagging_counts`)."""
         if uid not in org.folders:
             return 404, {"status": "not-found", "message": "folder not found"}, {}
         inside = self._descendants(org, uid)
-        dashboards = sum(1 for d in org.dashboards.values() if d.folder_uid in inside | {uid})
+        source = org.index if self.profile.lagging_counts else org.dashboards
+        dashboards = sum(1 for d in source.values() if d.folder_uid in inside | {uid})
+        if self.profile.lagging_counts:
+            self.catch_up_index(org)
         return 200, {"folder": len(inside), "dashboard": dashboards, "librarypanel": 0, "alertrule": 0}, {}
 
     def _descendants(self, org: Org, uid: str) -> set[str]:

@@ -15,7 +15,7 @@ from dawg_provider.grafana import GrafanaClient, GrafanaConnection, RetryPolicy,
 from dawg_provider.grafana.apply import apply, preview
 from dawg_provider.grafana.dialect import Dialect
 from dawg_provider.grafana.planner import Action, Desired, Policy, Recorded
-from dawg_provider.grafana.server import detect
+from dawg_provider.grafana.server import detect, seconds
 from tests.grafana_standin import Fault, FaultKind, GrafanaStandIn
 
 TOKEN = "glsa_admin_token"
@@ -102,6 +102,32 @@ def test_a_generator_lowering_refresh_does_not_teach_a_minimum(standin: GrafanaS
     assert standin.dashboard("dawg-a").json["refresh"] == "1m"  # type: ignore[union-attr]
     assert standin.dashboard("dawg-b").json["refresh"] == "30s"  # type: ignore[union-attr]
     assert standin.dashboard("dawg-b").version == b.saved.version  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        *[("5s", 5), ("1m30s", 90), ("0.5s", 0.5), (".5s", 0.5), ("500ms", 0.5), ("1d", 86400), ("0", 0)],
+        *[("-5s", -5), ("5 s", None), (" 5s", None), ("1x", None), ("", None), ("1h1d", None)],
+    ],
+)
+def test_durations_parse_as_grafana_parses_them(text: str, value: float | None) -> None:
+    """gtime.ParseDuration: <int>d/w/M/y, else Go's time.ParseDuration (review finding 3)."""
+    assert seconds(text) == value
+
+
+def test_an_unparseable_refresh_converges_to_the_minimum(standin: GrafanaStandIn) -> None:
+    """Legacy replaces a refresh it cannot parse with the minimum: DAWG sends that, 0 writes after."""
+    want = desired("dawg-garbled", refresh="5 s")
+    assert converge(standin, want) == [Action.CREATE, Action.NOOP, Action.NOOP]
+    stored = standin.dashboard("dawg-garbled")
+    assert stored is not None and stored.json["refresh"] == "5s" and stored.version == 1
+
+
+def test_a_go_duration_above_the_minimum_is_kept(standin: GrafanaStandIn) -> None:
+    want = desired("dawg-go", refresh="1m30s")
+    assert converge(standin, want) == [Action.CREATE, Action.NOOP, Action.NOOP]
+    assert standin.dashboard("dawg-go").json["refresh"] == "1m30s"  # type: ignore[union-attr]
 
 
 def test_a_refresh_above_the_minimum_is_kept(standin: GrafanaStandIn) -> None:
@@ -263,6 +289,59 @@ def test_folder_emptiness_comes_from_counts_not_the_lagging_index(standin: Grafa
     assert runner.delete_folder_if_owned_and_empty(folder.uid) is False
     assert standin.dashboard("just-moved-in") is not None and runner.get_folder(folder.uid) is not None
     assert standin.count("DELETE") == 0
+
+
+def test_a_folder_this_pass_wrote_into_is_kept_whatever_the_counts_say(standin: GrafanaStandIn) -> None:
+    """Review finding 4: on 12.x/13.x the counts read the lagging index too."""
+    runner = client(standin)
+    folder = runner.ensure_folder_path(["Moved into"])
+    assert folder is not None
+    if standin.profile.lagging_counts:
+        assert runner.folder_counts(folder.uid) == {
+            "folder": 0,
+            "dashboard": 0,
+            "librarypanel": 0,
+            "alertrule": 0,
+        }
+    runner.save_dashboard({"uid": "moved-in", "title": "Moved"}, folder_uid=folder.uid)
+    later = GrafanaClient(runner.connection)  # another thread's client: the pass shares one connection
+    assert later.delete_folder_if_owned_and_empty(folder.uid) is False
+    assert standin.dashboard("moved-in") is not None and folder.uid in standin.orgs[1].folders
+    assert standin.count("DELETE") == 0
+
+
+def test_a_dashboard_moved_in_by_someone_else_is_seen_by_the_second_check(standin: GrafanaStandIn) -> None:
+    """Review finding 4: the first (lagging) count says empty; the second, after a pause, does not."""
+    mine = client(standin)
+    folder = mine.ensure_folder_path(["Pruned"])
+    assert folder is not None
+    mine.folder_counts(folder.uid)  # the index has caught up with the empty folder
+    client(standin).save_dashboard({"uid": "alices", "title": "Alice's"}, folder_uid=folder.uid)
+    slept: list[float] = []
+    pruner = GrafanaClient(
+        GrafanaConnection(standin.url, token=TOKEN, retry=FAST, timeout=(2.0, 2.0), dialect=Dialect.LEGACY),
+        sleep=slept.append,
+    )
+    counts_before = standin.count("GET")
+    assert pruner.delete_folder_if_owned_and_empty(folder.uid) is False
+    assert standin.dashboard("alices") is not None and folder.uid in standin.orgs[1].folders
+    assert standin.count("DELETE") == 0
+    assert slept == ([2.0] if standin.profile.lagging_counts else [])
+    assert standin.count("GET") > counts_before
+
+
+def test_an_empty_dawg_folder_is_still_deleted(standin: GrafanaStandIn) -> None:
+    mine = client(standin)
+    folder = mine.ensure_folder_path(["Empty"])
+    assert folder is not None
+    slept: list[float] = []
+    pruner = GrafanaClient(
+        GrafanaConnection(standin.url, token=TOKEN, retry=FAST, timeout=(2.0, 2.0), dialect=Dialect.LEGACY),
+        sleep=slept.append,
+    )
+    assert pruner.delete_folder_if_owned_and_empty(folder.uid) is True
+    assert folder.uid not in standin.orgs[1].folders
+    assert slept == ([2.0] if standin.profile.lagging_counts else [])
 
 
 # ---- folder writes as safe as dashboard writes ----------------------------------------------------

@@ -201,3 +201,31 @@ def test_a_broken_off_answer_counts_as_a_failure(grafana: GrafanaStandIn) -> Non
     with pytest.raises(GrafanaUnreachable, match=r"broke off \(ChunkedEncodingError\)"):
         client.get_dashboard("x")
     assert state.is_open and grafana.count("GET") == 0
+
+
+# ---- review finding 6: a database outage answers 500, not 502/503/504 ------------------------
+
+
+def test_a_database_outage_trips_the_breaker(grafana: GrafanaStandIn) -> None:
+    """Grafana up, its database down: /api/health 503 and 500 on every data read."""
+    state = HealthState(threshold=3, cooldown=30, clock=Clock())
+    client = GrafanaClient(connect(grafana.url, state))
+    grafana.inject(Fault(FaultKind.STATUS, "GET", "/api/dashboards/uid/", times=100, status=500))
+    with pytest.raises(GrafanaServerError, match="HTTP 500"):
+        client.get_dashboard("x")
+    assert state.is_open and grafana.count("GET") == FAST.attempts
+    with pytest.raises(GrafanaDown, match=r"3 requests in a row failed, the last: HTTP 500"):
+        client.get_dashboard("y")
+    assert grafana.count("GET") == FAST.attempts  # failed fast: nothing more sent
+    assert grafana.dashboard("x") is None and grafana.count("POST") == 0
+
+
+def test_a_500_on_a_write_neither_trips_nor_resets(grafana: GrafanaStandIn) -> None:
+    state = HealthState(threshold=2, cooldown=30, clock=Clock())
+    client = GrafanaClient(connect(grafana.url, state))
+    grafana.inject(Fault(FaultKind.STATUS, "GET", "/api/dashboards/uid/", times=1, status=503))
+    grafana.inject(Fault(FaultKind.STATUS, "POST", "/api/dashboards/db", times=100, status=500))
+    assert client.get_dashboard("x") is None  # one failure counted, then an answer resets
+    with pytest.raises(GrafanaServerError):
+        client.save_dashboard({"uid": "bad", "title": "Bad"})
+    assert not state.is_open

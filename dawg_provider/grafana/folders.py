@@ -19,8 +19,13 @@ What Grafana really does, and what DAWG does about it (`../shared/grafana-api.md
   with another title; adopting it would put DAWG's dashboards in someone else's
   folder (and later delete it when empty), so a mismatch is refused.
 - A folder is empty when `GET /api/folders/:uid/counts` says so (pkg/api/folder.go
-  `GetFolderDescendantCounts`), never when search says so: the unified search index
-  lags, and a folder delete cascades to everything inside.
+  `GetFolderDescendantCounts`), never when search says so: a folder delete cascades
+  to everything inside. On unified storage (12.x+) the counts come from the lagging
+  search index too (folder_unifiedstorage.go `getDescendantCountsFromApiServer` ->
+  `CountInFolders`), and so does the /apis delete guard (validate.go
+  `validateOnDelete`); no non-lagging list by folder is known. So there DAWG keeps any
+  folder this pass wrote into, and asks the counts twice, `FOLDER_SETTLE` seconds
+  apart: both must say empty.
 """
 
 from __future__ import annotations
@@ -39,9 +44,12 @@ from ..errors import (
 from . import apis, ownership
 from .models import Folder
 from .responses import json_body
+from .server import major_minor
 from .transport import Attempt, Transport, log
 
 FOLDERS_PATH = "/api/folders"
+FOLDER_SETTLE = 2.0
+"""Seconds between the two emptiness checks on unified storage (the index lag is UNCONFIRMED)."""
 
 
 def pick(candidates: list[Folder], parent_uid: str, title: str) -> Folder | None:
@@ -89,6 +97,7 @@ class Folders(Transport):
         if parent_uid:
             body["parentUid"] = parent_uid
         what = f"folder {title!r}" + (f" ({uid})" if uid else "")
+        self.health_state.wrote_into(uid)
         dialect = self.apis()
         path, payload = FOLDERS_PATH, body
         if dialect is not None and dialect.folder is not None and uid:  # folder.grafana.app
@@ -230,9 +239,14 @@ class Folders(Transport):
         folder = self.get_folder(uid)
         if folder is None or ownership.folder_uid(folder.parent_uid, folder.title.strip()) != uid:
             return False  # the prefix alone proves nothing: someone may hold the uid under another title
-        counts = self.folder_counts(uid)
-        if counts is None or any(counts.values()):
+        if self.health_state.written_into(uid):
+            return False  # a dashboard went in during this pass; a lagging count may not show it yet
+        if not self._looks_empty(uid):
             return False
+        if self._lagging_index():
+            self._sleep(FOLDER_SETTLE)
+            if not self._looks_empty(uid):
+                return False
         dialect = self.apis()
         path = f"{FOLDERS_PATH}/{quote(uid, safe='')}"
         if dialect is not None and dialect.folder is not None:
@@ -242,3 +256,12 @@ class Folders(Transport):
         except (GrafanaConflict, GrafanaInvalidRequest):
             return False
         return True
+
+    def _looks_empty(self, uid: str) -> bool:
+        counts = self.folder_counts(uid)
+        return counts is not None and not any(counts.values())
+
+    def _lagging_index(self) -> bool:
+        """Unified storage (12.x+, or a version DAWG cannot see): counts read a lagging index."""
+        release = major_minor(self.info().version)
+        return release is None or release >= (12, 0)

@@ -7,7 +7,8 @@ CronJob's deadline; and a few hanging requests stretched a pass without bound. O
 `HealthState` per connection (all threads, all clients) fixes both:
 
 - **Breaker.** Each attempt that fails for a reason of Grafana's (refused, reset,
-  timed out, 502/503/504, 5xx on a read) counts; any answer resets the count. After
+  timed out, an answer broken off, 502/503/504, 500 on a read: a database outage)
+  counts; any answer under 500 resets the count (a 500 on a write does neither). After
   `threshold` failures in a row the breaker opens: every request fails at once with
   one message (`GrafanaDown`) saying why. After `cooldown` seconds one request may
   probe; its success closes the breaker, its failure opens it again. A probe that
@@ -18,6 +19,10 @@ CronJob's deadline; and a few hanging requests stretched a pass without bound. O
   sync pass), started by the first request; a thread may narrow it further for one
   operation (a Pulumi create). Requests never wait past it: the HTTP timeout and the
   backoff are cut to what is left, and a spent budget fails with `GrafanaDeadline`.
+- **Folders written this pass.** Every folder a dashboard was saved into (or that was
+  created) through the connection. On unified storage (12.x+) a folder's counts and
+  the /apis delete guard read the search index, which lags writes; a folder that
+  received a write in this pass is never deleted as "empty" by the same pass.
 
 Thread-safe; pickles as a fresh state (no lock, no history crosses a process).
 """
@@ -55,6 +60,7 @@ class HealthState:
         self._probe_started = 0.0
         self._started: float | None = None
         self._local = threading.local()
+        self._written_folders: set[str] = set()
         self.tripped = 0
         """How many requests the open breaker refused (for reports and benches)."""
 
@@ -111,6 +117,18 @@ class HealthState:
     def is_open(self) -> bool:
         with self._lock:
             return self._opened_at is not None
+
+    # -- folders written ------------------------------------------------------------------
+
+    def wrote_into(self, folder_uid: str) -> None:
+        """Remember that this pass sent a write into `folder_uid` (before sending: it may land unseen)."""
+        if folder_uid:
+            with self._lock:
+                self._written_folders.add(folder_uid)
+
+    def written_into(self, folder_uid: str) -> bool:
+        with self._lock:
+            return folder_uid in self._written_folders
 
     # -- deadlines ------------------------------------------------------------------------
 

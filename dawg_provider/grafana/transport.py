@@ -48,6 +48,15 @@ log = logging.getLogger("dawg.grafana")
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
 
 
+def breaks(method: str, status: int) -> bool:
+    """Does this answer count toward the breaker? 502/503/504 always (a proxy with no Grafana
+    behind it; `/api/health` answers 503 `{"database":"failing"}`, pkg/api/health_test.go via
+    grafana-apis.md §1), and 500 on a read: with its database down Grafana's handlers fall back
+    to 500 on data endpoints (review of issue 12, finding 6; the exact messages UNCONFIRMED).
+    A 500 on a write may be the dashboard's own fault: it neither counts nor resets the count."""
+    return status in (502, 503, 504) or (status == 500 and method == "GET")
+
+
 class Attempt(Exception):
     """A retryable failure inside `_send`; carries the wait Grafana asked for."""
 
@@ -147,10 +156,12 @@ class Transport:
             reason = f"the answer broke off ({type(error).__name__})"
             state.failed(reason)
             raise Attempt(reason, None, None) from None
-        if response.status_code in (502, 503, 504):
+        if breaks(method, response.status_code):
             state.failed(f"HTTP {response.status_code}")
-        else:
+        elif response.status_code < 500:
             state.succeeded()
+        else:
+            state.abandoned()  # a 500 on a write says nothing either way; a probe is freed
         return response
 
     def _request(
