@@ -6,7 +6,13 @@ from collections.abc import Iterator
 
 import pytest
 
-from dawg_provider.errors import GrafanaConflict, GrafanaInvalidRequest, GrafanaUnsupported
+from dawg_provider.errors import (
+    GrafanaConflict,
+    GrafanaForbidden,
+    GrafanaInvalidRequest,
+    GrafanaUnauthorized,
+    GrafanaUnsupported,
+)
 from dawg_provider.grafana import Dialect, GrafanaClient, GrafanaConnection, RetryPolicy, ownership
 from dawg_provider.grafana.apply import apply
 from dawg_provider.grafana.dialect import choose, namespace_for, stored_schema
@@ -231,3 +237,14 @@ def test_apis_folder_create_that_landed_and_non_empty_delete(standin: GrafanaSta
     later = GrafanaClient(make(standin).connection, sleep=lambda _: None)  # the next pass
     assert later.delete_folder_if_owned_and_empty(folder.uid) is True
     assert standin.count("DELETE", "^/api/") == 0  # deletes went through /apis
+
+
+@pytest.mark.parametrize("code", [401, 403])
+def test_a_refused_api_discovery_fails_loudly_not_legacy(standin: GrafanaStandIn, code: int) -> None:
+    """Review finding 9: 401/403 on /apis discovery is not "no /apis here" (grafana-apis.md §10.1)."""
+    standin.inject(Fault(FaultKind.STATUS, "GET", "^/apis/dashboard.grafana.app$", times=10, status=code))
+    client = make(standin)
+    with pytest.raises((GrafanaUnauthorized, GrafanaForbidden), match=f"API discovery.*HTTP {code}"):
+        apply(client, desired("dawg-loud"), None, Policy(OWNER))
+    assert standin.dashboard("dawg-loud") is None
+    assert standin.count("POST") + standin.count("PUT") == 0  # no silent legacy write either

@@ -25,7 +25,8 @@ What Grafana really does, and what DAWG does about it (`../shared/grafana-api.md
   `CountInFolders`), and so does the /apis delete guard (validate.go
   `validateOnDelete`); no non-lagging list by folder is known. So there DAWG keeps any
   folder this pass wrote into, and asks the counts twice, `FOLDER_SETTLE` seconds
-  apart: both must say empty.
+  apart, deciding on the second (settled) answer: the first may miss a dashboard just
+  moved in, or still show the one DAWG just deleted.
 """
 
 from __future__ import annotations
@@ -241,12 +242,12 @@ class Folders(Transport):
             return False  # the prefix alone proves nothing: someone may hold the uid under another title
         if self.health_state.written_into(uid):
             return False  # a dashboard went in during this pass; a lagging count may not show it yet
-        if not self._looks_empty(uid):
-            return False
-        if self._lagging_index():
+        empty = self._looks_empty(uid)
+        if self._lagging_index():  # the first answer may miss a move-in or still show a delete
             self._sleep(FOLDER_SETTLE)
-            if not self._looks_empty(uid):
-                return False
+            empty = self._looks_empty(uid)  # decide on the later, settled answer
+        if not empty:
+            return False
         dialect = self.apis()
         path = f"{FOLDERS_PATH}/{quote(uid, safe='')}"
         if dialect is not None and dialect.folder is not None:

@@ -89,6 +89,7 @@ class Transport:
         self._sleep = sleep
         self._clock = clock
         self.requests = 0
+        self._count_lock = threading.Lock()
         self._info: ServerInfo | None = None
         self._apis: Apis | None = None
         self._apis_known = False
@@ -140,7 +141,8 @@ class Transport:
         auth = None
         if self.connection.username and not self.connection.token:
             auth = (self.connection.username, self.connection.password or "")
-        self.requests += 1
+        with self._count_lock:
+            self.requests += 1
         try:
             response = self.session.request(
                 method, self.connection.base + path, params=params, json=json, auth=auth, timeout=timeout
@@ -282,7 +284,9 @@ class Transport:
 
     def _detect_apis(self) -> Apis | None:
         group = "/apis/dashboard.grafana.app"
-        dashboards = self._request("GET", group, "API discovery", retry_500=True, allow=(401, 403, 404))
+        # only 404 means "no /apis here"; 401/403 fail loudly instead of silently falling back to
+        # the legacy dialect (grafana-apis.md §10.1)
+        dashboards = self._request("GET", group, "API discovery", retry_500=True, allow=(404,))
         versions = served(json_body(dashboards)) if dashboards.status_code == 200 else ()
         if not versions:
             return None
