@@ -23,6 +23,8 @@ import json
 import re
 from typing import TYPE_CHECKING, Any
 
+from tests.grafana_standin_store import duration
+
 if TYPE_CHECKING:
     from tests.grafana_standin import GrafanaStandIn, Org, StoredDashboard
 
@@ -155,6 +157,16 @@ def _dashboards(
     title = str(spec.get("title") or "").strip()
     if not title:
         return status(400, "BadRequest", "Dashboard title cannot be empty")
+    refresh = spec.get("refresh")
+    if not version.startswith("v2") and isinstance(refresh, str) and refresh:
+        # /apis REFUSES what the legacy save raises: pkg/registry/apis/dashboard/register.go
+        # `validateCreate` -> ValidateDashboardRefreshInterval error -> apierrors.NewBadRequest;
+        # the reason is dashboards.ErrDashboardRefreshIntervalTooShort (pkg/services/dashboards/errors.go)
+        wanted, floor = duration(refresh), duration(standin.min_refresh)
+        if wanted is None:
+            return status(400, "BadRequest", f'parsing refresh duration "{refresh}" failed: invalid duration')
+        if floor is not None and wanted < floor:
+            return status(400, "BadRequest", "Dashboard refresh interval is too low")
     annotations = dict(meta.get("annotations") or {})
     folder_uid = annotations.pop("grafana.app/folder", "")
     annotations.pop("grafana.app/message", None)
@@ -236,9 +248,14 @@ def _folders(
     if method == "DELETE" and name:
         if name not in org.folders:
             return status(404, "NotFound", f'folders.{FOLDER} "{name}" not found', name, FOLDER, "folders")
-        inside = any(d.folder_uid == name for d in org.dashboards.values()) or any(
+        # the guard's dashboard count reads the lagging index on unified storage
+        # (validate.go `validateOnDelete` -> searcher.GetStats; Profile.lagging_counts)
+        source = org.index if standin.profile.lagging_counts else org.dashboards
+        inside = any(d.folder_uid == name for d in source.values()) or any(
             f.parent_uid == name for f in org.folders.values()
         )
+        if standin.profile.lagging_counts:
+            standin.catch_up_index(org)
         if inside:  # /apis refuses a non-empty folder (pkg/registry/apis/folders/validate.go)
             return status(
                 400, "BadRequest", "Folder cannot be deleted: folder is not empty", name, FOLDER, "folders"

@@ -105,12 +105,16 @@ class LegacyFolders(StandInBase):
         return 200, self._folder_dto(org, folder), {}
 
     def _folder_counts(self, org: Org, uid: str) -> tuple[int, Any, dict[str, str]]:
-        """GET /api/folders/:uid/counts: descendants by kind, subfolders included, read from the
-        database, not the search index (pkg/api/folder.go `GetFolderDescendantCounts`)."""
+        """GET /api/folders/:uid/counts: descendants by kind, subfolders included
+        (pkg/api/folder.go `GetFolderDescendantCounts`): from the database before 12, from the
+        lagging search index on unified storage (`Profile.lagging_counts`)."""
         if uid not in org.folders:
             return 404, {"status": "not-found", "message": "folder not found"}, {}
         inside = self._descendants(org, uid)
-        dashboards = sum(1 for d in org.dashboards.values() if d.folder_uid in inside | {uid})
+        source = org.index if self.profile.lagging_counts else org.dashboards
+        dashboards = sum(1 for d in source.values() if d.folder_uid in inside | {uid})
+        if self.profile.lagging_counts:
+            self.catch_up_index(org)
         return 200, {"folder": len(inside), "dashboard": dashboards, "librarypanel": 0, "alertrule": 0}, {}
 
     def _descendants(self, org: Org, uid: str) -> set[str]:
@@ -123,10 +127,14 @@ class LegacyFolders(StandInBase):
 
     def _frontend_settings(self) -> tuple[int, Any, dict[str, str]]:
         """The slice of FrontendSettingsDTO DAWG reads (pkg/api/dtos/frontend_settings.go):
-        `minRefreshInterval`, `featureToggles` (enabled ones only) and `buildInfo.version`."""
+        `minRefreshInterval`, `featureToggles` (enabled ones only) and `buildInfo.version`.
+        `nestedFolders` is listed only where it is on AND still a toggle: it was removed in
+        12.2 (PR #109212; packages/grafana-data/src/types/featureToggles.gen.ts @0030a961 has
+        no such key, and its header says only enabled toggles are returned)."""
         if not self.frontend_settings:
             return 404, {"message": "Not found"}, {}
-        toggles = {"nestedFolders": True} if self.profile.nested_folders else {}
+        listed = self.profile.nested_folders and self.profile.release < (12, 2)
+        toggles = {"nestedFolders": True} if listed else {}
         return (
             200,
             {

@@ -4,7 +4,6 @@ search, frontend settings. Each behaviour cites grafana-api.md or Grafana's sour
 from __future__ import annotations
 
 import copy
-import dataclasses
 import json
 from typing import Any
 
@@ -115,9 +114,10 @@ class LegacyDashboards(StandInBase):
         refresh = dashboard.get("refresh")
         if isinstance(refresh, str) and refresh:
             wanted, floor = duration(refresh), duration(self.min_refresh)
-            if wanted is not None and floor is not None and wanted < floor:
-                # raised to the minimum, not refused: pkg/services/dashboards/service/
-                # dashboard_service.go `SaveDashboard` after `validateDashboardRefreshInterval`
+            if floor is not None and (wanted is None or wanted < floor):
+                # raised to the minimum, not refused, and so is an unparseable one (any error of
+                # the check): pkg/services/dashboards/service/dashboard_service.go `SaveDashboard`
+                # after `ValidateDashboardRefreshInterval`
                 dashboard["refresh"] = self.min_refresh
         now = self._now()
         if existing is None:
@@ -315,6 +315,6 @@ class LegacyDashboards(StandInBase):
                 hits.append(hit)
         hits.sort(key=lambda h: (h["type"] != "dash-folder", h["title"].lower()))
         if unified:  # the index catches up after answering: no search-after-write guarantee
-            org.index = {uid: dataclasses.replace(d) for uid, d in org.dashboards.items()}
+            self.catch_up_index(org)
         start = (page - 1) * limit
         return 200, hits[start : start + limit], {}

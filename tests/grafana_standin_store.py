@@ -7,7 +7,7 @@ import base64
 import itertools
 import random
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import Enum
 from typing import Any
 
@@ -30,12 +30,23 @@ class Profile:
     """12.x+: a folder create on a taken uid answers 412 version-mismatch, unified storage's
     AlreadyExists mapped (pkg/services/folder/folderimpl/folder_unifiedstorage.go; grafana-api.md §4)."""
     unified_search: bool = False
+    lagging_counts: bool = False
+    """12.x+ unified storage: folder counts and the /apis folder-delete guard read the search
+    index, which lags writes (pkg/services/folder/folderimpl/folder_unifiedstorage.go
+    `getDescendantCountsFromApiServer` -> registry `CountInFolders`, the dashboard service
+    counting through k8s search; pkg/registry/apis/folders/validate.go `validateOnDelete` ->
+    `searcher.GetStats`). Modelled as the index snapshot, refreshed after answering."""
     apis: tuple[str, ...] = ()
     """dashboard.grafana.app versions served, preferred first (register.go `GetGroupVersions`,
     grafana-apis.md §0); empty before 12: no /apis for dashboards."""
     folder_apis: tuple[str, ...] = ()
     """13.x: search served by the unified index: repeated `tag` filters are ORed
     (pkg/storage/unified/search `anyRequirementValueQuery`) and the index lags writes."""
+
+    @property
+    def release(self) -> tuple[int, int]:
+        major, minor = self.version.split(".")[:2]
+        return int(major), int(minor)
 
 
 PROFILES = {
@@ -49,6 +60,7 @@ PROFILES = {
         True,
         False,
         folder_uid_412=True,
+        lagging_counts=True,
         apis=("v1beta1", "v0alpha1", "v2alpha1", "v2beta1"),
         folder_apis=("v1beta1",),
     ),
@@ -60,6 +72,7 @@ PROFILES = {
         True,
         folder_uid_412=True,
         unified_search=True,
+        lagging_counts=True,
         apis=("v2", "v1", "v1beta1", "v0alpha1", "v2alpha1", "v2beta1"),
         folder_apis=("v1", "v1beta1"),
     ),
@@ -144,23 +157,31 @@ class Org:
     """The unified search index: a snapshot taken after each search, so it lags one search behind."""
 
 
-_DURATION = re.compile(r"^(\d+)(ms|s|m|h|d|w|M|y)$")
-_UNIT_SECONDS = {
-    "ms": 0.001,
-    "s": 1,
-    "m": 60,
-    "h": 3600,
-    "d": 86400,
-    "w": 604800,
-    "M": 2592000,
-    "y": 31536000,
-}
+_CALENDAR = re.compile(r"^(\d+)([dwMy])$")
+_CALENDAR_SECONDS = {"d": 86400, "w": 604800, "M": 2592000, "y": 31536000}
+_GO_UNIT = {"ns": 1e-9, "us": 1e-6, "\u00b5s": 1e-6, "\u03bcs": 1e-6, "ms": 0.001, "s": 1, "m": 60, "h": 3600}
+_GO_ONE = re.compile(r"(\d+\.?\d*|\.\d+)(ns|us|\u00b5s|\u03bcs|ms|s|m|h)")
 
 
 def duration(text: str) -> float | None:
-    """gtime.ParseDuration's units (grafana-plugin-sdk-go backend/gtime), as seconds."""
-    match = _DURATION.match(text)
-    return int(match.group(1)) * _UNIT_SECONDS[match.group(2)] if match else None
+    """gtime.ParseDuration (grafana-plugin-sdk-go backend/gtime/gtime.go): `<int>` + d/w/M/y,
+    else Go's time.ParseDuration (a signed sequence like `1m30s`, `0.5s`; "0"), as seconds."""
+    calendar = _CALENDAR.match(text)
+    if calendar:
+        return int(calendar.group(1)) * _CALENDAR_SECONDS[calendar.group(2)]
+    body = text[1:] if text[:1] in "+-" else text
+    if body == "0":
+        return 0.0
+    parts, at, total = 0, 0, 0.0
+    while at < len(body):  # consume number+unit pairs; anything else is a parse error
+        match = _GO_ONE.match(body, at)
+        if match is None:
+            return None
+        total += float(match.group(1)) * _GO_UNIT[match.group(2)]
+        at, parts = match.end(), parts + 1
+    if not parts:
+        return None
+    return -total if text.startswith("-") else total
 
 
 def slugify(title: str) -> str:
@@ -191,6 +212,10 @@ class StandInBase:
     _ids: itertools.count[int]
     _uids: itertools.count[int]
     _clock: itertools.count[int]
+
+    def catch_up_index(self, org: Org) -> None:
+        """The unified search index catches up with the database (after it has answered)."""
+        org.index = {uid: replace(d) for uid, d in org.dashboards.items()}
 
     def next_rv(self) -> int:
         self._rv = getattr(self, "_rv", 1_700_000_000_000_000) + 1

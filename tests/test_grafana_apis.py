@@ -6,7 +6,13 @@ from collections.abc import Iterator
 
 import pytest
 
-from dawg_provider.errors import GrafanaConflict, GrafanaUnsupported
+from dawg_provider.errors import (
+    GrafanaConflict,
+    GrafanaForbidden,
+    GrafanaInvalidRequest,
+    GrafanaUnauthorized,
+    GrafanaUnsupported,
+)
 from dawg_provider.grafana import Dialect, GrafanaClient, GrafanaConnection, RetryPolicy, ownership
 from dawg_provider.grafana.apply import apply
 from dawg_provider.grafana.dialect import choose, namespace_for, stored_schema
@@ -144,6 +150,43 @@ def test_a_v2_dashboard_from_the_ui_is_drift_and_never_overwritten_under_fail(
     assert standin.dashboard("dawg-v2").schema.startswith("v2")  # type: ignore[union-attr]
 
 
+def test_adopt_never_overwrites_a_foreign_v2_dashboard_under_fail(standin: GrafanaStandIn) -> None:
+    """Review finding 7 (repro3) against the stand-in: someone's v2 dashboard, adopt + drift fail."""
+    client = make(standin)
+    client.save_dashboard({"uid": "theirs-v2", "title": "Theirs", "tags": ["team"]})
+    standin.ui_save_as_v2("theirs-v2")
+    before = standin.dashboard("theirs-v2")
+    assert before is not None
+    writes = standin.count("PUT") + standin.count("POST")
+    result = apply(client, desired("theirs-v2"), None, Policy(OWNER, adopt=True, drift=DriftPolicy.FAIL))
+    assert result.plan.action is Action.DRIFTED and result.saved is None
+    assert standin.count("PUT") + standin.count("POST") == writes
+    after = standin.dashboard("theirs-v2")
+    assert after is not None and after.schema == before.schema and after.version == before.version
+    assert after.json == before.json
+
+
+def test_apis_refuses_a_short_refresh_so_dawg_raises_it_first(standin: GrafanaStandIn) -> None:
+    """Review finding 3: /apis answers 400 where the legacy save raises; DAWG sends the minimum."""
+    client = make(standin)
+    want = desired("dawg-short", refresh="1s")
+    first = apply(client, want, None, Policy(OWNER))
+    assert first.saved is not None and standin.dashboard("dawg-short").json["refresh"] == "5s"  # type: ignore[union-attr]
+    again = apply(make(standin), want, Recorded(first.saved.version, want.hash), Policy(OWNER))
+    assert again.plan.action is Action.NOOP
+
+
+def test_apis_short_refresh_with_the_minimum_unknown_fails_clearly(standin: GrafanaStandIn) -> None:
+    standin.frontend_settings = False
+    client = make(standin)
+    with pytest.raises(
+        GrafanaInvalidRequest, match=r"refused refresh '1s' \(Dashboard refresh interval is too low\)"
+    ):
+        apply(client, desired("dawg-short", refresh="1s"), None, Policy(OWNER))
+    assert standin.dashboard("dawg-short") is None  # nothing half-written
+    assert standin.count("POST", "^/api/dashboards/db") == 0  # and no fallback to the legacy raise
+
+
 def test_a_v2_dashboard_on_the_12_legacy_api_is_drift_too() -> None:
     server = GrafanaStandIn("12.0", tokens={TOKEN: (1, "Admin")}).start()
     try:
@@ -190,5 +233,18 @@ def test_apis_folder_create_that_landed_and_non_empty_delete(standin: GrafanaSta
     client.save_dashboard(ownership.mark({"uid": "dawg-inside", "title": "In"}, OWNER), folder_uid=folder.uid)
     assert client.delete_folder_if_owned_and_empty(folder.uid) is False
     client.delete_dashboard("dawg-inside")
-    assert client.delete_folder_if_owned_and_empty(folder.uid) is True
+    assert client.delete_folder_if_owned_and_empty(folder.uid) is False  # this pass wrote into it
+    later = GrafanaClient(make(standin).connection, sleep=lambda _: None)  # the next pass
+    assert later.delete_folder_if_owned_and_empty(folder.uid) is True
     assert standin.count("DELETE", "^/api/") == 0  # deletes went through /apis
+
+
+@pytest.mark.parametrize("code", [401, 403])
+def test_a_refused_api_discovery_fails_loudly_not_legacy(standin: GrafanaStandIn, code: int) -> None:
+    """Review finding 9: 401/403 on /apis discovery is not "no /apis here" (grafana-apis.md §10.1)."""
+    standin.inject(Fault(FaultKind.STATUS, "GET", "^/apis/dashboard.grafana.app$", times=10, status=code))
+    client = make(standin)
+    with pytest.raises((GrafanaUnauthorized, GrafanaForbidden), match=f"API discovery.*HTTP {code}"):
+        apply(client, desired("dawg-loud"), None, Policy(OWNER))
+    assert standin.dashboard("dawg-loud") is None
+    assert standin.count("POST") + standin.count("PUT") == 0  # no silent legacy write either

@@ -129,3 +129,103 @@ def test_health_state_pickles_fresh() -> None:
     state.failed("x")
     copy = pickle.loads(pickle.dumps(state))
     assert (copy.threshold, copy.cooldown, copy.deadline, copy.is_open) == (2, 5, 9, False)
+
+
+# ---- review finding 5: a probe that ends with neither success nor failure -------------------
+
+
+def open_breaker(grafana: GrafanaStandIn, clock: Clock) -> tuple[HealthState, GrafanaClient]:
+    state = HealthState(threshold=3, cooldown=30, clock=clock)
+    client = GrafanaClient(connect(grafana.url, state))
+    grafana.inject(Fault(FaultKind.STATUS, "GET", "/api/dashboards/uid/", times=3, status=503))
+    with pytest.raises(GrafanaServerError, match="HTTP 503"):
+        client.get_dashboard("x")
+    assert state.is_open
+    clock.now += 31
+    return state, client
+
+
+def test_a_probe_cut_by_its_deadline_does_not_keep_the_breaker_open(grafana: GrafanaStandIn) -> None:
+    clock = Clock()
+    state, client = open_breaker(grafana, clock)
+    with state.operation(0.0), pytest.raises(GrafanaDeadline):
+        client.get_dashboard("x")  # the probe is let through, then its deadline is already spent
+    assert grafana.count("GET") == 3  # the dead probe sent nothing
+    assert client.get_dashboard("x") is None  # no further wait: the next request probes
+    assert not state.is_open and grafana.count("GET") == 4
+
+
+def test_a_probe_killed_by_an_unexpected_exception_is_released(grafana: GrafanaStandIn) -> None:
+    clock = Clock()
+    state, client = open_breaker(grafana, clock)
+    real = client.session.request
+    calls = []
+
+    def broken(*args: object, **kwargs: object) -> object:
+        calls.append(args)
+        if len(calls) == 1:
+            raise RuntimeError("a bug in a session hook")
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    client.session.request = broken  # type: ignore[method-assign,assignment]
+    with pytest.raises(RuntimeError):
+        client.get_dashboard("x")
+    assert client.get_dashboard("x") is None and not state.is_open and len(calls) == 2
+
+
+def test_a_probe_nobody_settles_expires_after_another_cooldown() -> None:
+    clock = Clock()
+    state = HealthState(threshold=1, cooldown=30, clock=clock)
+    state.before("a")
+    state.failed("refused")
+    clock.now += 31
+    state.before("probe")  # and then the caller vanishes without saying how it went
+    with pytest.raises(GrafanaDown):
+        state.before("too soon")
+    clock.now += 31
+    state.before("second probe")  # let through: the first probe's lease ran out
+    state.succeeded()
+    assert not state.is_open
+
+
+def test_a_broken_off_answer_counts_as_a_failure(grafana: GrafanaStandIn) -> None:
+    import requests
+
+    state = HealthState(threshold=2, cooldown=30, clock=Clock())
+    client = GrafanaClient(connect(grafana.url, state))
+
+    def chunked(*args: object, **kwargs: object) -> object:
+        raise requests.exceptions.ChunkedEncodingError("Connection broken: IncompleteRead")
+
+    client.session.request = chunked  # type: ignore[method-assign,assignment]
+    with pytest.raises(GrafanaUnreachable, match=r"broke off \(ChunkedEncodingError\)"):
+        client.get_dashboard("x")
+    assert state.is_open and grafana.count("GET") == 0
+
+
+# ---- review finding 6: a database outage answers 500, not 502/503/504 ------------------------
+
+
+def test_a_database_outage_trips_the_breaker(grafana: GrafanaStandIn) -> None:
+    """Grafana up, its database down: /api/health 503 and 500 on every data read."""
+    state = HealthState(threshold=3, cooldown=30, clock=Clock())
+    client = GrafanaClient(connect(grafana.url, state))
+    grafana.inject(Fault(FaultKind.STATUS, "GET", "/api/dashboards/uid/", times=100, status=500))
+    with pytest.raises(GrafanaServerError, match="HTTP 500"):
+        client.get_dashboard("x")
+    assert state.is_open and grafana.count("GET") == FAST.attempts
+    with pytest.raises(GrafanaDown, match=r"3 requests in a row failed, the last: HTTP 500"):
+        client.get_dashboard("y")
+    assert grafana.count("GET") == FAST.attempts  # failed fast: nothing more sent
+    assert grafana.dashboard("x") is None and grafana.count("POST") == 0
+
+
+def test_a_500_on_a_write_neither_trips_nor_resets(grafana: GrafanaStandIn) -> None:
+    state = HealthState(threshold=2, cooldown=30, clock=Clock())
+    client = GrafanaClient(connect(grafana.url, state))
+    grafana.inject(Fault(FaultKind.STATUS, "GET", "/api/dashboards/uid/", times=1, status=503))
+    grafana.inject(Fault(FaultKind.STATUS, "POST", "/api/dashboards/db", times=100, status=500))
+    assert client.get_dashboard("x") is None  # one failure counted, then an answer resets
+    with pytest.raises(GrafanaServerError):
+        client.save_dashboard({"uid": "bad", "title": "Bad"})
+    assert not state.is_open

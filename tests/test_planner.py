@@ -81,6 +81,26 @@ def test_drift_fail_and_overwrite() -> None:
     assert "by alice" in overwritten.warnings[0]
 
 
+def test_a_v2_dashboard_is_never_adopted_behind_drift_fail() -> None:
+    """Review finding 7: adopt must not reach a v2 dashboard before the drift policy does."""
+    foreign_v2 = Observed({"title": "X", "tags": ["team"], "panels": []}, 7, "", "alice", False, "v2")
+    failed = plan(desired(), foreign_v2, None, Policy(OWNER, adopt=True, drift=DriftPolicy.FAIL))
+    assert failed.action is Action.DRIFTED and not failed.writes
+    assert "converted to the v2 schema (v2) in the Grafana UI by alice" in failed.reason
+    taken = plan(desired(), foreign_v2, None, Policy(OWNER, adopt=True))  # overwrite: the opt-in
+    assert taken.action is Action.ADOPT and taken.expected_version == 7
+    assert len(taken.warnings) == 1 and "would lose what only v2 holds" in taken.warnings[0]
+    refused = plan(desired(), foreign_v2, None, POLICY)  # neither adopt nor fail: not DAWG's
+    assert refused.action is Action.REFUSE and not refused.writes
+
+
+def test_a_v2_dashboard_with_the_same_content_is_still_not_a_noop_under_adopt() -> None:
+    want = desired()
+    same_v2 = Observed({**want.dashboard, "tags": []}, 4, "", "alice", False, "v2beta1")
+    adopted = plan(want, same_v2, None, Policy(OWNER, adopt=True))
+    assert adopted.action is Action.ADOPT and adopted.warnings
+
+
 def test_provisioned_dashboards_are_refused() -> None:
     live = Observed(desired().dashboard, 1, "", "admin", provisioned=True)
     assert plan(desired(), live, None, POLICY).action is Action.REFUSE

@@ -7,8 +7,11 @@ does and stops there.
 Before deciding, the desired dashboard is put in the form this Grafana stores
 (`server.normalise`: title trimmed, `refresh` raised to the server minimum), so an
 unchanged dashboard is 0 writes on every run. Where the minimum is not exposed, it
-is learnt from DAWG's own last write read back (same version as recorded, refresh
-raised by Grafana).
+is learnt from DAWG's own last write read back: same version as recorded (nobody wrote
+since) AND the same generator output as recorded (so what DAWG sent then is what it
+would send now). Without the second condition a generator that lowers `refresh`
+(1h -> 1m) would "teach" DAWG a minimum of 1h: its change silently dropped and every
+other dashboard rewritten to 1h (review of issue 12, finding 2).
 """
 
 from __future__ import annotations
@@ -51,7 +54,13 @@ def prepare(
     client: GrafanaClient, desired: Desired, live: LiveDashboard | None, recorded: Recorded | None
 ) -> Desired:
     """`desired` as this Grafana will store it; learns the refresh minimum from DAWG's own last write."""
-    if live is not None and recorded is not None and recorded.version == live.version:
+    own_last_write = (
+        live is not None
+        and recorded is not None
+        and recorded.version == live.version
+        and recorded.dashboard_hash == desired.hash
+    )
+    if own_last_write and live is not None:
         client.learn_from(desired.dashboard, live.dashboard)
     return replace(desired, dashboard=client.normalised(desired.dashboard))
 

@@ -26,7 +26,7 @@ from . import apis
 from .canonical import content_hash
 from .dialect import Apis
 from .models import LiveDashboard, SaveResult
-from .responses import json_body
+from .responses import grafana_message, json_body
 from .server import check_lengths, clip_message
 from .transport import Attempt, Transport, log
 
@@ -87,6 +87,7 @@ class Dashboards(Transport):
         problem = check_lengths(dashboard, what)
         if problem is not None:
             raise GrafanaInvalidRequest("POST", SAVE_PATH, what, None, problem)
+        self.health_state.wrote_into(folder_uid)
         dialect = self.apis()
         if dialect is not None:
             return self._save_apis(dialect, dashboard, folder_uid, message, what)
@@ -181,6 +182,18 @@ class Dashboards(Transport):
                 landed = self._landed(uid, dashboard, folder_uid)
                 if landed is not None:
                     return landed
+            if response.status_code == 400 and "refresh" in response.text:
+                said = grafana_message(response)[0]
+                raise GrafanaInvalidRequest(
+                    method,
+                    path,
+                    what,
+                    400,
+                    f"Grafana refused refresh {dashboard.get('refresh')!r} ({said}): /apis "
+                    "refuses a refresh under the server's min_refresh_interval instead of raising it, "
+                    "and DAWG could not read that minimum (/api/frontend/settings). Set the dashboard's "
+                    "refresh to at least the minimum (default 5s) or make the settings readable",
+                )
             if response.status_code not in (200, 201):
                 raise self._error(method, path, what, response)
             saved = apis.live(json_body(response), uid)

@@ -14,10 +14,19 @@ What Grafana really does, and what DAWG does about it (`../shared/grafana-api.md
   never wanders into another team's folder of the same name when its own exists.
 - A create is as safe as a dashboard save: after a timeout, a lost answer or a 5xx
   the folder is re-read by its uid, and 409 (or the 412 of 12.x unified storage)
-  on that uid means it exists: it is read and used.
+  on that uid means it exists: it is read and used, but only if it has the title and
+  the parent DAWG asked for. Anyone can pre-create a folder under DAWG's derived uid
+  with another title; adopting it would put DAWG's dashboards in someone else's
+  folder (and later delete it when empty), so a mismatch is refused.
 - A folder is empty when `GET /api/folders/:uid/counts` says so (pkg/api/folder.go
-  `GetFolderDescendantCounts`), never when search says so: the unified search index
-  lags, and a folder delete cascades to everything inside.
+  `GetFolderDescendantCounts`), never when search says so: a folder delete cascades
+  to everything inside. On unified storage (12.x+) the counts come from the lagging
+  search index too (folder_unifiedstorage.go `getDescendantCountsFromApiServer` ->
+  `CountInFolders`), and so does the /apis delete guard (validate.go
+  `validateOnDelete`); no non-lagging list by folder is known. So there DAWG keeps any
+  folder this pass wrote into, and asks the counts twice, `FOLDER_SETTLE` seconds
+  apart, deciding on the second (settled) answer: the first may miss a dashboard just
+  moved in, or still show the one DAWG just deleted.
 """
 
 from __future__ import annotations
@@ -36,9 +45,12 @@ from ..errors import (
 from . import apis, ownership
 from .models import Folder
 from .responses import json_body
+from .server import major_minor
 from .transport import Attempt, Transport, log
 
 FOLDERS_PATH = "/api/folders"
+FOLDER_SETTLE = 2.0
+"""Seconds between the two emptiness checks on unified storage (the index lag is UNCONFIRMED)."""
 
 
 def pick(candidates: list[Folder], parent_uid: str, title: str) -> Folder | None:
@@ -86,6 +98,7 @@ class Folders(Transport):
         if parent_uid:
             body["parentUid"] = parent_uid
         what = f"folder {title!r}" + (f" ({uid})" if uid else "")
+        self.health_state.wrote_into(uid)
         dialect = self.apis()
         path, payload = FOLDERS_PATH, body
         if dialect is not None and dialect.folder is not None and uid:  # folder.grafana.app
@@ -103,14 +116,14 @@ class Folders(Transport):
                     landed = self._existing(uid)
                     if landed is not None:
                         log.info("Grafana create of folder %r: the answer was lost but it exists", uid)
-                        return self._checked(landed, parent_uid, what)
+                        return self._checked(landed, title, parent_uid, what)
                 self._wait_or_give_up(failure, attempt, started, "POST", path, what)
                 continue
             if response.status_code in (409, 412) and uid:
                 # 409 "same uid already exists"; 412 on 12.x unified storage (grafana-api.md §4)
                 existing = self._existing(uid)
                 if existing is not None:
-                    return self._checked(existing, parent_uid, what)
+                    return self._checked(existing, title, parent_uid, what)
             if response.status_code not in (200, 201):
                 raise self._error("POST", path, what, response)
             row = json_body(response)
@@ -119,7 +132,7 @@ class Folders(Transport):
                 notes = metadata.get("annotations") or {}
                 row = {"uid": metadata.get("name"), "parentUid": notes.get(apis.FOLDER_ANNOTATION)}
             created = Folder.from_row(row, uid=uid, title=title)
-            return self._checked(created, parent_uid, what)
+            return self._checked(created, title, parent_uid, what)
 
     def _existing(self, uid: str) -> Folder | None:
         try:
@@ -127,8 +140,19 @@ class Folders(Transport):
         except GrafanaError:
             return None
 
-    def _checked(self, folder: Folder, parent_uid: str, what: str) -> Folder:
-        """The folder, if it sits under `parent_uid`: a Grafana without nested folders puts it at the root."""
+    def _checked(self, folder: Folder, title: str, parent_uid: str, what: str) -> Folder:
+        """The folder, if it has `title` and sits under `parent_uid` (a Grafana without nested
+        folders puts it at the root; someone else may hold the uid under another title)."""
+        if folder.title.strip() != title.strip():
+            raise GrafanaConflict(
+                "POST",
+                FOLDERS_PATH,
+                what,
+                None,
+                f"folder uid {folder.uid!r} already exists with the title {folder.title!r}, not "
+                f"{title!r}; DAWG will not put dashboards in a folder it did not create. "
+                "Rename or delete that folder, or give the dashboard an explicit folder uid",
+            )
         if folder.parent_uid != parent_uid:
             raise GrafanaUnsupported(
                 "POST",
@@ -213,10 +237,16 @@ class Folders(Transport):
         """
         if not ownership.is_dawg_folder(uid):
             return False
-        if self.get_folder(uid) is None:
-            return False
-        counts = self.folder_counts(uid)
-        if counts is None or any(counts.values()):
+        folder = self.get_folder(uid)
+        if folder is None or ownership.folder_uid(folder.parent_uid, folder.title.strip()) != uid:
+            return False  # the prefix alone proves nothing: someone may hold the uid under another title
+        if self.health_state.written_into(uid):
+            return False  # a dashboard went in during this pass; a lagging count may not show it yet
+        empty = self._looks_empty(uid)
+        if self._lagging_index():  # the first answer may miss a move-in or still show a delete
+            self._sleep(FOLDER_SETTLE)
+            empty = self._looks_empty(uid)  # decide on the later, settled answer
+        if not empty:
             return False
         dialect = self.apis()
         path = f"{FOLDERS_PATH}/{quote(uid, safe='')}"
@@ -227,3 +257,12 @@ class Folders(Transport):
         except (GrafanaConflict, GrafanaInvalidRequest):
             return False
         return True
+
+    def _looks_empty(self, uid: str) -> bool:
+        counts = self.folder_counts(uid)
+        return counts is not None and not any(counts.values())
+
+    def _lagging_index(self) -> bool:
+        """Unified storage (12.x+, or a version DAWG cannot see): counts read a lagging index."""
+        release = major_minor(self.info().version)
+        return release is None or release >= (12, 0)

@@ -7,14 +7,22 @@ CronJob's deadline; and a few hanging requests stretched a pass without bound. O
 `HealthState` per connection (all threads, all clients) fixes both:
 
 - **Breaker.** Each attempt that fails for a reason of Grafana's (refused, reset,
-  timed out, 502/503/504, 5xx on a read) counts; any answer resets the count. After
+  timed out, an answer broken off, 502/503/504, 500 on a read: a database outage)
+  counts; any answer under 500 resets the count (a 500 on a write does neither). After
   `threshold` failures in a row the breaker opens: every request fails at once with
   one message (`GrafanaDown`) saying why. After `cooldown` seconds one request may
-  probe; its success closes the breaker, its failure opens it again.
+  probe; its success closes the breaker, its failure opens it again. A probe that
+  ends with neither (its deadline spent, an unexpected exception) is `abandoned`, and
+  a probe nobody settles expires after another `cooldown`: the breaker can never stay
+  open for good because one probe vanished.
 - **Deadline.** An optional budget for everything done through the connection (a
   sync pass), started by the first request; a thread may narrow it further for one
   operation (a Pulumi create). Requests never wait past it: the HTTP timeout and the
   backoff are cut to what is left, and a spent budget fails with `GrafanaDeadline`.
+- **Folders written this pass.** Every folder a dashboard was saved into (or that was
+  created) through the connection. On unified storage (12.x+) a folder's counts and
+  the /apis delete guard read the search index, which lags writes; a folder that
+  received a write in this pass is never deleted as "empty" by the same pass.
 
 Thread-safe; pickles as a fresh state (no lock, no history crosses a process).
 """
@@ -49,8 +57,10 @@ class HealthState:
         self._last_reason = ""
         self._opened_at: float | None = None
         self._probing = False
+        self._probe_started = 0.0
         self._started: float | None = None
         self._local = threading.local()
+        self._written_folders: set[str] = set()
         self.tripped = 0
         """How many requests the open breaker refused (for reports and benches)."""
 
@@ -66,8 +76,11 @@ class HealthState:
                 self._started = self.clock()
             if self._opened_at is None:
                 return
-            if not self._probing and self.clock() - self._opened_at >= self.cooldown:
+            now = self.clock()
+            probe_free = not self._probing or now - self._probe_started >= self.cooldown
+            if probe_free and now - self._opened_at >= self.cooldown:
                 self._probing = True
+                self._probe_started = now
                 return
             self.tripped += 1
             reason = self._last_reason
@@ -87,6 +100,11 @@ class HealthState:
             self._opened_at = None
             self._probing = False
 
+    def abandoned(self) -> None:
+        """The request let through ended without an answer or a failure of Grafana's: free the probe."""
+        with self._lock:
+            self._probing = False
+
     def failed(self, reason: str) -> None:
         with self._lock:
             self._failures += 1
@@ -99,6 +117,18 @@ class HealthState:
     def is_open(self) -> bool:
         with self._lock:
             return self._opened_at is not None
+
+    # -- folders written ------------------------------------------------------------------
+
+    def wrote_into(self, folder_uid: str) -> None:
+        """Remember that this pass sent a write into `folder_uid` (before sending: it may land unseen)."""
+        if folder_uid:
+            with self._lock:
+                self._written_folders.add(folder_uid)
+
+    def written_into(self, folder_uid: str) -> bool:
+        with self._lock:
+            return folder_uid in self._written_folders
 
     # -- deadlines ------------------------------------------------------------------------
 

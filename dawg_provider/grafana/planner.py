@@ -7,12 +7,15 @@ Pure: no I/O, no clock, no randomness.
 The rules, in order:
 
 1. Nothing in Grafana -> CREATE.
-2. Something DAWG did not write (no `dawg-managed` tag), or that another owner
-   wrote -> REFUSE, unless adoption was asked for explicitly -> ADOPT.
-3. Stored as schema v2 (saved from the 13.x UI with dynamic dashboards, or by
+2. Stored as schema v2 (saved from the 13.x UI with dynamic dashboards, or by
    another tool): drift whatever the version says, because writing classic JSON
    over it would silently drop what only v2 can hold. Drift policy `fail` ->
-   DRIFTED; `overwrite` -> go on, with a warning.
+   DRIFTED, whoever owns it and even with `adopt` (checked before adoption, so
+   adopting can never overwrite a v2 dashboard behind `fail`'s back); `overwrite`
+   -> go on through rule 3, never NOOP, always with a warning naming the v2 loss.
+   Drift policy `overwrite` is the explicit opt-in to replace it.
+3. Something DAWG did not write (no `dawg-managed` tag), or that another owner
+   wrote -> REFUSE, unless adoption was asked for explicitly -> ADOPT.
 4. DAWG's own, but its version is not the one DAWG last applied: someone edited it
    (usually in the UI). Drift policy `fail` -> DRIFTED (no write, with who changed
    it); `overwrite` -> go on, with a warning naming who.
@@ -131,25 +134,7 @@ def plan(desired: Desired, observed: Observed | None, recorded: Recorded | None,
         if policy.drift is DriftPolicy.FAIL:
             return Plan(Action.DRIFTED, f"{unreadable}; drift policy is 'fail', so nothing was written")
         return Plan(Action.REFUSE, f"{unreadable}, so DAWG cannot tell whose it is; use the /apis dialect")
-    owner = ownership.owner_of(observed.dashboard)
-    ours = ownership.owned_by(observed.dashboard, policy.owner)
-    if not ours:
-        if policy.adopt:
-            if same:
-                return Plan(Action.NOOP, f"dashboard {desired.uid} already has the desired content")
-            return Plan(
-                Action.ADOPT,
-                f"taking over dashboard {desired.uid} ({_who(observed)}) as asked (adopt)",
-                changes,
-                observed.version,
-            )
-        whose = f"DAWG owner {owner!r}" if owner else "someone else (it has no dawg-managed tag)"
-        return Plan(
-            Action.REFUSE,
-            f"dashboard {desired.uid} ({observed.dashboard.get('title', '')!r}) exists and belongs to "
-            f"{whose}; DAWG will not overwrite it. Choose another uid, or set adopt to take it over",
-        )
-    warnings: tuple[str, ...] = ()
+    v2_loss: tuple[str, ...] = ()
     if observed.schema != "v1":
         converted = (
             f"dashboard {desired.uid} was converted to the v2 schema ({observed.schema}) in the Grafana UI"
@@ -158,12 +143,34 @@ def plan(desired: Desired, observed: Observed | None, recorded: Recorded | None,
         )
         if policy.drift is DriftPolicy.FAIL:
             return Plan(Action.DRIFTED, f"{converted}; drift policy is 'fail', so nothing was written")
+        v2_loss = (f"{converted}; overwriting it (drift policy 'overwrite')",)
+    owner = ownership.owner_of(observed.dashboard)
+    ours = ownership.owned_by(observed.dashboard, policy.owner)
+    if not ours:
+        if policy.adopt:
+            if same and not v2_loss:
+                return Plan(Action.NOOP, f"dashboard {desired.uid} already has the desired content")
+            return Plan(
+                Action.ADOPT,
+                f"taking over dashboard {desired.uid} ({_who(observed)}) as asked (adopt)",
+                changes,
+                observed.version,
+                v2_loss,
+            )
+        whose = f"DAWG owner {owner!r}" if owner else "someone else (it has no dawg-managed tag)"
+        return Plan(
+            Action.REFUSE,
+            f"dashboard {desired.uid} ({observed.dashboard.get('title', '')!r}) exists and belongs to "
+            f"{whose}; DAWG will not overwrite it. Choose another uid, or set adopt to take it over",
+        )
+    warnings: tuple[str, ...] = ()
+    if v2_loss:
         return Plan(
             Action.UPDATE,
             f"dashboard {desired.uid}: replacing the v2 dashboard",
             changes,
             observed.version,
-            (f"{converted}; overwriting it (drift policy 'overwrite')",),
+            v2_loss,
         )
     if recorded is not None and recorded.version is not None and observed.version != recorded.version:
         edited = (

@@ -48,6 +48,15 @@ log = logging.getLogger("dawg.grafana")
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
 
 
+def breaks(method: str, status: int) -> bool:
+    """Does this answer count toward the breaker? 502/503/504 always (a proxy with no Grafana
+    behind it; `/api/health` answers 503 `{"database":"failing"}`, pkg/api/health_test.go via
+    grafana-apis.md §1), and 500 on a read: with its database down Grafana's handlers fall back
+    to 500 on data endpoints (review of issue 12, finding 6; the exact messages UNCONFIRMED).
+    A 500 on a write may be the dashboard's own fault: it neither counts nor resets the count."""
+    return status in (502, 503, 504) or (status == 500 and method == "GET")
+
+
 class Attempt(Exception):
     """A retryable failure inside `_send`; carries the wait Grafana asked for."""
 
@@ -80,6 +89,7 @@ class Transport:
         self._sleep = sleep
         self._clock = clock
         self.requests = 0
+        self._count_lock = threading.Lock()
         self._info: ServerInfo | None = None
         self._apis: Apis | None = None
         self._apis_known = False
@@ -107,6 +117,23 @@ class Transport:
         """One HTTP exchange; raises `Attempt` for what may be retried."""
         state = self.health_state
         state.before(what)
+        settled = False  # did this exchange tell the breaker anything?
+        try:
+            response = self._exchange(method, path, what, params, json)
+            settled = True
+        except Attempt:
+            settled = True
+            raise
+        finally:
+            if not settled:
+                state.abandoned()  # a deadline or an odd exception must not keep a probe forever
+        if response.status_code in RETRY_STATUSES:
+            raise Attempt(f"HTTP {response.status_code}", response, retry_after(response))
+        return response
+
+    def _exchange(self, method: str, path: str, what: str, params: Any, json: Any) -> requests.Response:
+        """The HTTP exchange itself, reporting Grafana's health to the breaker."""
+        state = self.health_state
         left = state.check_deadline(what)
         timeout = self.connection.timeout
         if left is not None:
@@ -114,7 +141,8 @@ class Transport:
         auth = None
         if self.connection.username and not self.connection.token:
             auth = (self.connection.username, self.connection.password or "")
-        self.requests += 1
+        with self._count_lock:
+            self.requests += 1
         try:
             response = self.session.request(
                 method, self.connection.base + path, params=params, json=json, auth=auth, timeout=timeout
@@ -126,12 +154,16 @@ class Transport:
             reason = connection_reason(error)
             state.failed(reason)
             raise Attempt(reason, None, None) from None
-        if response.status_code in (502, 503, 504):
+        except requests.RequestException as error:  # e.g. ChunkedEncodingError: the answer broke off
+            reason = f"the answer broke off ({type(error).__name__})"
+            state.failed(reason)
+            raise Attempt(reason, None, None) from None
+        if breaks(method, response.status_code):
             state.failed(f"HTTP {response.status_code}")
-        else:
+        elif response.status_code < 500:
             state.succeeded()
-        if response.status_code in RETRY_STATUSES:
-            raise Attempt(f"HTTP {response.status_code}", response, retry_after(response))
+        else:
+            state.abandoned()  # a 500 on a write says nothing either way; a probe is freed
         return response
 
     def _request(
@@ -252,7 +284,9 @@ class Transport:
 
     def _detect_apis(self) -> Apis | None:
         group = "/apis/dashboard.grafana.app"
-        dashboards = self._request("GET", group, "API discovery", retry_500=True, allow=(401, 403, 404))
+        # only 404 means "no /apis here"; 401/403 fail loudly instead of silently falling back to
+        # the legacy dialect (grafana-apis.md §10.1)
+        dashboards = self._request("GET", group, "API discovery", retry_500=True, allow=(404,))
         versions = served(json_body(dashboards)) if dashboards.status_code == 200 else ()
         if not versions:
             return None
