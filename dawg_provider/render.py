@@ -62,6 +62,6 @@ class Renderer:
             dashboard_hash=content_hash(dashboard),
             generator_digest=fetched.artifact.digest,
             generator_ref=pinned,
-            warnings=fetched.warnings,
+            warnings=fetched.warnings + output.warnings,
             output=output,
         )

@@ -34,7 +34,9 @@ ALLOWED: dict[str, set[str]] = {
     "render": BASE | {"sources", "wasm", "grafana", "spec"},
     "pulumi": BASE | {"sources", "wasm", "grafana", "spec", "render"},
     "cluster": BASE | {"sources", "wasm", "grafana", "spec", "render"},
-    "cli": BASE | {"sources", "wasm", "grafana", "spec", "render", "cluster"},
+    # The generator author's kit (publish, docs, new, test): parts only, used by the CLI.
+    "kit": BASE | {"sources", "wasm", "grafana", "spec", "render"},
+    "cli": BASE | {"sources", "wasm", "grafana", "spec", "render", "cluster", "kit"},
     # The public face re-exports the parts and reaches the Pulumi resource lazily.
     "__init__": BASE | {"sources", "wasm", "grafana", "pulumi"},
     "__main__": {"cli"},
