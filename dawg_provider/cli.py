@@ -19,6 +19,7 @@ from typing import Any
 from .errors import DawgError
 from .kit import command as author_commands
 from .kit import docs, golden, publish
+from .render import check_model
 from .sources.fetch import Fetched, Fetcher
 from .sources.reference import OciRef, parse_reference
 from .sources.registry import RegistryClient, RegistryOptions
@@ -275,7 +276,7 @@ def _render(args: argparse.Namespace) -> int:
     config = read_config(args.config)
     artifact = _fetch(args, args.generator).artifact
     rendered = _runtime(args).run(artifact, config, limits)
-    for warning in rendered.warnings:
+    for warning in rendered.warnings + check_model(artifact.label, rendered.dashboard):
         print(f"dawg: warning: {warning}", file=sys.stderr)
     if rendered.stderr.strip():
         for line in rendered.stderr.rstrip().splitlines():

@@ -7,6 +7,7 @@ so the adapter stays thin; errors are `DawgError`s the CLI prints as one line.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 from collections.abc import Callable
@@ -15,6 +16,7 @@ from typing import Any
 
 from ..errors import DawgError, GeneratorError
 from ..grafana import GrafanaClient, GrafanaConnection
+from ..grafana.modelcheck import Severity, check_dashboard
 from . import fromjson, publish
 from . import new as new_project
 from . import preview as previews
@@ -46,6 +48,14 @@ def add_commands(
         "--watch", action="store_true", help="re-render when the .wasm or config changes"
     )
     preview_parser.add_argument("--interval", type=float, default=0.5, help="--watch polling interval (s)")
+    validate_parser = commands.add_parser(
+        "validate",
+        help="check dashboard JSON files against Grafana's classic dashboard model",
+        description='Check each FILE (a dashboard, or a {"dashboard": ...} export) with the rules '
+        "DAWG applies to generated dashboards; exit 1 when any has an error.",
+    )
+    validate_parser.add_argument("files", nargs="+", type=Path, metavar="FILE.json")
+    validate_parser.set_defaults(handler=validate)
     add_limit_flags(preview_parser)
     preview_parser.set_defaults(handler=lambda args: preview(args, render))
     new_parser = commands.add_parser(
@@ -140,3 +150,30 @@ def preview(args: argparse.Namespace, render: Render) -> int:
             continue
         print(f"preview v{published.version}: {published.url}", flush=True)
     return 0
+
+
+def validate(args: argparse.Namespace) -> int:
+    failed = 0
+    for path in args.files:
+        try:
+            value = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as error:
+            print(f"{path}: error: cannot read it as JSON: {error}")
+            failed += 1
+            continue
+        value = (
+            value["dashboard"]
+            if isinstance(value, dict) and isinstance(value.get("dashboard"), dict)
+            else value
+        )
+        if not isinstance(value, dict):
+            print(f"{path}: error: not a dashboard (a JSON object)")
+            failed += 1
+            continue
+        findings = check_dashboard(value)
+        for finding in findings:
+            print(f"{path}: {finding.severity.value}: {finding}")
+        failed += any(finding.severity is Severity.ERROR for finding in findings)
+        if not findings:
+            print(f"{path}: ok")
+    return 1 if failed else 0
