@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass
 from enum import Enum
 from importlib import resources
-from importlib.abc import Traversable
+from importlib.resources.abc import Traversable
 from pathlib import Path
 
 from ..errors import DawgError

@@ -199,7 +199,8 @@ def parse_config(config: bytes) -> Any:
     except UnicodeDecodeError as error:
         raise ValueError(f"is not UTF-8 text (byte {error.start})") from None
     except yaml.YAMLError as error:
-        raise ValueError(f"is not valid YAML or JSON: {' '.join(str(error).split())[:300]}") from None
+        text = " ".join(str(error).replace(' in "<unicode string>"', "").split())
+        raise ValueError(f"is not valid YAML or JSON: {text[:300]}") from None
     except RecursionError:
         raise ValueError("nests too deeply") from None
     _refuse_aliases(value)
