@@ -199,7 +199,7 @@ def parse_config(config: bytes) -> Any:
     except UnicodeDecodeError as error:
         raise ValueError(f"is not UTF-8 text (byte {error.start})") from None
     except yaml.YAMLError as error:
-        text = " ".join(str(error).replace(' in "<unicode string>"', "").split())
+        text = " ".join(str(error).split()).replace(' in "<unicode string>",', ",")
         raise ValueError(f"is not valid YAML or JSON: {text[:300]}") from None
     except RecursionError:
         raise ValueError("nests too deeply") from None
