@@ -28,14 +28,15 @@ import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
-import jsonschema
-import re2
-import referencing
-import referencing.exceptions
 import yaml
-from jsonschema.protocols import Validator
+
+if TYPE_CHECKING:  # imported when a schema is first loaded: jsonschema costs ~0.1-0.5 s to import
+    import jsonschema
+    import re2
+    import referencing
+    from jsonschema.protocols import Validator
 
 from ..errors import ConfigInvalid, InvalidModule
 from .sections import SectionError, read_custom_section
@@ -50,10 +51,14 @@ REMOTE_REFS = "a config schema may only $ref inside itself (#/...); DAWG never f
 
 @lru_cache(maxsize=256)
 def _regex(pattern: str) -> re2._Regexp[str]:
+    import re2
+
     return re2.compile(pattern)
 
 
 def _pattern(validator: Validator, pattern: str, instance: Any, schema: Any) -> Iterator[Any]:
+    import jsonschema
+
     if validator.is_type(instance, "string") and not _regex(pattern).search(instance):
         yield jsonschema.ValidationError(f"{_short(instance)} does not match {pattern!r}")
 
@@ -68,6 +73,8 @@ def _pattern_properties(validator: Any, patterns: Any, instance: Any, schema: An
 
 
 def _refuse_retrieval(uri: str) -> referencing.Resource[Any]:
+    import referencing.exceptions
+
     raise referencing.exceptions.NoSuchResource(ref=uri)  # type: ignore[call-arg]  # attrs class
 
 
@@ -104,6 +111,8 @@ class ConfigSchema:
 
 def load_schema(generator: str, content: bytes) -> ConfigSchema:
     """Parse and check a schema taken from a generator; `InvalidModule` says what is wrong."""
+    import jsonschema
+    import referencing
 
     def bad(problem: str) -> InvalidModule:
         return InvalidModule(generator, f"its {SECTION} section {problem}", REMOTE_REFS)
@@ -144,6 +153,8 @@ def read_schema(generator: str, stream: BinaryIO) -> ConfigSchema | None:
 
 def _walk(schema: Any) -> str | None:
     """Depth, references and patterns of the whole schema, without recursion. Pure."""
+    import re2
+
     level: list[tuple[Any, int]] = [(schema, 1)]
     while level:
         node, depth = level.pop()
