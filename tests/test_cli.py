@@ -131,5 +131,6 @@ def test_stdout_logs_and_identity_fields_are_explained(
     identity = dawg("render", str(hostile_wasm["c"]), "--config", "-", stdin=b"identity", cache=session_cache)
     assert identity.returncode == 0, identity.stderr
     assert json.loads(identity.stdout) == {"title": "mine"}
-    warnings = [line for line in identity.stderr.splitlines() if line.startswith("dawg: warning:")]
+    warnings = [line for line in identity.stderr.splitlines() if "DAWG dropped it" in line]
     assert len(warnings) == 2 and "sets 'uid'" in warnings[0] and "sets 'id'" in warnings[1]
+    assert "dashboard schemaVersion: missing" in identity.stderr  # the model check's warning too
