@@ -19,9 +19,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.examples import example_dist  # noqa: E402
 from bench.table import print_table  # noqa: E402
 from dawg_provider import Artifact, Runtime  # noqa: E402
-from generators.build import EXAMPLES, build_examples  # noqa: E402
+from generators.build import EXAMPLES  # noqa: E402
 
 
 def main() -> int:
@@ -34,7 +35,7 @@ def main() -> int:
     rows = []
     with tempfile.TemporaryDirectory() as scratch_dir:
         scratch = Path(scratch_dir)
-        dist = build_examples(scratch / "dist")
+        dist = example_dist(scratch)
         for example in EXAMPLES:
             artifact = Artifact.from_bytes(example.name, dist[example.name].read_bytes())
             config = example.example_config.read_bytes()

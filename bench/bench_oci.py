@@ -24,11 +24,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.examples import example_dist  # noqa: E402
 from bench.table import print_table  # noqa: E402
 from dawg_provider.sources.fetch import Fetcher  # noqa: E402
 from dawg_provider.sources.reference import OciRef, parse_reference  # noqa: E402
 from dawg_provider.sources.registry import RegistryClient, RegistryOptions  # noqa: E402
-from generators.build import build_examples  # noqa: E402
 from tests.registry import RegistryProcess  # noqa: E402
 
 
@@ -42,7 +42,7 @@ def main() -> int:
     rows = []
     with tempfile.TemporaryDirectory() as scratch_dir:
         scratch = Path(scratch_dir)
-        dist = build_examples(scratch / "dist")
+        dist = example_dist(scratch)
         server = RegistryProcess(scratch / "registry")
         server.start()
         try:

@@ -30,10 +30,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.examples import example_dist  # noqa: E402
 from bench.table import print_table  # noqa: E402
 from dawg_provider import Artifact, Runtime  # noqa: E402
 from dawg_provider.grafana.canonical import path_changes  # noqa: E402
-from generators.build import EXAMPLES, build_examples  # noqa: E402
+from generators.build import EXAMPLES  # noqa: E402
 from tests.grafana_standin import GrafanaStandIn  # noqa: E402
 from tests.pulumi_engine import ProviderProcess, Stack  # noqa: E402
 
@@ -78,7 +79,7 @@ def main() -> int:
     names = [example.name for example in EXAMPLES][:3]  # the three core-module generators
     with tempfile.TemporaryDirectory() as scratch_dir:
         scratch = Path(scratch_dir)
-        built = build_examples(scratch / "dist")
+        built = example_dist(scratch)
         dist = ROOT / "generators" / "dist"
         dist.mkdir(exist_ok=True)
         for name, path in built.items():

@@ -9,6 +9,7 @@ validated.
 from .errors import (
     ArtifactNotFound,
     CacheError,
+    ConfigInvalid,
     DawgError,
     DigestMismatch,
     GeneratorCrashed,
@@ -31,6 +32,7 @@ from .sources.fetch import Fetched, Fetcher
 from .sources.reference import FileRef, GeneratorRef, OciRef, Scheme, parse_reference
 from .sources.registry import RegistryOptions
 from .units import parse_duration, parse_size
+from .wasm.config_schema import ConfigSchema
 from .wasm.limits import Limits
 from .wasm.runtime import ModuleInfo, ModuleKind, RenderedDashboard, Runtime, default_runtime
 
@@ -51,6 +53,8 @@ __all__ = [
     "ArtifactNotFound",
     "BinaryKind",
     "CacheError",
+    "ConfigInvalid",
+    "ConfigSchema",
     "DawgError",
     "DigestMismatch",
     "Fetched",

@@ -13,13 +13,13 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
-import wasmtime
-
-from .errors import DawgError, InvalidModule
-from .sources.artifact import binary_kind
+from .errors import DawgError
+from .kit import command as author_commands
+from .kit import docs, golden, publish
+from .render import check_model
 from .sources.fetch import Fetched, Fetcher
 from .sources.reference import OciRef, parse_reference
 from .sources.registry import RegistryClient, RegistryOptions
@@ -106,6 +106,28 @@ def build_parser() -> argparse.ArgumentParser:
     inspect.add_argument("generator", metavar="GENERATOR")
     inspect.add_argument("--json", action="store_true", help="print machine-readable JSON")
     inspect.set_defaults(handler=_inspect)
+
+    docs_parser = commands.add_parser(
+        "docs",
+        help="print a generator's config reference (Markdown) from its config schema",
+        description="Print the config fields GENERATOR takes, from the JSON Schema in its bytes.",
+    )
+    docs_parser.add_argument("generator", metavar="GENERATOR")
+    docs_parser.set_defaults(handler=_docs)
+
+    test = commands.add_parser(
+        "test",
+        help="render every config in a directory and compare with golden files",
+        description="Render each NAME.yaml/.yml/.json in DIR with GENERATOR and compare it with "
+        "NAME.golden.json (or NAME.golden.err for a config that must fail). Exit 1 on any difference.",
+    )
+    test.add_argument("generator", metavar="GENERATOR")
+    test.add_argument("directory", nargs="?", default="tests", type=Path, metavar="DIR")
+    test.add_argument("--update", action="store_true", help="write the golden files from this render")
+    _add_limit_flags(test)
+    test.set_defaults(handler=_test)
+
+    author_commands.add_commands(commands, _render_for_preview, _add_limit_flags)
 
     push = commands.add_parser(
         "push",
@@ -264,57 +286,69 @@ def _render(args: argparse.Namespace) -> int:
     config = read_config(args.config)
     artifact = _fetch(args, args.generator).artifact
     rendered = _runtime(args).run(artifact, config, limits)
+    for warning in rendered.warnings + check_model(artifact.label, rendered.dashboard):
+        print(f"dawg: warning: {warning}", file=sys.stderr)
     if rendered.stderr.strip():
         for line in rendered.stderr.rstrip().splitlines():
             print(f"generator: {line}", file=sys.stderr)
-    if args.compact:
+    if args.compact and not rendered.warnings:
         sys.stdout.buffer.write(rendered.raw)
+    elif args.compact:
+        print(json.dumps(rendered.dashboard, separators=(",", ":"), ensure_ascii=False))
     else:
         print(json.dumps(rendered.dashboard, indent=2, ensure_ascii=False))
     logging.getLogger("dawg").info("rendered %s in %.1f ms", artifact.label, rendered.elapsed * 1000)
     return 0
 
 
+def _render_for_preview(args: argparse.Namespace, config: bytes) -> dict[str, Any]:
+    rendered = _runtime(args).run(_fetch(args, args.generator).artifact, config, limits_from_args(args))
+    for warning in rendered.warnings:
+        print(f"dawg: warning: {warning}", file=sys.stderr)
+    return rendered.dashboard
+
+
 def _inspect(args: argparse.Namespace) -> int:
     fetched = _fetch(args, args.generator)
-    artifact = fetched.artifact
-    info = _runtime(args).inspect(artifact)
-    facts: dict[str, object] = {
-        "reference": str(fetched.ref.canonical if isinstance(fetched.ref, OciRef) else fetched.ref),
-        "digest": artifact.digest,
-        "size": len(artifact.wasm),
-        "contract": info.kind.value,
-        "imports": list(info.imports),
-        "exports": list(info.exports),
-    }
-    manifest = fetched.manifest
-    if manifest is not None:
-        layer = next(layer for layer in manifest.layers if layer.digest == artifact.digest)
-        facts["manifest"] = {
-            "digest": manifest.digest,
-            "mediaType": manifest.media_type,
-            "artifactType": manifest.artifact_type,
-            "configMediaType": manifest.config.media_type,
-            "layerMediaType": layer.media_type,
-            "annotations": manifest.annotations,
-        }
+    runtime = _runtime(args)
+    info = runtime.inspect(fetched.artifact)
+    facts = publish.inspect_facts(fetched, info, runtime.config_schema(fetched.artifact))
     if args.json:
         print(json.dumps(facts, indent=2))
-        return 0
-    print(f"reference:      {facts['reference']}")
-    print(f"digest:         {artifact.digest}  (the .wasm)")
-    print(f"size:           {facts['size']} bytes ({format_size(len(artifact.wasm))})")
-    if manifest is not None:
-        layer_type = next(layer.media_type for layer in manifest.layers if layer.digest == artifact.digest)
-        print(f"manifest:       {manifest.digest}")
-        print(f"media types:    {manifest.media_type}; artifactType {manifest.artifact_type or '-'}")
-        print(f"                config {manifest.config.media_type}; layer {layer_type}")
-        for key, value in sorted(manifest.annotations.items()):
-            print(f"annotation:     {key}={value}")
-    print(f"contract:       {info.kind.value}")
-    print(f"imports:        {', '.join(name.split('.', 1)[1] for name in info.imports) or '-'}")
-    print(f"exports:        {', '.join(info.exports) or '-'}")
+    else:
+        print("\n".join(publish.inspect_lines(facts, info)))
     return 0
+
+
+def _docs(args: argparse.Namespace) -> int:
+    fetched = _fetch(args, args.generator)
+    schema = _runtime(args).config_schema(fetched.artifact)
+    print(docs.config_reference(args.generator, schema.schema if schema else None), end="")
+    return 0
+
+
+def _test(args: argparse.Namespace) -> int:
+    if not args.directory.is_dir():
+        raise DawgError(f"{args.directory}: not a directory of configs (NAME.yaml + NAME.golden.json)")
+    cases = golden.find_cases(args.directory)
+    if not cases:
+        raise DawgError(f"{args.directory}: no configs (*.yaml, *.yml, *.json) to render")
+    artifact = _fetch(args, args.generator).artifact
+    runtime, limits = _runtime(args), limits_from_args(args)
+    results = [
+        golden.run_case(case, lambda config: runtime.run(artifact, config, limits).dashboard, args.update)
+        for case in cases
+    ]
+    for result in results:
+        print(f"{result.verdict.value:<8} {result.case.config}")
+        if result.diff:
+            print("    " + result.diff.replace("\n", "\n    "))
+    bad = [r for r in results if r.verdict in (golden.Verdict.FAILED, golden.Verdict.MISSING)]
+    summary = f"{len(results) - len(bad)} passed, {len(bad)} failed"
+    if any(r.verdict is golden.Verdict.MISSING for r in bad):
+        summary += " (MISSING: no golden file yet; run with --update to write it)"
+    print(summary)
+    return 1 if bad else 0
 
 
 def _push(args: argparse.Namespace) -> int:
@@ -325,52 +359,22 @@ def _push(args: argparse.Namespace) -> int:
         wasm = args.wasm.read_bytes()
     except OSError as error:
         raise DawgError(f"{args.wasm}: cannot read it: {error.strerror}") from None
-    binary_kind(str(args.wasm), wasm)
-    try:
-        wasmtime.Module.validate(_runtime(args).engine, wasm)
-    except wasmtime.WasmtimeError as error:
-        raise InvalidModule(
-            str(args.wasm), f"is not a valid WebAssembly module: {str(error).splitlines()[0]}"
-        ) from None
-    annotations = push_annotations(
+    info, schema = publish.check_generator(str(args.wasm), wasm, _runtime(args))
+    annotations = publish.push_annotations(
         tag=ref.tag or "",
         version=args.artifact_version,
         created=args.created,
         source=args.source,
         description=args.description,
         title=args.wasm.name,
+        contract=info.kind,
+        schema=schema,
     )
     client = RegistryClient(registry_options(args))
     manifest = client.push(ref, wasm, annotations, args.wasm.name)
-    print(f"pushed {ref.canonical}@{manifest.digest}")
+    print(f"pushed {ref.canonical}@{manifest.digest} ({info.kind.value})")
     print(f"digest: {manifest.digest}")
     return 0
-
-
-def push_annotations(
-    *,
-    tag: str,
-    version: str | None,
-    created: str | None,
-    source: str | None,
-    description: str | None,
-    title: str,
-) -> dict[str, str]:
-    """The OCI annotations of a pushed generator; `created` honours SOURCE_DATE_EPOCH."""
-    if created is None:
-        epoch = os.environ.get("SOURCE_DATE_EPOCH")
-        moment = datetime.fromtimestamp(int(epoch), UTC) if epoch else datetime.now(UTC)
-        created = moment.strftime("%Y-%m-%dT%H:%M:%SZ")
-    annotations = {
-        "org.opencontainers.image.title": title,
-        "org.opencontainers.image.version": version or tag,
-        "org.opencontainers.image.created": created,
-    }
-    if source:
-        annotations["org.opencontainers.image.source"] = source
-    if description:
-        annotations["org.opencontainers.image.description"] = description
-    return annotations
 
 
 def _pull(args: argparse.Namespace) -> int:

@@ -198,6 +198,25 @@ class GeneratorFailed(GeneratorError):
         super().__init__(generator, problem, hint)
 
 
+class ConfigInvalid(GeneratorFailed):
+    """The config does not match the schema its generator declares; the generator never ran."""
+
+    def __init__(self, generator: str, problems: list[str]) -> None:
+        # Exit code 1 is the contract's "config rejected", so every adapter that already
+        # maps it (the sync job's ConfigInvalid condition, the Pulumi check's `config`
+        # field) treats a schema failure the same way, without knowing about schemas.
+        self.problems = problems
+        self.exit_code = 1
+        self.stderr = ""
+        listing = "".join(f"\n  - {problem}" for problem in problems)
+        GeneratorError.__init__(
+            self,
+            generator,
+            f"config does not match the generator's config schema:{listing}",
+            "`dawg docs GENERATOR` prints the fields it takes",
+        )
+
+
 class InvalidArtifact(GeneratorError):
     """What a registry served is not a usable generator (media type, layers, size)."""
 

@@ -12,8 +12,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from .errors import InvalidOutput
 from .grafana import ownership
 from .grafana.canonical import content_hash
+from .grafana.modelcheck import Severity, check_dashboard
 from .sources.fetch import Fetched, Fetcher
 from .sources.reference import OciRef
 from .spec import DashboardSpec
@@ -42,6 +44,23 @@ def prepare(dashboard: dict[str, Any], uid: str, owner: str) -> dict[str, Any]:
     return marked
 
 
+def check_model(generator: str, dashboard: dict[str, Any]) -> tuple[str, ...]:
+    """Warnings on the dashboard's model; `InvalidOutput` for what Grafana could not load.
+
+    The policy (which findings are errors) is grafana/modelcheck.py's, documented in
+    docs/generator-contract.md; every adapter applies it through here.
+    """
+    findings = check_dashboard(dashboard)
+    errors = [f"{finding}" for finding in findings if finding.severity is Severity.ERROR]
+    if errors:
+        raise InvalidOutput(
+            generator,
+            "the dashboard is not one Grafana can load: " + "; ".join(errors[:10]),
+            "see 'Output validation' in docs/generator-contract.md",
+        )
+    return tuple(f"generator {generator}: dashboard {finding}" for finding in findings)
+
+
 class Renderer:
     """Fetches and runs generators; one per process, shared by threads."""
 
@@ -55,6 +74,7 @@ class Renderer:
     def render_fetched(self, fetched: Fetched, spec: DashboardSpec, uid: str, owner: str) -> Rendering:
         """Run an already fetched generator (the sync job resolves each reference once per pass)."""
         output = self.runtime.run(fetched.artifact, spec.config, spec.limits)
+        model_warnings = check_model(fetched.artifact.label, output.dashboard)
         dashboard = prepare(output.dashboard, uid, owner)
         pinned = fetched.ref.canonical if isinstance(fetched.ref, OciRef) else str(fetched.ref)
         return Rendering(
@@ -62,6 +82,6 @@ class Renderer:
             dashboard_hash=content_hash(dashboard),
             generator_digest=fetched.artifact.digest,
             generator_ref=pinned,
-            warnings=fetched.warnings,
+            warnings=fetched.warnings + output.warnings + model_warnings,
             output=output,
         )

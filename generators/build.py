@@ -51,6 +51,11 @@ class Example:
     def example_config(self) -> Path:
         return HERE / self.name / "example.yaml"
 
+    @property
+    def schema(self) -> Path:
+        """The JSON Schema of the example's config, embedded into the .wasm at build time."""
+        return HERE / self.name / "schema.json"
+
 
 EXAMPLES = (
     Example("deployment", Language.GO, HERE / "deployment"),
@@ -269,11 +274,33 @@ def build(language: Language, source: Path, out: Path) -> Path:
     return build_c(source, out)
 
 
+def embed_schema(wasm: Path, schema: Path) -> Path:
+    """Put `schema` into `wasm`'s `dawg.config-schema` custom section, in place.
+
+    The schema is checked the way DAWG will check it (a broken schema fails the build,
+    not a user's render) and written as compact JSON with sorted keys, so the same
+    schema file always gives the same bytes. Embedding twice replaces, never adds.
+    """
+    from dawg_provider.errors import DawgError
+    from dawg_provider.wasm.config_schema import SECTION, load_schema
+    from dawg_provider.wasm.sections import set_custom_section
+
+    try:
+        text = load_schema(str(schema), schema.read_bytes()).text
+    except (DawgError, OSError) as error:
+        raise BuildError(f"{schema}: {error}") from None
+    wasm.write_bytes(set_custom_section(wasm.read_bytes(), SECTION, text.encode()))
+    return wasm
+
+
+def build_example(example: Example, dist: Path = DIST, source: Path | None = None) -> Path:
+    """Build one example (from `source` when given: a copy of its tree) with its schema embedded."""
+    out = build(example.language, source or example.source, dist / f"{example.name}.wasm")
+    return embed_schema(out, example.schema) if example.schema.exists() else out
+
+
 def build_examples(dist: Path = DIST) -> dict[str, Path]:
-    return {
-        example.name: build(example.language, example.source, dist / f"{example.name}.wasm")
-        for example in EXAMPLES
-    }
+    return {example.name: build_example(example, dist) for example in EXAMPLES}
 
 
 def sha256_file(path: Path) -> str:

@@ -117,3 +117,20 @@ def test_help_explains_the_commands() -> None:
     assert result.returncode == 0
     for needle in ("--config", "--timeout", "--memory", "examples:", "docs/generator-contract.md"):
         assert needle in result.stdout
+
+
+def test_stdout_logs_and_identity_fields_are_explained(
+    hostile_wasm: dict[str, Path], session_cache: Path
+) -> None:
+    logged = dawg(
+        "render", str(hostile_wasm["c"]), "--config", "-", stdin=b"log-to-stdout", cache=session_cache
+    )
+    assert logged.returncode == 1 and logged.stdout == ""
+    assert 'it starts with "loading config...\\n{\\"title\\"' in logged.stderr
+    assert "write logs and debug prints to stderr" in logged.stderr
+    identity = dawg("render", str(hostile_wasm["c"]), "--config", "-", stdin=b"identity", cache=session_cache)
+    assert identity.returncode == 0, identity.stderr
+    assert json.loads(identity.stdout) == {"title": "mine"}
+    warnings = [line for line in identity.stderr.splitlines() if "DAWG dropped it" in line]
+    assert len(warnings) == 2 and "sets 'uid'" in warnings[0] and "sets 'id'" in warnings[1]
+    assert "dashboard schemaVersion: missing" in identity.stderr  # the model check's warning too

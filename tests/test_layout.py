@@ -34,8 +34,10 @@ ALLOWED: dict[str, set[str]] = {
     "render": BASE | {"sources", "wasm", "grafana", "spec"},
     "pulumi": BASE | {"sources", "wasm", "grafana", "spec", "render"},
     "cluster": BASE | {"sources", "wasm", "grafana", "spec", "render"},
+    # The generator author's kit (publish, docs, new, test): parts only, used by the CLI.
+    "kit": BASE | {"sources", "wasm", "grafana", "spec", "render"},
     # `dawg preview-summary` lives with the Pulumi adapter (pulumi/summary.py, no SDK import).
-    "cli": BASE | {"sources", "wasm", "grafana", "spec", "render", "cluster", "pulumi"},
+    "cli": BASE | {"sources", "wasm", "grafana", "spec", "render", "cluster", "pulumi", "kit"},
     # The public face re-exports the parts and reaches the Pulumi resource lazily.
     "__init__": BASE | {"sources", "wasm", "grafana", "pulumi"},
     "__main__": {"cli"},

@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from dawg_provider import InvalidOutput
-from dawg_provider.wasm.output import MAX_DEPTH, nesting_depth, parse_dashboard
+from dawg_provider.wasm.output import MAX_DEPTH, nesting_depth, parse_dashboard, without_identity
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(),
@@ -79,3 +79,24 @@ def test_errors_name_the_generator() -> None:
     assert str(caught.value).startswith(
         "generator oci://reg/team/gen:v1 (sha256:abc): the dashboard has no title"
     )
+
+
+def test_non_json_stdout_shows_its_first_bytes_and_where_logs_go() -> None:
+    with pytest.raises(InvalidOutput) as caught:
+        parse_dashboard("g", b"loading config...\n" + b"x" * 500)
+    message = str(caught.value)
+    assert 'it starts with "loading config...\\nxxx' in message and "(518 bytes)" in message
+    assert "write logs and debug prints to stderr" in message
+    with pytest.raises(InvalidOutput) as caught:
+        parse_dashboard("g", b"\x1b[31mred\x00")  # control bytes are shown escaped, never raw
+    assert 'starts with "\\u001b[31mred\\u0000"' in str(caught.value)
+
+
+def test_uid_and_id_are_dropped_with_a_warning_each() -> None:
+    dashboard, warnings = without_identity("g", {"title": "t", "uid": "abc", "id": 7, "panels": []})
+    assert dashboard == {"title": "t", "panels": []}
+    assert len(warnings) == 2
+    assert 'sets \'uid\' ("\\"abc\\"")' in warnings[0] and "DAWG dropped it" in warnings[0]
+    assert "sets 'id' (\"7\")" in warnings[1]
+    untouched = {"title": "t"}
+    assert without_identity("g", untouched) == (untouched, ())

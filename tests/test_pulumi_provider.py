@@ -391,6 +391,10 @@ def test_bad_inputs_are_check_failures_naming_the_field(provider: ProviderProces
     assert {"uid", "drift", "timeout", "generator"} <= fields
     _, failures = provider.check(stack.urn("bad"), {}, inputs("dawg-bad", config={"app": "x"}))
     assert failures[0][0] == "config" and 'unknown field "app"' in failures[0][1]
+    assert "config does not match the generator's config schema" in failures[0][1]  # before it ran
+    _, failures = provider.check(stack.urn("bad"), {}, inputs("dawg-bad", config={"app_name": 7}))
+    assert failures == [("config", failures[0][1])]
+    assert 'field "app_name" must be a string, got number 7' in failures[0][1]
     _, failures = provider.check(
         stack.urn("bad"), {}, inputs("dawg-bad", generator="file://nope/missing.wasm")
     )

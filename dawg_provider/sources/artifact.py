@@ -8,9 +8,11 @@ status) identifies a generator by the sha256 of its bytes, never by its name, so
 from __future__ import annotations
 
 import hashlib
+import io
 import stat
 from enum import Enum
 from pathlib import Path
+from typing import BinaryIO
 
 from ..errors import InvalidModule
 from .reference import FileRef
@@ -86,6 +88,20 @@ class Artifact:
         except OSError as error:
             raise InvalidModule(self.label, f"cannot read {self.path}: {error.strerror}") from None
         return binary_kind(self.label, header)
+
+    def open(self) -> BinaryIO:
+        """A seekable reader of the bytes, for reading a section or two without loading them all.
+
+        When lazy, this is the file in DAWG's own content store (or the user's file),
+        read unverified: callers take metadata from it, never code to run.
+        """
+        if self._wasm is not None:
+            return io.BytesIO(self._wasm)
+        assert self.path is not None
+        try:
+            return self.path.open("rb")
+        except OSError as error:
+            raise InvalidModule(self.label, f"cannot read {self.path}: {error.strerror}") from None
 
     @property
     def hexdigest(self) -> str:

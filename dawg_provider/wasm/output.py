@@ -36,7 +36,12 @@ def parse_dashboard(generator: str, raw: bytes) -> dict[str, Any]:
     except RecursionError:
         raise InvalidOutput(generator, too_deep) from None
     except ValueError as error:
-        raise InvalidOutput(generator, f"stdout is not valid JSON: {_json_problem(error)}") from None
+        raise InvalidOutput(
+            generator,
+            f"stdout is not valid JSON: {_json_problem(error)}; it starts with {_first_bytes(raw)}",
+            "stdout must hold only the dashboard JSON: write logs and debug prints to stderr, "
+            "which DAWG shows when the generator fails",
+        ) from None
     if not isinstance(value, dict):
         raise InvalidOutput(
             generator,
@@ -52,6 +57,35 @@ def parse_dashboard(generator: str, raw: bytes) -> dict[str, Any]:
         )
         raise InvalidOutput(generator, problem, "Grafana refuses dashboards without a title")
     return value
+
+
+IDENTITY_FIELDS = ("uid", "id")
+
+
+def without_identity(generator: str, dashboard: dict[str, Any]) -> tuple[dict[str, Any], tuple[str, ...]]:
+    """The dashboard without `uid` and `id`, and a warning for each one the generator set. Pure.
+
+    The uid belongs to whoever deploys the dashboard (a Pulumi resource, a Dashboard
+    custom resource), and the numeric id to one Grafana database: a generator that
+    sets either would make two users of it overwrite each other.
+    """
+    found = [name for name in IDENTITY_FIELDS if name in dashboard]
+    if not found:
+        return dashboard, ()
+    warnings = tuple(
+        f"generator {generator}: the dashboard sets {name!r} "
+        f"({_first_bytes(json.dumps(dashboard[name]).encode(), 40)}); DAWG dropped it: "
+        "the uid comes from whoever deploys the dashboard (docs/generator-contract.md)"
+        for name in found
+    )
+    return {key: value for key, value in dashboard.items() if key not in IDENTITY_FIELDS}, warnings
+
+
+def _first_bytes(raw: bytes, most: int = 80) -> str:
+    """The first bytes of `raw`, quoted as text with escapes, for an error message."""
+    head = raw[:most].decode("utf-8", errors="backslashreplace")
+    shown = json.dumps(head, ensure_ascii=True)
+    return shown + (f" ... ({len(raw)} bytes)" if len(raw) > most else "")
 
 
 def nesting_depth(value: Any) -> int:

@@ -34,10 +34,11 @@ from ..errors import (
 from ..sources.artifact import Artifact, BinaryKind
 from ..sources.cachedir import default_cache_root
 from . import components, prototype, sandbox
+from .config_schema import ConfigSchema, read_schema
 from .failure import Outcome, failure, first_line
 from .limits import Limits
 from .modcache import Compiled, ModuleCache
-from .output import parse_dashboard
+from .output import parse_dashboard, without_identity
 
 EPOCH_TICK_SECONDS = sandbox.EPOCH_TICK_SECONDS
 ENGINE_SETTINGS = "epoch_interruption=1;cranelift_opt_level=speed;v1"
@@ -72,6 +73,8 @@ class RenderedDashboard:
     stderr: str
     elapsed: float
     memory_bytes: int
+    warnings: tuple[str, ...] = ()
+    """What the author should fix but DAWG could repair (a `uid` or `id` it dropped)."""
 
 
 def detect_kind(
@@ -213,6 +216,7 @@ class Runtime:
             wasmtime.component.Component.deserialize_file,
         )
         self._infos: dict[str, ModuleInfo] = {}
+        self._schemas: dict[str, ConfigSchema | None] = {}
 
     def compile(self, artifact: Artifact) -> Compiled:
         """The compiled module or component (cached by digest, in memory and on disk)."""
@@ -239,10 +243,24 @@ class Runtime:
             self._infos[artifact.digest] = info
         return info
 
+    def config_schema(self, artifact: Artifact) -> ConfigSchema | None:
+        """The config schema the generator declares in its bytes (cached by digest), or None."""
+        if artifact.digest not in self._schemas:
+            with artifact.open() as stream:
+                self._schemas[artifact.digest] = read_schema(artifact.label, stream)
+        return self._schemas[artifact.digest]
+
     def run(self, artifact: Artifact, config: bytes | str, limits: Limits | None = None) -> RenderedDashboard:
-        """Run the generator on `config` (the text as the user wrote it) and validate its dashboard."""
+        """Check `config` against the generator's schema, run it, and validate its dashboard."""
         limits = limits or Limits()
         stdin = config.encode() if isinstance(config, str) else bytes(config)
+        try:
+            schema = self.config_schema(artifact)  # before compiling: a typo never costs a compile
+        except InvalidModule:
+            self.compile(artifact)  # a binary wasmtime refuses is reported as that, first
+            raise
+        if schema is not None:
+            schema.check(artifact.label, stdin)
         compiled = self.compile(artifact)
         info = self.inspect(artifact)
         started = time.perf_counter()
@@ -261,14 +279,16 @@ class Runtime:
         error = failure(artifact.label, outcome, limits)
         if error is not None:
             raise error
+        dashboard, warnings = without_identity(artifact.label, parse_dashboard(artifact.label, raw))
         return RenderedDashboard(
             generator=artifact.source,
             digest=artifact.digest,
             raw=raw,
-            dashboard=parse_dashboard(artifact.label, raw),
+            dashboard=dashboard,
             stderr=outcome.stderr,
             elapsed=elapsed,
             memory_bytes=outcome.memory_bytes,
+            warnings=warnings,
         )
 
     def _execute_prototype(

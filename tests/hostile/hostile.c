@@ -72,6 +72,14 @@ int main(int argc, char **argv) {
         printf("{\"title\":\"echo\",\"config\":\"%s\"}\n", arg);
         return 0;
     }
+    if (!strcmp(mode, "log-to-stdout")) { /* a debug print where stderr was meant */
+        printf("loading config...\n{\"title\":\"logged\"}\n");
+        return 0;
+    }
+    if (!strcmp(mode, "identity")) { /* sets what belongs to whoever deploys it */
+        printf("{\"title\":\"mine\",\"uid\":\"fixed-uid\",\"id\":42}\n");
+        return 0;
+    }
     if (!strcmp(mode, "loop")) {
         volatile unsigned long i = 0;
         for (;;) i++;

@@ -1,0 +1,313 @@
+"""A generator's config schema: declared in its own bytes, checked before it runs.
+
+A generator may carry a JSON Schema for its config in the top-level custom section
+`dawg.config-schema` (see `sections`). DAWG checks every config against it before
+the generator starts, in every adapter (the CLI, the Pulumi check, the sync job all
+go through `Runtime.run`), and reports each bad field by its path
+(`config.replicas: must be integer, got string "three"`). A generator without the
+section is run as before: its config is opaque.
+
+The schema comes from whoever built the generator, so it is untrusted input too:
+
+- at most 64 KiB, JSON, at most 32 levels deep, and a valid schema (checked once);
+- no `$ref` outside the schema itself: references are resolved in memory only,
+  and a registry that refuses to retrieve anything backs that up (jsonschema would
+  otherwise fetch remote references over the network);
+- `pattern` and `patternProperties` run on RE2, which matches in linear time, so a
+  pathological pattern like `^(a+)+$` cannot hang a render; patterns RE2 cannot run
+  (backreferences, lookaround) are refused when the schema is loaded.
+
+The config is read as YAML (JSON is a subset) without aliases, with dates kept as
+text as most generators' own parsers keep them; an empty config is checked as `{}`.
+Checking a typical config costs ~0.1 ms per render (bench/bench_schema.py).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any, BinaryIO
+
+import yaml
+
+if TYPE_CHECKING:  # imported when a schema is first loaded: jsonschema costs ~0.1-0.5 s to import
+    import jsonschema
+    import re2
+    import referencing
+    from jsonschema.protocols import Validator
+
+from ..errors import ConfigInvalid, InvalidModule
+from .sections import SectionError, read_custom_section
+
+SECTION = "dawg.config-schema"
+ANNOTATION = "cc.urcloud.dawg.config-schema"
+MAX_SCHEMA_BYTES = 64 * 1024
+MAX_SCHEMA_DEPTH = 32
+MAX_PROBLEMS = 20
+REMOTE_REFS = "a config schema may only $ref inside itself (#/...); DAWG never fetches schemas"
+
+
+@lru_cache(maxsize=256)
+def _regex(pattern: str) -> re2._Regexp[str]:
+    import re2
+
+    return re2.compile(pattern)
+
+
+def _pattern(validator: Validator, pattern: str, instance: Any, schema: Any) -> Iterator[Any]:
+    import jsonschema
+
+    if validator.is_type(instance, "string") and not _regex(pattern).search(instance):
+        yield jsonschema.ValidationError(f"{_short(instance)} does not match {pattern!r}")
+
+
+def _pattern_properties(validator: Any, patterns: Any, instance: Any, schema: Any) -> Iterator[Any]:
+    if not validator.is_type(instance, "object"):
+        return
+    for pattern, subschema in patterns.items():
+        for key, value in instance.items():
+            if _regex(pattern).search(key):
+                yield from validator.descend(value, subschema, path=key, schema_path=pattern)
+
+
+def _refuse_retrieval(uri: str) -> referencing.Resource[Any]:
+    import referencing.exceptions
+
+    raise referencing.exceptions.NoSuchResource(ref=uri)  # type: ignore[call-arg]  # attrs class
+
+
+@dataclass(frozen=True)
+class ConfigSchema:
+    """A generator's validated config schema, ready to check configs."""
+
+    schema: dict[str, Any]
+    text: str
+    """The schema as compact JSON with sorted keys (what `dawg push` annotates)."""
+    validator: Validator
+
+    def problems(self, config: bytes) -> list[str]:
+        """Each way `config` misses the schema, as `config.<path>: <why>`; empty when it fits."""
+        try:
+            instance = parse_config(config)
+        except ValueError as error:
+            return [f"config: {error}"]
+        found = sorted(self.validator.iter_errors(instance), key=lambda e: [str(p) for p in e.absolute_path])
+        lines: list[str] = []
+        for mismatch in found:
+            lines.extend(_describe(mismatch))
+        unique = list(dict.fromkeys(lines))
+        if len(unique) > MAX_PROBLEMS:
+            unique = [*unique[:MAX_PROBLEMS], f"... and {len(unique) - MAX_PROBLEMS} more"]
+        return unique
+
+    def check(self, generator: str, config: bytes) -> None:
+        """Raise `ConfigInvalid` naming every bad field, before the generator runs."""
+        problems = self.problems(config)
+        if problems:
+            raise ConfigInvalid(generator, problems)
+
+
+def load_schema(generator: str, content: bytes) -> ConfigSchema:
+    """Parse and check a schema taken from a generator; `InvalidModule` says what is wrong."""
+    import jsonschema
+    import referencing
+
+    def bad(problem: str) -> InvalidModule:
+        return InvalidModule(generator, f"its {SECTION} section {problem}", REMOTE_REFS)
+
+    if len(content) > MAX_SCHEMA_BYTES:
+        raise bad(f"is {len(content)} bytes, over the limit of {MAX_SCHEMA_BYTES}")
+    try:
+        schema = json.loads(content.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError) as error:
+        raise bad(f"is not JSON: {str(error).splitlines()[0][:200]}") from None
+    if not isinstance(schema, dict):
+        raise bad("is not a JSON Schema: it must be a JSON object")
+    problem = _walk(schema)
+    if problem:
+        raise bad(problem)
+    cls = jsonschema.validators.validator_for(schema, default=jsonschema.Draft202012Validator)
+    try:
+        cls.check_schema(schema)
+    except jsonschema.SchemaError as error:
+        where = "/".join(str(part) for part in error.absolute_path) or "(top)"
+        raise bad(f"is not a valid JSON Schema at {where}: {_clip(error.message)}") from None
+    keywords = {"pattern": _pattern, "patternProperties": _pattern_properties}
+    safe = jsonschema.validators.extend(cls, keywords)  # type: ignore[no-untyped-call]
+    # Without a registry of its own, jsonschema would fetch remote $refs with urlopen.
+    registry: referencing.Registry[Any] = referencing.Registry(retrieve=_refuse_retrieval)  # type: ignore[call-arg]
+    text = json.dumps(schema, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return ConfigSchema(schema, text, safe(schema, registry=registry))
+
+
+def read_schema(generator: str, stream: BinaryIO) -> ConfigSchema | None:
+    """The schema a generator declares in its bytes, or None when it declares none."""
+    try:
+        content = read_custom_section(stream, SECTION, MAX_SCHEMA_BYTES)
+    except SectionError as error:
+        raise InvalidModule(generator, f"has a malformed {SECTION} section: {error}") from None
+    return None if content is None else load_schema(generator, content)
+
+
+def _walk(schema: Any) -> str | None:
+    """Depth, references and patterns of the whole schema, without recursion. Pure."""
+    import re2
+
+    level: list[tuple[Any, int]] = [(schema, 1)]
+    while level:
+        node, depth = level.pop()
+        if depth > MAX_SCHEMA_DEPTH:
+            return f"nests more than {MAX_SCHEMA_DEPTH} levels deep"
+        if isinstance(node, list):
+            level.extend((item, depth + 1) for item in node)
+            continue
+        if not isinstance(node, dict):
+            continue
+        for keyword in ("$ref", "$dynamicRef"):
+            ref = node.get(keyword)
+            if isinstance(ref, str) and not ref.startswith("#"):
+                return f"refers to {_clip(ref, 100)!r} outside itself"
+        patterns = (
+            list(node.get("patternProperties") or {})
+            if isinstance(node.get("patternProperties"), dict)
+            else []
+        )
+        if isinstance(node.get("pattern"), str):
+            patterns.append(node["pattern"])
+        for pattern in patterns:
+            try:
+                _regex(pattern)
+            except re2.error as error:
+                return (
+                    f"has a pattern RE2 cannot run in linear time ({_clip(pattern, 100)!r}: {error}); "
+                    "backreferences and lookaround are not supported"
+                )
+        level.extend((value, depth + 1) for value in node.values())
+    return None
+
+
+# libyaml's loader when PyYAML has it (5x faster on a typical config), else the pure one.
+_Base: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _ConfigLoader(_Base):  # type: ignore[misc]
+    """YAML with dates kept as the text written (as most generators' own parsers keep them)."""
+
+
+def _as_text(loader: yaml.SafeLoader, node: yaml.Node) -> Any:
+    return loader.construct_scalar(node)  # type: ignore[arg-type]  # timestamps are scalars
+
+
+_ConfigLoader.add_constructor("tag:yaml.org,2002:timestamp", _as_text)
+
+
+def parse_config(config: bytes) -> Any:
+    """The config as data, the way a YAML-reading generator sees it; `{}` when empty."""
+    try:
+        value = yaml.load(config.decode("utf-8"), Loader=_ConfigLoader)
+    except UnicodeDecodeError as error:
+        raise ValueError(f"is not UTF-8 text (byte {error.start})") from None
+    except yaml.YAMLError as error:
+        text = " ".join(str(error).split()).replace(' in "<unicode string>",', ",")
+        raise ValueError(f"is not valid YAML or JSON: {text[:300]}") from None
+    except RecursionError:
+        raise ValueError("nests too deeply") from None
+    _refuse_aliases(value)
+    return {} if value is None else value
+
+
+def _refuse_aliases(value: Any) -> None:
+    """Refuse a mapping or list that appears twice: a YAML alias (`*name`).
+
+    Aliases are shared, not copied, when loaded, so a "billion laughs" config costs no
+    memory here; but validating it would visit every path through the sharing, which
+    grows exponentially. A config never needs them. Each container is visited once.
+    """
+    seen: set[int] = set()
+    level = [value]
+    while level:
+        below: list[Any] = []
+        for item in level:
+            if type(item) not in (dict, list):
+                continue
+            if id(item) in seen:
+                raise ValueError(
+                    "is not valid YAML or JSON: YAML aliases (*name) are not supported in configs"
+                )
+            seen.add(id(item))
+            below.extend(item.values() if type(item) is dict else item)
+        level = below
+
+
+def _describe(error: jsonschema.ValidationError) -> list[str]:
+    """One line per bad field, worded as docs/generator-contract.md asks generators to word them."""
+    path = _field_path(error.absolute_path)
+    instance = error.instance
+    if error.validator == "additionalProperties" and isinstance(instance, dict):
+        known = sorted((error.schema or {}).get("properties", {})) if isinstance(error.schema, dict) else []
+        listing = f" (known fields: {', '.join(known)})" if known else ""
+        extras = sorted(key for key in instance if key not in known)
+        return [f'config: unknown field "{_join(path, key)}"{listing}' for key in extras] or [
+            f"config: {_clip(error.message)}"
+        ]
+    if error.validator == "required" and isinstance(instance, dict):
+        names = error.validator_value if isinstance(error.validator_value, list) else []
+        return [f'config: field "{_join(path, name)}" is required' for name in names if name not in instance]
+    subject = f'field "{path}"' if path else "the config"
+    if error.validator == "type":
+        wanted = error.validator_value
+        kinds = wanted if isinstance(wanted, list) else [wanted]
+        expected = " or ".join(_ARTICLES.get(str(kind), str(kind)) for kind in kinds)
+        got = f"{_json_type(instance)} {_short(instance)}"
+        hint = (
+            " (quote it if you meant the text)"
+            if "string" in kinds and not isinstance(instance, dict | list)
+            else ""
+        )
+        return [f"config: {subject} must be {expected}, got {got}{hint}"]
+    return [f"config: {subject}: {_clip(error.message)}"]
+
+
+_ARTICLES = {
+    "string": "a string",
+    "integer": "an integer",
+    "number": "a number",
+    "boolean": "true or false",
+    "object": "a mapping",
+    "array": "a list",
+    "null": "null",
+}
+
+
+def _field_path(parts: Any) -> str:
+    text = ""
+    for part in parts:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text
+
+
+def _join(path: str, name: str) -> str:
+    return f"{path}.{name}" if path else name
+
+
+def _json_type(value: Any) -> str:
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, (int, float)):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if value is None:
+        return "null"
+    return "array" if isinstance(value, list) else "object"
+
+
+def _short(value: Any) -> str:
+    text = json.dumps(value, ensure_ascii=False, default=str) if not isinstance(value, dict | list) else ""
+    return _clip(text, 60) if text else ("{...}" if isinstance(value, dict) else "[...]")
+
+
+def _clip(text: str, most: int = 200) -> str:
+    return text if len(text) <= most else text[: most - 3] + "..."

@@ -1,0 +1,244 @@
+"""Config schemas carried in a generator's own bytes: found, checked, and survived when hostile."""
+
+from __future__ import annotations
+
+import io
+import json
+import threading
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+import wasmtime
+
+from dawg_provider import Artifact, ConfigInvalid, InvalidModule, Runtime
+from dawg_provider.kit.docs import config_reference
+from dawg_provider.wasm.config_schema import MAX_SCHEMA_BYTES, SECTION, load_schema, read_schema
+from dawg_provider.wasm.sections import SectionError, read_custom_section, sections, set_custom_section
+from generators.build import EXAMPLES
+
+CORE = bytes(wasmtime.wat2wasm('(module (memory (export "memory") 1) (func (export "_start")))'))
+SCHEMA = {
+    "type": "object",
+    "properties": {
+        "name": {"type": "string", "minLength": 1},
+        "replicas": {"type": "integer", "minimum": 1},
+        "limits": {
+            "type": "object",
+            "properties": {"cpu": {"type": "string"}},
+            "additionalProperties": False,
+        },
+        "panels": {"type": "array", "items": {"type": "object", "required": ["title"]}},
+    },
+    "required": ["name"],
+    "additionalProperties": False,
+}
+
+
+def with_schema(wasm: bytes, schema: object) -> bytes:
+    text = schema if isinstance(schema, (bytes, str)) else json.dumps(schema)
+    return set_custom_section(wasm, SECTION, text.encode() if isinstance(text, str) else text)
+
+
+def problems(config: str, schema: object = SCHEMA) -> list[str]:
+    return load_schema("gen", json.dumps(schema).encode()).problems(config.encode())
+
+
+# --- custom sections -------------------------------------------------------------------------
+
+
+def test_a_section_round_trips_and_embedding_twice_gives_the_same_bytes() -> None:
+    once = set_custom_section(CORE, SECTION, b'{"type":"object"}')
+    assert set_custom_section(once, SECTION, b'{"type":"object"}') == once
+    assert read_custom_section(io.BytesIO(once), SECTION, 1024) == b'{"type":"object"}'
+    replaced = set_custom_section(once, SECTION, b"{}")
+    assert read_custom_section(io.BytesIO(replaced), SECTION, 1024) == b"{}"
+    assert read_custom_section(io.BytesIO(CORE), SECTION, 1024) is None
+    wasmtime.Module.validate(wasmtime.Engine(), replaced)  # still a valid module
+
+
+def test_components_carry_the_section_at_their_top_level(example_wasm: dict[str, Path]) -> None:
+    for name in ("python-service", "js-network"):
+        with example_wasm[name].open("rb") as stream:
+            found = [s for s in sections(stream) if s.id == 0 and s.name == SECTION]
+            assert len(found) == 1
+            content = read_custom_section(stream, SECTION, MAX_SCHEMA_BYTES)
+        assert content is not None and json.loads(content)["required"]
+
+
+def test_malformed_sections_are_refused_not_trusted() -> None:
+    twice = CORE + bytes([0, 4, 3]) + b"abc" + bytes([0, 4, 3]) + b"abc"
+    with pytest.raises(SectionError, match="2 custom sections"):
+        read_custom_section(io.BytesIO(twice), "abc", 10)
+    truncated = CORE + bytes([0, 0xFF, 0xFF, 0x03]) + b"\x01x"
+    with pytest.raises(SectionError, match="the binary ends before"):
+        sections(io.BytesIO(truncated))
+    endless = CORE + bytes([0]) + b"\xff" * 6
+    with pytest.raises(SectionError, match="LEB128"):
+        sections(io.BytesIO(endless))
+    big = with_schema(CORE, b" " * (MAX_SCHEMA_BYTES + 1))
+    with pytest.raises(SectionError, match="over the limit"):
+        read_custom_section(io.BytesIO(big), SECTION, MAX_SCHEMA_BYTES)
+
+
+# --- field-level errors ------------------------------------------------------------------------
+
+
+def test_wrong_types_unknown_and_missing_fields_name_their_path() -> None:
+    found = problems("replicas: three\nnamspace: x\nlimits: {cpux: 1}\npanels: [{}, {title: t}]\n")
+    assert found == [
+        'config: field "name" is required',
+        'config: unknown field "namspace" (known fields: limits, name, panels, replicas)',
+        'config: unknown field "limits.cpux" (known fields: cpu)',
+        'config: field "panels[0].title" is required',
+        'config: field "replicas" must be an integer, got string "three"',
+    ]
+    assert problems("name: web\nreplicas: 2\n") == []
+    assert problems("name: 42") == [
+        'config: field "name" must be a string, got number 42 (quote it if you meant the text)'
+    ]
+    assert problems("") == ['config: field "name" is required']  # empty config is {}
+    assert problems("[1, 2]") == ["config: the config must be a mapping, got array [...]"]
+
+
+def test_config_that_is_not_yaml_or_uses_aliases_is_one_clear_problem() -> None:
+    assert problems("name: [unclosed")[0].startswith("config: is not valid YAML or JSON")
+    bomb = "a: &a [x, x]\nb: &b [*a, *a]\nc: [*b, *b]\nname: x\n"
+    assert problems(bomb) == [
+        "config: is not valid YAML or JSON: YAML aliases (*name) are not supported in configs"
+    ]
+    assert problems("name: 2024-01-01") == []  # a date stays the text written
+
+
+# --- hostile schemas ---------------------------------------------------------------------------
+
+
+def test_a_schema_that_is_not_json_is_an_invalid_module() -> None:
+    with pytest.raises(InvalidModule, match=r"dawg\.config-schema section is not JSON"):
+        load_schema("gen", b"type: object")
+    with pytest.raises(InvalidModule, match="must be a JSON object"):
+        load_schema("gen", b"[]")
+    with pytest.raises(InvalidModule, match="not a valid JSON Schema at properties/x/type"):
+        load_schema("gen", b'{"properties": {"x": {"type": "strnig"}}}')
+
+
+def test_a_huge_or_deep_schema_is_refused_before_it_is_parsed() -> None:
+    huge = json.dumps({"description": "x" * MAX_SCHEMA_BYTES}).encode()
+    with pytest.raises(InvalidModule, match="over the limit of 65536"):
+        load_schema("gen", huge)
+    deep = "[" * 100_000 + "]" * 100_000
+    with pytest.raises(InvalidModule, match="over the limit"):
+        load_schema("gen", deep.encode())
+    nested = '{"items":' * 40 + "{}" + "}" * 40
+    with pytest.raises(InvalidModule, match="nests more than 32 levels"):
+        load_schema("gen", nested.encode())
+
+
+class _Counting(BaseHTTPRequestHandler):
+    hits: list[str] = []  # noqa: RUF012
+
+    def do_GET(self) -> None:
+        _Counting.hits.append(self.path)
+        body = b'{"type": "string"}'
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def schema_server() -> Iterator[str]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Counting)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    _Counting.hits = []
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+
+
+def test_a_remote_ref_is_refused_and_never_fetched(schema_server: str) -> None:
+    remote = {"properties": {"name": {"$ref": f"{schema_server}/name.json"}}}
+    with pytest.raises(InvalidModule, match="outside itself") as caught:
+        load_schema("gen", json.dumps(remote).encode())
+    assert "never fetches" in str(caught.value)
+    relative = {"$id": f"{schema_server}/root.json", "properties": {"name": {"$ref": "name.json"}}}
+    with pytest.raises(InvalidModule, match="outside itself"):
+        load_schema("gen", json.dumps(relative).encode())
+    # A local ref whose base is remote still resolves in memory, never over the network.
+    local = {
+        "$id": f"{schema_server}/root.json",
+        "$defs": {"n": {"type": "string"}},
+        "properties": {"name": {"$ref": "#/$defs/n"}},
+    }
+    assert load_schema("gen", json.dumps(local).encode()).problems(b"name: 3")
+    assert _Counting.hits == []
+
+
+def test_a_pathological_pattern_is_matched_in_linear_time() -> None:
+    evil = {"properties": {"name": {"type": "string", "pattern": "^(a+)+$"}}}
+    schema = load_schema("gen", json.dumps(evil).encode())
+    config = ("name: " + "a" * 50_000 + "b").encode()
+    started = time.perf_counter()
+    found = schema.problems(config)
+    assert time.perf_counter() - started < 2.0  # Python's re would take longer than the universe
+    assert len(found) == 1 and "does not match" in found[0] and len(found[0]) < 400
+    keys = {"patternProperties": {"^(a|a)*$": {"type": "integer"}}}
+    assert load_schema("gen", json.dumps(keys).encode()).problems(("a" * 40 + "b: x").encode()) == []
+    with pytest.raises(InvalidModule, match="RE2 cannot run"):
+        load_schema("gen", json.dumps({"pattern": "^(a)\\1$"}).encode())
+
+
+# --- in the runtime ----------------------------------------------------------------------------
+
+
+def test_the_runtime_checks_config_before_it_compiles_or_runs(
+    example_wasm: dict[str, Path], tmp_path: Path
+) -> None:
+    artifact = Artifact.from_bytes("simple", example_wasm["simple"].read_bytes())
+    runtime = Runtime(tmp_path / "cache")
+    with pytest.raises(ConfigInvalid) as caught:
+        runtime.run(artifact, "app_nam: web\n")
+    assert caught.value.exit_code == 1
+    assert caught.value.problems == [
+        'config: unknown field "app_nam" (known fields: app_name)',
+        'config: field "app_name" is required',
+    ]
+    # Nothing was compiled, let alone run: the generator never saw the bad config.
+    assert runtime.modules.stats.compiles == 0
+    assert not (tmp_path / "cache" / "modules").exists() or not any(
+        (tmp_path / "cache" / "modules").iterdir()
+    )
+    assert runtime.run(artifact, "app_name: web\n").dashboard["title"] == "web"
+
+
+def test_a_generator_with_a_broken_schema_is_refused_and_one_without_runs(
+    runtime: Runtime, hostile: dict[str, Artifact]
+) -> None:
+    broken = Artifact.from_bytes("broken", with_schema(CORE, b"{not json"))
+    with pytest.raises(InvalidModule, match="not JSON"):
+        runtime.run(broken, "")
+    assert runtime.config_schema(hostile["zig"]) is None  # no section: config stays opaque
+
+
+def test_every_example_declares_a_schema_its_example_config_meets(example_wasm: dict[str, Path]) -> None:
+    for example in EXAMPLES:
+        with example_wasm[example.name].open("rb") as stream:
+            schema = read_schema(example.name, stream)
+        assert schema is not None, example.name
+        assert schema.problems(example.example_config.read_bytes()) == [], example.name
+        assert json.loads(schema.text) == json.loads(example.schema.read_text())
+
+
+def test_docs_is_a_markdown_table_of_the_fields() -> None:
+    page = config_reference("gen.wasm", {**SCHEMA, "title": "Demo", "examples": [{"name": "web"}]})
+    assert page.startswith("# Demo (gen.wasm)\n")
+    assert "| `name` | string | yes |  | not empty |" in page
+    assert "| `limits.cpu` | string | no |  |  |" in page
+    assert "| `panels` | array of object | no |" in page
+    assert "Fields not listed here are refused." in page and '"name": "web"' in page
+    assert "declares no config schema" in config_reference("gen.wasm", None)

@@ -1,0 +1,115 @@
+"""`dawg preview` against the Grafana stand-in: one scratch dashboard per (generator, config),
+replaced on every render; `--watch` follows edits and survives a broken config."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO
+
+import pytest
+
+from dawg_provider.grafana import ownership
+from dawg_provider.kit.preview import OWNER, changes, preview_uid
+from tests.grafana_standin import GrafanaStandIn
+
+TOKEN = "glsa_preview_secret"
+
+
+@pytest.fixture
+def grafana() -> Iterator[GrafanaStandIn]:
+    server = GrafanaStandIn("12.0", tokens={TOKEN: (1, "Admin")}).start()
+    yield server
+    server.stop()
+
+
+def command(cache: Path, *args: str) -> tuple[list[str], dict[str, str]]:
+    env = {**os.environ, "DAWG_CACHE_DIR": str(cache), "GRAFANA_TOKEN": TOKEN}
+    return [sys.executable, "-m", "dawg_provider.cli", "preview", *args], env
+
+
+def test_preview_saves_one_scratch_dashboard_and_prints_its_url(
+    grafana: GrafanaStandIn, example_wasm: dict[str, Path], session_cache: Path, tmp_path: Path
+) -> None:
+    config = tmp_path / "app.yaml"
+    config.write_text("app_name: web\n")
+    args, env = command(
+        session_cache, str(example_wasm["simple"]), "--config", str(config), "--grafana-url", grafana.url
+    )
+    for version in (1, 2):  # a second render replaces the same dashboard
+        result = subprocess.run(args, env=env, capture_output=True, text=True, check=False)
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.startswith(f"preview v{version}: {grafana.url}/d/")
+    uid = preview_uid(str(example_wasm["simple"]), str(config.resolve()))
+    stored = grafana.dashboard(uid)
+    assert stored is not None and stored.json["title"] == "web"
+    assert ownership.owner_tag(OWNER) in stored.json["tags"]
+    assert TOKEN not in result.stdout + result.stderr
+
+    config.write_text("app: web\n")  # a typo: refused before the generator runs, nothing written
+    refused = subprocess.run(args, env=env, capture_output=True, text=True, check=False)
+    assert refused.returncode == 1 and 'unknown field "app"' in refused.stderr
+    assert grafana.dashboard(uid).version == 2  # type: ignore[union-attr]
+
+
+def _line(stream: IO[str], deadline: float) -> str:
+    while time.monotonic() < deadline:
+        line = stream.readline()
+        if line:
+            return line
+    raise AssertionError("no line from dawg preview --watch")
+
+
+def test_watch_rerenders_on_change_and_waits_out_a_broken_config(
+    grafana: GrafanaStandIn, example_wasm: dict[str, Path], session_cache: Path, tmp_path: Path
+) -> None:
+    config = tmp_path / "app.yaml"
+    config.write_text("app_name: one\n")
+    args, env = command(
+        session_cache,
+        str(example_wasm["simple"]),
+        "--config",
+        str(config),
+        "--grafana-url",
+        grafana.url,
+        "--watch",
+        "--interval",
+        "0.05",
+    )
+    process = subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert process.stdout is not None and process.stderr is not None
+    try:
+        deadline = time.monotonic() + 60
+        assert _line(process.stdout, deadline).startswith("preview v1: ")
+        config.write_text("app_name: two-two\n")
+        assert _line(process.stdout, deadline).startswith("preview v2: ")
+        config.write_text("app_name: [broken\n")
+        assert "dawg: error:" in _line(process.stderr, deadline)
+        while "waiting for a change" not in _line(process.stderr, deadline):
+            pass  # the rest of the error message (one line per bad field)
+        config.write_text("app_name: three\n")
+        assert _line(process.stdout, deadline).startswith("preview v3: ")
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+    uid = preview_uid(str(example_wasm["simple"]), str(config.resolve()))
+    assert grafana.dashboard(uid).json["title"] == "three"  # type: ignore[union-attr]
+
+
+def test_changes_yields_at_once_then_on_each_change(tmp_path: Path) -> None:
+    watched = tmp_path / "f"
+    ticks: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        ticks.append(seconds)
+        if len(ticks) == 2:
+            watched.write_text("changed")
+
+    events = changes([watched], 0.1, sleep)
+    next(events)
+    next(events)  # the file appeared on the second poll
+    assert ticks == [0.1, 0.1]
