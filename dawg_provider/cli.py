@@ -403,7 +403,7 @@ def _crd(args: argparse.Namespace) -> int:
 
 
 def _preview_summary(args: argparse.Namespace) -> int:
-    from .pulumi.summary import PreviewJsonError, summarize
+    from .pulumi.summary import PreviewJsonError, summarize, too_deep
 
     text = sys.stdin.read() if args.file == "-" else Path(args.file).read_text(errors="replace")
     try:
@@ -414,7 +414,13 @@ def _preview_summary(args: argparse.Namespace) -> int:
             f"{where}: not JSON ({error.msg} at line {error.lineno}); "
             "save it with `pulumi preview --json > preview.json`"
         ) from None
-    print(summarize(digest, args.limit))
+    except RecursionError:
+        raise PreviewJsonError(too_deep("stdin" if args.file == "-" else args.file)) from None
+    try:
+        text = summarize(digest, args.limit)
+    except RecursionError:
+        raise PreviewJsonError(too_deep("stdin" if args.file == "-" else args.file)) from None
+    print(text)
     return 0
 
 
