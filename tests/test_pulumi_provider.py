@@ -389,6 +389,46 @@ def test_a_stack_config_url_change_moves_dashboards_and_leaves_no_orphan(
         new_grafana.stop()
 
 
+def test_a_failed_step_cancels_the_deferred_and_pruned_deletes(
+    stack: Stack, grafana: GrafanaStandIn, provider: ProviderProcess
+) -> None:
+    """deployment_executor.go `Execute`: performPostSteps only after every step succeeded."""
+    stack.up("keep", inputs("dawg-cancel-keep"))
+    stack.up("repl", inputs("dawg-cancel-a"))
+    bad = inputs("dawg-cancel-bad", grafana={"url": grafana.url, "token": "glsa_refused"})
+    grafana.reset_counts()
+    provider.calls.clear()
+    with pytest.raises(grpc.RpcError, match="HTTP 401"):
+        stack.deploy({"repl": inputs("dawg-cancel-b"), "bad": bad})  # "keep" would be pruned
+    assert not [m for m, _ in provider.calls if m == "Delete"] and grafana.count("DELETE", r".") == 0
+    assert grafana.dashboard("dawg-cancel-keep") is not None and "keep" in stack.resources
+    assert grafana.dashboard("dawg-cancel-a") is not None  # the replaced one is not deleted either
+    assert grafana.dashboard("dawg-cancel-b") is not None and grafana.dashboard("dawg-cancel-bad") is None
+    assert [name for name, _ in stack.pending_deletes] == ["repl"]
+    for name in ("keep", "repl"):
+        stack.destroy(name)
+
+
+def test_delete_before_replace_keeps_a_pending_replacement_until_its_create_succeeds(
+    stack: Stack, grafana: GrafanaStandIn, provider: ProviderProcess
+) -> None:
+    """The resource option: delete first; a failed Create leaves the old state pending, and the
+    next run creates it without deleting again (step_generator.go `continueStepsFromDiff`)."""
+    stack.up("web", inputs("dawg-dbr-1"))
+    refused = inputs("dawg-dbr-2", grafana={"url": grafana.url, "token": "glsa_refused"})
+    with pytest.raises(grpc.RpcError):
+        stack.deploy({"web": refused}, delete_before_replace={"web"})
+    assert grafana.dashboard("dawg-dbr-1") is None  # deleted first, as asked
+    state = stack.resources["web"]
+    assert state.pending_replacement and state.outputs["uid"] == "dawg-dbr-1"
+    provider.calls.clear()
+    step = stack.deploy({"web": inputs("dawg-dbr-2")}, delete_before_replace={"web"})["web"]
+    assert step.op == "replace"
+    assert [m for m, subject in provider.calls if subject == stack.urn("web")] == ["Check", "Diff", "Create"]
+    assert grafana.dashboard("dawg-dbr-2") is not None and not stack.resources["web"].pending_replacement
+    stack.destroy("web")
+
+
 def test_fifty_resources_are_created_in_parallel_each_exactly_once(
     stack: Stack, grafana: GrafanaStandIn, provider: ProviderProcess
 ) -> None:
