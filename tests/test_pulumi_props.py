@@ -13,6 +13,7 @@ from dawg_provider.pulumi.props import (
     normalized_url,
     org_id,
     replacement,
+    reserved_key_problem,
     same_target,
     stamped,
     target,
@@ -116,3 +117,10 @@ def test_the_stamp_decides_who_owns_a_dashboard() -> None:
     # State from before stamps, dashboard stamped: a replacement wrote it after the upgrade.
     assert newer_owner(mine, None) == "aaaa"
     assert newer_owner({**board, STAMP_KEY: 7}, "aaaa") is None  # not a stamp DAWG wrote
+
+
+def test_a_generator_cannot_emit_the_stamp_key() -> None:
+    """Review finding 9: refresh strips it, so emitting it meant a diff on every refresh."""
+    problem = reserved_key_problem({"title": "x", STAMP_KEY: "mine"})
+    assert problem is not None and STAMP_KEY in problem and "generator" in problem
+    assert reserved_key_problem({"title": "x", "panels": [{STAMP_KEY: 1}]}) is None  # only top level

@@ -188,6 +188,20 @@ def stamped(dashboard: dict[str, Any], stamp: str | None) -> dict[str, Any]:
     return {**dashboard, STAMP_KEY: stamp} if stamp else dashboard
 
 
+def reserved_key_problem(dashboard: dict[str, Any]) -> str | None:
+    """Why a generated dashboard cannot be used as is: the stamp key is DAWG's own.
+
+    Create would overwrite it and refresh strips it, so a generator that emits it would
+    show a diff on every refresh; it is refused instead of silently dropped.
+    """
+    if STAMP_KEY in dashboard:
+        return (
+            f"the generated dashboard has a top-level `{STAMP_KEY}` key, which DAWG reserves for "
+            "the resource instance that wrote it; remove it from the generator's output"
+        )
+    return None
+
+
 def unstamped(dashboard: dict[str, Any]) -> dict[str, Any]:
     """A live dashboard without the stamp, as the generator's output is compared."""
     return {key: value for key, value in dashboard.items() if key != STAMP_KEY}

@@ -81,6 +81,7 @@ from .props import (
     newer_owner,
     org_id,
     replacement,
+    reserved_key_problem,
     same_target,
     source_url,
     stamped,
@@ -220,6 +221,9 @@ class WasmDashboardProvider(ResourceProvider):
             return CheckResult(inputs, [CheckFailure("timeout", str(error))])
         except DawgError as error:
             return CheckResult(inputs, [CheckFailure("generator", str(error))])
+        reserved = reserved_key_problem(rendering.dashboard)
+        if reserved is not None:
+            return CheckResult(inputs, [CheckFailure("generator", reserved)])
         for warning in rendering.warnings:
             pulumi.log.warn(warning)
         inputs.update(
