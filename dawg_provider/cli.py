@@ -407,18 +407,20 @@ def _crd(args: argparse.Namespace) -> int:
 
 
 def _preview_summary(args: argparse.Namespace) -> int:
-    from .pulumi.summary import PreviewJsonError, summarize
+    from .pulumi.summary import PreviewJsonError, summarize, too_deep
 
     text = sys.stdin.read() if args.file == "-" else Path(args.file).read_text(errors="replace")
+    where = "stdin" if args.file == "-" else args.file
     try:
-        digest = json.loads(text)
+        text = summarize(json.loads(text), args.limit)
     except json.JSONDecodeError as error:
-        where = "stdin" if args.file == "-" else args.file
         raise PreviewJsonError(
             f"{where}: not JSON ({error.msg} at line {error.lineno}); "
             "save it with `pulumi preview --json > preview.json`"
         ) from None
-    print(summarize(digest, args.limit))
+    except RecursionError:
+        raise PreviewJsonError(too_deep(where)) from None
+    print(text)
     return 0
 
 

@@ -6,9 +6,12 @@ calls it in the engine's order, read in pulumi/pulumi's source (each behaviour
 below names the file and function it comes from):
 
 - Configure first, once per provider process, with every stack config value: as
-  `variables` (plaintext strings) and as `args` with secrets wrapped in the secret
-  signature (sdk/go/common/resource/plugin/provider_plugin.go `Configure`:
-  `MarshalProperties(..., KeepSecrets: true)`; `Variables: config`).
+  `variables` keyed `<pkg>:config:<key>` (here `pulumi-python:config:dawg:grafanaUrl`),
+  plaintext, non-strings JSON-encoded, and as `args` with secrets wrapped in the secret
+  signature (pkg/resource/plugin/provider_plugin.go `(*provider).Configure`:
+  `variables[string(pkg)+":config:"+string(k)] = mapped` after `removeSecrets`;
+  `MarshalProperties(req.Inputs, MarshalOptions{KeepSecrets: true})`). The Python SDK
+  reads `args` only (sdk/python/lib/pulumi/dynamic/__main__.py `Configure`).
 - Check with the old *inputs*, or with no olds for a new resource and for one
   targeted by `--replace` (pkg/resource/deploy/step_generator.go `generateSteps`:
   `if recreating || wasExternal || sg.isTargetedReplace(urn) || old == nil` ->
@@ -38,7 +41,20 @@ below names the file and function it comes from):
   (pulumi/pulumi#16175): the SDK server cannot find the provider and fails.
 - Create/Update/Delete of independent resources run concurrently, up to 4 x CPUs at
   once (the engine's default `--parallel`, shared/pulumi-dynamic.md), against the
-  provider's gRPC thread pool.
+  provider's gRPC thread pool. The deferred deletes (replaced and pruned resources)
+  run after every other step, themselves in parallel (pkg/resource/deploy/
+  deployment_executor.go `performPostSteps`: `ex.stepExec.ExecuteParallel(steps)` per
+  antichain; these resources have no dependents, so one antichain).
+- A failed step cancels the deployment: `Execute` reaches `performPostSteps` only when
+  the step generator finished without error, so no deferred or pruned delete runs
+  after a failure (deployment_executor.go `Execute`: a step error cancels `ctx`;
+  `--continue-on-error` is not modelled).
+- Delete-before-replace (the provider's `deleteBeforeReplace` or the resource option)
+  deletes first and keeps the old state marked `PendingReplacement` until the Create
+  succeeds; a later run replaces a pending resource without deleting it again
+  (step_generator.go `continueStepsFromDiff`: `NewDeleteReplacementStep(..., true)`,
+  `if diff.Changes == plugin.DiffSome || old.PendingReplacement`, and
+  `if !old.PendingReplacement` before adding the delete).
 
 What it cannot reproduce (the engine's text rendering, annotateSecrets) is asserted
 as provider decisions instead.
@@ -130,9 +146,10 @@ class ProviderProcess:
                 for key, value in config.items()
             }
         )
+        variables = {f"pulumi-python:config:{key}": value for key, value in config.items()}
         self.stub.Configure(
             provider_pb2.ConfigureRequest(
-                variables=config, args=args, acceptSecrets=True, acceptResources=True
+                variables=variables, args=args, acceptSecrets=True, acceptResources=True
             )
         )
         self.config, self.secret_keys = dict(config), secret_keys
@@ -198,6 +215,8 @@ class State:
     id: str
     inputs: dict[str, Any]
     outputs: dict[str, Any]
+    pending_replacement: bool = False
+    """Deleted by a delete-before-replace whose Create has not succeeded yet."""
 
 
 @dataclass
@@ -232,6 +251,8 @@ class Stack:
         self.config: dict[str, str] | None = None
         self.secret_keys: frozenset[str] = frozenset()
         self._spawned: list[ProviderProcess] = []
+        self.pending_deletes: list[tuple[str, State]] = []
+        """Replaced resources whose delete a failed run never reached (kept in state)."""
 
     def urn(self, name: str) -> str:
         return f"urn:pulumi:dev::dawg::{TYPE}::{name}"
@@ -252,16 +273,22 @@ class Stack:
         apply: bool = True,
         replace: set[str] | None = None,
         prune: bool = True,
+        delete_before_replace: set[str] | None = None,
     ) -> dict[str, Step]:
         """One `pulumi preview` (apply=False) or `pulumi up` of `goals` (name -> inputs).
 
         Steps are generated in registration order (Check, then Diff unless the resource
         is targeted by `--replace`), then executed in parallel; deferred deletes of
         create-before-delete replacements, and deletes of resources no longer in the
-        program (prune), run last. Failed steps raise after the others ran.
+        program (prune), run last and in parallel, and only when no step failed. Failed
+        steps raise after the others ran. `delete_before_replace` names resources with
+        that resource option.
         """
         replace = replace or set()
         planned = [self._plan(name, news, name in replace) for name, news in goals.items()]
+        for item in planned:
+            if item.name in (delete_before_replace or set()) and item.step.op == "replace":
+                item.step.delete_before_replace = True
         steps = {p.name: p.step for p in planned}
         if not apply:
             return steps
@@ -281,15 +308,22 @@ class Stack:
 
         with ThreadPoolExecutor(max_workers=PARALLEL) as pool:
             list(pool.map(run, [p for p in planned if p.step.op in ("create", "update", "replace")]))
+        self.config, self.secret_keys = self.provider.config, self.provider.secret_keys
+        if errors:  # cancelled: no performPostSteps, the replaced resources stay in state
+            with lock:
+                for name, old in deferred:
+                    self.pending_deletes.append((name, old))
+            raise errors[0]
         if prune:
             deferred += [
                 (name, self.resources.pop(name)) for name in list(self.resources) if name not in goals
             ]
-        for name, old in deferred:
-            self.provider.delete(old.id, self.urn(name), old.outputs)
-        self.config, self.secret_keys = self.provider.config, self.provider.secret_keys
-        if errors:
-            raise errors[0]
+        run_parallel(
+            [
+                lambda name=name, old=old: self.provider.delete(old.id, self.urn(name), old.outputs)  # type: ignore[misc]
+                for name, old in deferred
+            ]
+        )
         return steps
 
     def _plan(self, name: str, news: dict[str, Any], targeted_replace: bool) -> _Planned:
@@ -304,6 +338,8 @@ class Stack:
         if targeted_replace:  # `--replace`: no Diff; create-before-delete
             return _Planned(name, urn, Step("replace"), checked, state)
         diff = self.provider.diff(state.id, urn, state.outputs, checked, state.inputs)
+        if state.pending_replacement:  # already deleted: replaced, never deleted again
+            return _Planned(name, urn, Step("replace", [], diff, True), checked, state)
         unknown = diff.changes == provider_pb2.DiffResponse.DIFF_UNKNOWN
         inputs_differ = _inputs(state.inputs) != _inputs(checked)
         changed = diff.changes == provider_pb2.DiffResponse.DIFF_SOME or (unknown and inputs_differ)
@@ -331,8 +367,9 @@ class Stack:
             self.resources[item.name] = State(old.id, item.checked, outs)
             return None
         if item.step.delete_before_replace:
-            self.provider.delete(old.id, urn, old.outputs)
-            del self.resources[item.name]
+            if not old.pending_replacement:
+                self.provider.delete(old.id, urn, old.outputs)
+                old.pending_replacement = True  # kept in state until the Create succeeds
             id_, outs = self.provider.create(urn, item.checked)
             self.resources[item.name] = State(id_, item.checked, outs)
             return None

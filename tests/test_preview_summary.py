@@ -94,9 +94,13 @@ def step(
     return {**out, **extra}
 
 
-def realistic_digest(changed: int = 10, new: int = 1, unchanged: int = 500) -> dict[str, Any]:
+def realistic_digest(
+    changed: int = 10, new: int = 1, unchanged: int = 500, show_sames: bool = False
+) -> dict[str, Any]:
+    """Same steps are listed only with `--show-sames`; the root stack always is
+    (pkg/backend/display/json.go `ShowPreviewDigest`: `shouldShow(m, opts) || isRootStack(m)`)."""
     steps = [{"op": "same", "urn": "urn:pulumi:prod::dashboards::pulumi:pulumi:Stack::dashboards-prod"}]
-    for i in range(unchanged):
+    for i in range(unchanged if show_sames else 0):
         board = inputs(f"svc-{i}", dashboard(f"svc-{i}"))
         steps.append(step("same", f"svc-{i}", board, board))
     for i in range(changed):
@@ -127,8 +131,8 @@ def realistic_digest(changed: int = 10, new: int = 1, unchanged: int = 500) -> d
 
 
 def test_each_changed_panel_is_named_with_its_old_and_new_values() -> None:
-    text = summarize(realistic_digest(changed=1, new=1, unchanged=2))
-    assert text.startswith("### DAWG dashboards: 1 to create, 1 to update, 2 unchanged")
+    text = summarize(realistic_digest(changed=1, new=1, unchanged=2, show_sames=True))
+    assert text.startswith("### DAWG dashboards: 1 to create, 1 to update, 2 unchanged\n")
     lines = text.splitlines()
     assert "**changed-0** · update" in lines
     panel3 = next(line for line in lines if line.startswith("- panel 3 "))
@@ -155,7 +159,20 @@ def test_a_realistic_pr_preview_fits_a_github_comment(capsys: pytest.CaptureFixt
         )
     assert len(text) < COMMENT_LIMIT
     assert all(f"**changed-{i}** · update" in text for i in range(10)) and "**new-0** · create" in text
-    assert "500 unchanged" in text and text.count("- panel 3 ") == 10
+    assert "501 resource(s) unchanged (all types)" in text and text.count("- panel 3 ") == 10
+
+
+def test_without_show_sames_the_unchanged_count_comes_from_the_change_summary() -> None:
+    """`pulumi preview --json` omits same steps unless --show-sames: counting steps said 0."""
+    default = realistic_digest(changed=1, new=0, unchanged=7)
+    assert [s["op"] for s in default["steps"]] == ["same", "update"]  # only the root stack is same
+    assert summarize(default).startswith(
+        "### DAWG dashboards: 1 to update, 8 resource(s) unchanged (all types)"
+    )
+    shown = realistic_digest(changed=1, new=0, unchanged=7, show_sames=True)
+    assert summarize(shown).startswith("### DAWG dashboards: 1 to update, 7 unchanged\n")
+    with pytest.raises(PreviewJsonError, match="changeSummary"):
+        summarize({**default, "changeSummary": {"same": "many"}})
 
 
 def test_a_long_value_that_differs_at_its_end_shows_the_difference() -> None:
@@ -226,7 +243,8 @@ def test_hostile_titles_and_shapes_are_escaped_or_skipped() -> None:
         ]
     }
     text = summarize(digest)
-    outside_code = re.sub(r"`[^`\n]*`", "", text)  # code spans render literally
+    # Code spans render literally; a span is closed by a backtick run of its opening length.
+    outside_code = re.sub(r"(`+)(?!`).*?(?<!`)\1(?!`)", "", text)
     assert not re.search(r"(?<!\\)<", outside_code) and not re.search(r"(?<!\\)\]\(", outside_code)
     assert "\nnewline" not in text
     assert "\\<img src=x onerror=alert\\(1\\)\\>" in text
@@ -260,7 +278,9 @@ def test_the_cli_prints_the_summary_and_reports_bad_input_clearly(
     saved.write_text(json.dumps(realistic_digest(changed=2, new=1, unchanged=3)))
     assert main(["preview-summary", str(saved)]) == 0
     out = capsys.readouterr().out
-    assert out.startswith("### DAWG dashboards: 1 to create, 2 to update, 3 unchanged")
+    assert out.startswith(
+        "### DAWG dashboards: 1 to create, 2 to update, 4 resource(s) unchanged (all types)"
+    )
     broken = tmp_path / "broken.json"
     broken.write_text("Previewing update (prod):\n{")
     assert main(["preview-summary", str(broken)]) == 1
@@ -268,3 +288,61 @@ def test_the_cli_prints_the_summary_and_reports_bad_input_clearly(
     assert captured.out == ""
     assert f"dawg: error: {broken}: not JSON (Expecting value at line 1)" in captured.err
     assert "Traceback" not in captured.err
+
+
+@pytest.mark.parametrize("breaker", ["\r", "\u2028", "\u2029", "\x0b", "\x0c", "\x85", "\n"])
+def test_line_terminators_mentions_and_backticks_cannot_break_out(breaker: str) -> None:
+    """Review finding 5: values and titles are attacker-controlled (a generator's output)."""
+    board = dashboard("x", panels=1)
+    evil = f"a{breaker}# Approved by @acme/security{breaker}```{breaker}<script>"
+    board["panels"][0]["title"] = evil
+    board["panels"][0]["targets"][0]["expr"] = "x`` @acme/ops ```y"
+    old = inputs("x", dashboard("x", panels=1))
+    new = inputs("x", board)
+    digest = {"steps": [step("update", "x", old, new, detailedDiff=engine_detailed_diff(old, new, set()))]}
+    text = summarize(digest)
+    assert not any(c in text for c in "\r\x0b\x0c\x85\u2028\u2029")
+    assert not any(line.startswith("#") and not line.startswith("### DAWG") for line in text.splitlines())
+    # Outside code spans an @mention is broken by a zero-width space; inside it renders literally.
+    label = next(line for line in text.splitlines() if line.startswith("- panel 0"))
+    assert "@acme" not in label.split(":", 1)[0] and "@\u200bacme/security" in label
+    # A value holding backtick runs is fenced by a longer run, so it stays one code span.
+    assert "```` x`` @acme/ops ```y ````" in text or "````x`` @acme/ops ```y````" in text
+
+
+def test_hostile_json_is_one_clear_error_naming_the_field(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Review finding 6: deep nesting and wrong field types: exit 1, no traceback, nothing printed."""
+    deep = tmp_path / "deep.json"
+    deep.write_text('{"steps": ' + "[" * 100_000 + "]" * 100_000 + "}")
+    assert main(["preview-summary", str(deep)]) == 1
+    captured = capsys.readouterr()
+    assert captured.out == "" and "Traceback" not in captured.err
+    assert "nested too deeply" in captured.err and str(deep) in captured.err
+    old = inputs("x", dashboard("x", panels=1))
+    for field, value in [
+        ("diffReasons", 5),
+        ("replaceReasons", "uid"),
+        ("detailedDiff", [1]),
+        ("oldState", 3),
+    ]:
+        bad = tmp_path / f"{field}.json"
+        bad.write_text(json.dumps({"steps": [step("update", "x", old, old, **{field: value})]}))
+        assert main(["preview-summary", str(bad)]) == 1
+        captured = capsys.readouterr()
+        assert captured.out == "" and "Traceback" not in captured.err
+        assert f"steps[0].{field}: expected" in captured.err
+
+
+def test_the_last_resort_names_what_fits_and_counts_the_rest() -> None:
+    """Review finding 9: the last resort cut the list mid-name without saying how many were left."""
+    digest = realistic_digest(changed=200, new=0, unchanged=0)
+    text = summarize(digest, limit=2_000)
+    assert len(text) <= 2_000 and "Too many changes to list" in text
+    shown = re.findall(r"changed-\d+", text)
+    more = re.search(r"… and (\d+) more$", text)
+    assert more is not None and len(shown) + int(more.group(1)) == 200
+    assert all(
+        re.fullmatch(r"changed-\d+", name) for name in text.rsplit(": ", 1)[1].split(" … ")[0].split(", ")
+    )

@@ -205,30 +205,141 @@ def test_a_state_from_before_the_target_and_stamp_updates_in_place(
     assert stack.preview("web", inputs("dawg-legacy")).op == "same"
 
 
-def test_a_replace_that_keeps_the_uid_deletes_before_it_creates(
+def test_an_alias_of_the_same_grafana_replaces_create_first_and_keeps_the_dashboard(
     stack: Stack, grafana: GrafanaStandIn, provider: ProviderProcess
 ) -> None:
-    """The same Grafana spelled differently (localhost vs 127.0.0.1): the diff asks delete-first."""
+    """A DNS alias (localhost vs 127.0.0.1) is another target: a replacement, but never
+    delete-first (Grafana's delete drops version history, stars, permissions): the new
+    resource writes first, and the old one's deferred Delete sees the newer stamp."""
     stack.up("web", inputs("dawg-respelled"))
+    stack.up("web", inputs("dawg-respelled", config={"app_name": "api"}))  # version history: 2
     respelled = grafana.url.replace("127.0.0.1", "localhost")
-    news = inputs("dawg-respelled", grafana={"url": respelled, "token": TOKEN})
+    news = inputs("dawg-respelled", config={"app_name": "api"}, grafana={"url": respelled, "token": TOKEN})
     preview = stack.preview("web", news)
     assert preview.op == "replace" and list(preview.diff.replaces) == ["grafanaTarget"]
     assert preview.diff.changes == provider_pb2.DiffResponse.DIFF_UNKNOWN  # the path diff stays
-    assert preview.diff.deleteBeforeReplace
+    assert not preview.diff.deleteBeforeReplace
     provider.calls.clear()
+    grafana.reset_counts()
     step = stack.up("web", news)
-    assert step.op == "replace" and step.delete_before_replace
+    assert step.op == "replace" and not step.delete_before_replace
     urn = stack.urn("web")
     assert [m for m, subject in provider.calls if subject == urn] == [
         "Check",
         "Diff",
         "Check",
-        "Delete",
         "Create",
+        "Delete",
     ]
+    assert grafana.count("DELETE", r".") == 0, "the old resource's Delete removed the dashboard"
     stored = grafana.dashboard("dawg-respelled")
     assert stored is not None and stored.json["dawgInstance"] == stack.resources["web"].outputs["instance"]
+    assert stored.version >= 3  # history kept: updated in place, never recreated
+
+
+def test_the_same_grafana_spelled_differently_is_not_a_change(
+    stack: Stack, grafana: GrafanaStandIn, tmp_path: Path
+) -> None:
+    """Adding `dawg:grafanaOrgId: 1` (Grafana's default org), a trailing slash or
+    upper-case scheme: the same Grafana, so `same`, and nothing is sent to Grafana."""
+    stack.up("web", inputs("dawg-spelling"))
+    recorded = stack.resources["web"].inputs["grafanaTarget"]
+    respelled = ProviderProcess(ROOT, {"DAWG_CACHE_DIR": str(tmp_path / "cache")})
+    try:
+        respelled.configure(
+            {
+                "dawg:grafanaUrl": grafana.url.replace("http://", "HTTP://") + "/",
+                "dawg:grafanaToken": TOKEN,
+                "dawg:grafanaOrgId": "1",
+            },
+            frozenset({"dawg:grafanaToken"}),
+        )
+        stack.provider = respelled
+        grafana.reset_counts()
+        assert stack.preview("web", inputs("dawg-spelling")).op == "same"
+        assert stack.up("web", inputs("dawg-spelling")).op == "same"
+        assert grafana.requests == [] and stack.resources["web"].inputs["grafanaTarget"] == recorded
+        assert grafana.dashboard("dawg-spelling") is not None
+    finally:
+        respelled.close()
+
+
+def test_the_first_replace_after_upgrading_keeps_the_dashboard(
+    stack: Stack, grafana: GrafanaStandIn, provider: ProviderProcess
+) -> None:
+    """Review finding 1: a state from before stamps (no `instance`) and `pulumi up --replace`
+    as the first up after upgrading: Check, Create (stamps), then the old Delete, which must
+    treat any live stamp as a newer owner's."""
+    stack.up("web", inputs("dawg-legacy-replace"))
+    state = stack.resources["web"]
+    state.outputs = {
+        **{k: v for k, v in state.outputs.items() if k not in ("grafanaTarget", "instance", "warnings")},
+        "dashboard": state.inputs["dashboard"],
+    }
+    state.inputs = {k: v for k, v in state.inputs.items() if k != "grafanaTarget"}
+    provider.calls.clear()
+    grafana.reset_counts()
+    stack.up("web", inputs("dawg-legacy-replace"), replace=True)
+    urn = stack.urn("web")
+    assert [m for m, subject in provider.calls if subject == urn] == ["Check", "Create", "Delete"]
+    assert grafana.count("DELETE", r".") == 0
+    stored = grafana.dashboard("dawg-legacy-replace")
+    assert stored is not None, "the legacy resource's Delete removed the dashboard its replacement wrote"
+    assert stored.json["dawgInstance"] == stack.resources["web"].outputs["instance"]
+    stack.destroy("web")  # the replacement, which owns it, does delete it
+    assert grafana.dashboard("dawg-legacy-replace") is None
+
+
+@pytest.mark.parametrize("old_state", ["other-token", "stopped"])
+def test_a_move_with_a_token_per_grafana_completes_and_names_what_it_left(
+    tmp_path: Path, old_state: str
+) -> None:
+    """Review finding 3: each Grafana accepts only its own token, or the old one is gone.
+    The new dashboards are created, the old deletes warn instead of failing the run."""
+    old_token, new_token = "glsa_old_only", "glsa_new_only"
+    old_grafana = GrafanaStandIn("12.0", tokens={old_token: (1, "Admin")}).start()
+    new_grafana = GrafanaStandIn("12.0", tokens={new_token: (1, "Admin")}).start()
+    env = {"DAWG_CACHE_DIR": str(tmp_path / "cache")}
+    secret = frozenset({"dawg:grafanaToken"})
+    first = ProviderProcess(ROOT, env)
+    second = ProviderProcess(ROOT, env)
+    stack = Stack(first)
+    goals = {f"d{i}": inputs(f"dawg-tokmove-{i}") for i in range(2)}
+    old_url = old_grafana.url
+    try:
+        first.configure({"dawg:grafanaUrl": old_url, "dawg:grafanaToken": old_token}, secret)
+        stack.deploy(goals)
+        if old_state == "stopped":
+            old_grafana.stop()
+        else:
+            old_grafana.reset_counts()
+        second.configure({"dawg:grafanaUrl": new_grafana.url, "dawg:grafanaToken": new_token}, secret)
+        stack.provider = second
+        steps = stack.deploy(goals)  # does not raise
+        assert {step.op for step in steps.values()} == {"replace"}
+        calls = [m for m, _ in second.calls if m in ("Create", "Delete")]
+        assert calls[:2] == ["Create", "Create"] and calls[2:] == ["Delete", "Delete"]  # created first
+        for i in range(2):
+            assert new_grafana.dashboard(f"dawg-tokmove-{i}") is not None
+            assert stack.resources[f"d{i}"].outputs["grafanaTarget"] == {"url": new_grafana.url}
+        if old_state == "other-token":
+            # Left in place, untouched: only the refused DELETEs reached it.
+            assert all(old_grafana.dashboard(f"dawg-tokmove-{i}") for i in range(2))
+            assert {method for method, _ in old_grafana.requests} <= {"GET", "DELETE"}
+        # The next `up` is clean: nothing left to delete, nothing fails.
+        assert {step.op for step in stack.deploy(goals).values()} == {"same"}
+        log = second.close()
+        for i in range(2):
+            assert f"dawg-tokmove-{i} was left in the previous Grafana {old_url}" in log
+        assert old_token not in log and new_token not in log
+    finally:
+        stack.close()
+        first.close()
+        if second.process.poll() is None:
+            second.close()
+        new_grafana.stop()
+        if old_state != "stopped":
+            old_grafana.stop()
 
 
 def test_a_stack_config_url_change_moves_dashboards_and_leaves_no_orphan(
@@ -276,6 +387,46 @@ def test_a_stack_config_url_change_moves_dashboards_and_leaves_no_orphan(
                 process.close()
         old_grafana.stop()
         new_grafana.stop()
+
+
+def test_a_failed_step_cancels_the_deferred_and_pruned_deletes(
+    stack: Stack, grafana: GrafanaStandIn, provider: ProviderProcess
+) -> None:
+    """deployment_executor.go `Execute`: performPostSteps only after every step succeeded."""
+    stack.up("keep", inputs("dawg-cancel-keep"))
+    stack.up("repl", inputs("dawg-cancel-a"))
+    bad = inputs("dawg-cancel-bad", grafana={"url": grafana.url, "token": "glsa_refused"})
+    grafana.reset_counts()
+    provider.calls.clear()
+    with pytest.raises(grpc.RpcError, match="HTTP 401"):
+        stack.deploy({"repl": inputs("dawg-cancel-b"), "bad": bad})  # "keep" would be pruned
+    assert not [m for m, _ in provider.calls if m == "Delete"] and grafana.count("DELETE", r".") == 0
+    assert grafana.dashboard("dawg-cancel-keep") is not None and "keep" in stack.resources
+    assert grafana.dashboard("dawg-cancel-a") is not None  # the replaced one is not deleted either
+    assert grafana.dashboard("dawg-cancel-b") is not None and grafana.dashboard("dawg-cancel-bad") is None
+    assert [name for name, _ in stack.pending_deletes] == ["repl"]
+    for name in ("keep", "repl"):
+        stack.destroy(name)
+
+
+def test_delete_before_replace_keeps_a_pending_replacement_until_its_create_succeeds(
+    stack: Stack, grafana: GrafanaStandIn, provider: ProviderProcess
+) -> None:
+    """The resource option: delete first; a failed Create leaves the old state pending, and the
+    next run creates it without deleting again (step_generator.go `continueStepsFromDiff`)."""
+    stack.up("web", inputs("dawg-dbr-1"))
+    refused = inputs("dawg-dbr-2", grafana={"url": grafana.url, "token": "glsa_refused"})
+    with pytest.raises(grpc.RpcError):
+        stack.deploy({"web": refused}, delete_before_replace={"web"})
+    assert grafana.dashboard("dawg-dbr-1") is None  # deleted first, as asked
+    state = stack.resources["web"]
+    assert state.pending_replacement and state.outputs["uid"] == "dawg-dbr-1"
+    provider.calls.clear()
+    step = stack.deploy({"web": inputs("dawg-dbr-2")}, delete_before_replace={"web"})["web"]
+    assert step.op == "replace"
+    assert [m for m, subject in provider.calls if subject == stack.urn("web")] == ["Check", "Diff", "Create"]
+    assert grafana.dashboard("dawg-dbr-2") is not None and not stack.resources["web"].pending_replacement
+    stack.destroy("web")
 
 
 def test_fifty_resources_are_created_in_parallel_each_exactly_once(

@@ -13,8 +13,15 @@ rules (kopf-style: decide purely, act elsewhere). Why each piece exists:
   replacement that keeps the uid (`pulumi up --replace`, a replace decided by the
   engine) creates the new resource first and deletes the old one at the end of the
   run (step_generator.go). Each Create writes a fresh stamp into the dashboard; a
-  Delete whose stamp is no longer the live one leaves the dashboard to its newer
-  owner instead of deleting it.
+  Delete that finds a stamp other than its own (or any stamp, when its state
+  predates stamps) leaves the dashboard to its newer owner instead of deleting it.
+  Replacement is never delete-first: Grafana's dashboard delete also drops version
+  history, stars, permissions and playlist entries, and the stamp makes
+  create-before-delete safe.
+- **One spelling per Grafana**: scheme and host lower-cased, default ports and an
+  unset org (Grafana's default org is 1) compare equal, so re-spelling the same
+  Grafana is not a replacement at all. Credentials in a URL (`user:pass@`) are
+  refused: they would be stored in plaintext in the target.
 - **Unknowns**: in preview, any input may be the engine's unknown sentinel (an
   output of a resource not created yet); every rule here tolerates it.
 """
@@ -62,10 +69,44 @@ def is_unknown(value: Any) -> bool:
     return value == UNKNOWN or type(value).__name__ == "Unknown"
 
 
+DEFAULT_ORG = 1
+"""Grafana's default organisation: an unset org id means this one."""
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
 def normalized_url(url: str) -> str:
-    """One spelling per Grafana: scheme and host lower-cased, no trailing slash, no query."""
+    """One spelling per Grafana: scheme and host lower-cased, no default port, no user
+    info, no trailing slash, no query; the path keeps its case (a sub-path Grafana).
+
+    Raises ValueError for a port that is not a number.
+    """
     parts = urlsplit(url.strip())
-    return urlunsplit((parts.scheme.lower(), parts.netloc.lower(), parts.path.rstrip("/"), "", ""))
+    scheme = parts.scheme.lower()
+    host = parts.hostname or ""  # lower-cased by urlsplit, user info dropped
+    if ":" in host:
+        host = f"[{host}]"
+    port = parts.port
+    netloc = host if port is None or port == _DEFAULT_PORTS.get(scheme) else f"{host}:{port}"
+    return urlunsplit((scheme, netloc, parts.path.rstrip("/"), "", ""))
+
+
+def url_problem(url: Any) -> str | None:
+    """Why a Grafana URL cannot be recorded (never echoing the URL: it may hold a password)."""
+    if not isinstance(url, str) or is_unknown(url):
+        return None
+    parts = urlsplit(url.strip())
+    if "@" in parts.netloc:
+        return (
+            "the Grafana URL must not contain credentials (user:password@host): they would be stored "
+            "in plaintext in the state; put the token in `dawg:grafanaToken` or the `grafana.token` argument"
+        )
+    try:
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+    except ValueError:
+        return "the Grafana URL has a port that is not a number"
+    if parts.scheme.lower() not in _DEFAULT_PORTS or not parts.hostname:
+        return "the Grafana URL must be http:// or https:// with a host"
+    return None
 
 
 def org_id(value: Any) -> int | None:
@@ -78,11 +119,19 @@ def org_id(value: Any) -> int | None:
         return None
 
 
+def source_url(own: Any, default: dict[str, Any] | None) -> Any:
+    """The URL a resource's Grafana comes from: its own `grafana.url`, else the stack's."""
+    if isinstance(own, dict) and own.get("url"):
+        return own.get("url")
+    return (default or {}).get("url")
+
+
 def target(own: Any, default: dict[str, Any] | None) -> dict[str, Any] | str | None:
     """The Grafana a resource writes to: `{url, orgId}` (no token), UNKNOWN, or None.
 
     A resource's own `grafana` argument wins over the stack config given to
-    `configure()`; an unknown one (preview) gives UNKNOWN.
+    `configure()`; an unknown one (preview) gives UNKNOWN. None also for a URL that
+    `url_problem` refuses.
     """
     if isinstance(own, dict):
         if is_unknown(own.get("url")) or is_unknown(own.get("orgId")):
@@ -92,29 +141,41 @@ def target(own: Any, default: dict[str, Any] | None) -> dict[str, Any] | str | N
     source = own if isinstance(own, dict) and own.get("url") else default
     if not source or not isinstance(source.get("url"), str) or not source["url"]:
         return None
+    if url_problem(source["url"]) is not None:
+        return None
     org = org_id(source.get("orgId"))
     # Nulls vanish on the wire: an unset org is left out, so old and new compare equal.
     return {"url": normalized_url(source["url"]), **({"orgId": org} if org is not None else {})}
 
 
-def replacement(olds: dict[str, Any], news: dict[str, Any]) -> tuple[list[str], bool]:
-    """What forces a replacement, and whether the old dashboard must go first.
+def same_target(old: Any, new: Any) -> bool:
+    """Whether two recorded targets name the same Grafana and org (spelling aside)."""
+    if not isinstance(old, dict) or not isinstance(new, dict):
+        return bool(old == new)
+    try:
+        urls = [normalized_url(str(t.get("url", ""))) for t in (old, new)]
+    except ValueError:
+        return bool(old == new)
+    orgs = [org_id(t.get("orgId")) or DEFAULT_ORG for t in (old, new)]
+    return urls[0] == urls[1] and orgs[0] == orgs[1]
 
-    `olds` are old outputs. A state written before `grafanaTarget` existed has none:
-    it is not replaced for that (its next update records the target). When the uid
-    stays the same, the old and the new resource would write the same dashboard, so
-    the old one is deleted first (`deleteBeforeReplace`); create-then-delete would
-    let the old resource's Delete remove what the new one just wrote.
+
+def replacement(olds: dict[str, Any], news: dict[str, Any]) -> list[str]:
+    """What forces a replacement (`olds` are old outputs).
+
+    A state written before `grafanaTarget` existed has none: it is not replaced for
+    that (its next update records the target). Never delete-first, even with the
+    same uid: the new resource is created first and the old one's Delete sees the
+    newer stamp and leaves the dashboard (`newer_owner`).
     """
     replaces = []
     old_uid, new_uid = olds.get("uid"), news.get("uid")
     if is_unknown(new_uid) or old_uid != new_uid:
         replaces.append("uid")
     old_target, new_target = olds.get(TARGET), news.get(TARGET)
-    if old_target is not None and (is_unknown(new_target) or old_target != new_target):
+    if old_target is not None and (is_unknown(new_target) or not same_target(old_target, new_target)):
         replaces.append(TARGET)
-    same_uid = not is_unknown(new_uid) and old_uid == new_uid
-    return replaces, bool(replaces) and same_uid
+    return replaces
 
 
 def new_stamp() -> str:
@@ -127,6 +188,20 @@ def stamped(dashboard: dict[str, Any], stamp: str | None) -> dict[str, Any]:
     return {**dashboard, STAMP_KEY: stamp} if stamp else dashboard
 
 
+def reserved_key_problem(dashboard: dict[str, Any]) -> str | None:
+    """Why a generated dashboard cannot be used as is: the stamp key is DAWG's own.
+
+    Create would overwrite it and refresh strips it, so a generator that emits it would
+    show a diff on every refresh; it is refused instead of silently dropped.
+    """
+    if STAMP_KEY in dashboard:
+        return (
+            f"the generated dashboard has a top-level `{STAMP_KEY}` key, which DAWG reserves for "
+            "the resource instance that wrote it; remove it from the generator's output"
+        )
+    return None
+
+
 def unstamped(dashboard: dict[str, Any]) -> dict[str, Any]:
     """A live dashboard without the stamp, as the generator's output is compared."""
     return {key: value for key, value in dashboard.items() if key != STAMP_KEY}
@@ -135,10 +210,13 @@ def unstamped(dashboard: dict[str, Any]) -> dict[str, Any]:
 def newer_owner(live: dict[str, Any], recorded_stamp: Any) -> str | None:
     """The stamp of a newer resource instance that now writes this dashboard, if any.
 
-    None when the live dashboard is this instance's, carries no stamp (edited in a UI
-    that drops unknown keys, or written before stamps), or the state has none.
+    Any live stamp other than the recorded one is a newer owner's, including when the
+    state records none (written before stamps: the first `pulumi up --replace` after
+    upgrading creates the stamped replacement before this Delete runs). None when
+    the live dashboard is this instance's or carries no stamp (written before stamps,
+    or edited in a UI that drops unknown keys).
     """
     live_stamp = live.get(STAMP_KEY)
-    if isinstance(recorded_stamp, str) and isinstance(live_stamp, str) and live_stamp != recorded_stamp:
+    if isinstance(live_stamp, str) and live_stamp != recorded_stamp:
         return live_stamp
     return None

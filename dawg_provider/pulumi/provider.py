@@ -19,10 +19,14 @@ about, and what this does about it:
 - `diff()` returns `changes=None` so the engine diffs inputs path by path (also
   with `replaces`, so a replacement keeps the path diff), `changes=False` when only
   normalization differs, and replaces on a new uid or a new Grafana (url, org:
-  `grafanaTarget`, recorded by check(); see `props`). With the uid unchanged it asks
-  for delete-before-replace; Create stamps the dashboard with a fresh instance id and
-  Delete leaves a dashboard whose stamp is a newer instance's (`pulumi up --replace`
-  skips Diff and creates before deleting).
+  `grafanaTarget`, recorded by check(); see `props`). It never asks for
+  delete-before-replace (Grafana's delete also drops history, stars, permissions):
+  Create stamps the dashboard with a fresh instance id and Delete leaves a dashboard
+  whose stamp is a newer instance's (`pulumi up --replace` skips Diff and creates
+  before deleting). The same Grafana spelled differently is not a replacement.
+- A move to another Grafana deletes the old dashboards at the end of the run with
+  the current token; when the old Grafana refuses it (401/403) or is gone, Delete
+  warns (naming the uid and URL left behind) and succeeds, so the state converges.
 - The dashboard is stored once in state (in the inputs, where the engine diffs it),
   not again in the outputs; Delete and Read need only uid, owner and target.
 - Warnings (drift overwritten, a registry tag that moved) are logged and also kept
@@ -51,7 +55,14 @@ from pulumi.dynamic import (
     UpdateResult,
 )
 
-from ..errors import DawgError, GeneratorFailed, InvalidLimit
+from ..errors import (
+    DawgError,
+    GeneratorFailed,
+    GrafanaForbidden,
+    GrafanaUnauthorized,
+    GrafanaUnreachable,
+    InvalidLimit,
+)
 from ..grafana import GrafanaClient, GrafanaConnection, ownership
 from ..grafana.apply import Applied, apply
 from ..grafana.canonical import canonical, content_hash
@@ -70,9 +81,13 @@ from .props import (
     newer_owner,
     org_id,
     replacement,
+    reserved_key_problem,
+    same_target,
+    source_url,
     stamped,
     target,
     unstamped,
+    url_problem,
 )
 
 OPERATION_DEADLINE = 300.0
@@ -179,9 +194,14 @@ class WasmDashboardProvider(ResourceProvider):
             failures.append(
                 CheckFailure("owner", "required (WasmDashboard derives it from project and stack)")
             )
+        problem = url_problem(source_url(news.get("grafana"), _process.default_grafana))
         where = target(news.get("grafana"), _process.default_grafana)
-        if where is None:
+        if problem is not None:
+            failures.append(CheckFailure("grafana", problem))
+        elif where is None:
             failures.append(CheckFailure("grafana", NO_GRAFANA))
+        elif same_target(olds.get(TARGET), where):
+            where = olds[TARGET]  # the same Grafana spelled differently: keep the recorded spelling
         inputs[TARGET] = where
         if failures:
             return CheckResult(inputs, failures)
@@ -201,6 +221,9 @@ class WasmDashboardProvider(ResourceProvider):
             return CheckResult(inputs, [CheckFailure("timeout", str(error))])
         except DawgError as error:
             return CheckResult(inputs, [CheckFailure("generator", str(error))])
+        reserved = reserved_key_problem(rendering.dashboard)
+        if reserved is not None:
+            return CheckResult(inputs, [CheckFailure("generator", reserved)])
         for warning in rendering.warnings:
             pulumi.log.warn(warning)
         inputs.update(
@@ -212,13 +235,18 @@ class WasmDashboardProvider(ResourceProvider):
         return CheckResult(inputs, [])
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
-        replaces, delete_first = replacement(olds, news)
+        replaces = replacement(olds, news)
         if replaces:
-            # changes=None keeps the engine's path-level diff of the inputs in the preview.
-            return DiffResult(changes=None, replaces=replaces, delete_before_replace=delete_first)
+            # changes=None keeps the engine's path-level diff of the inputs in the preview;
+            # create-before-delete (never delete-first): see `props.replacement`.
+            return DiffResult(changes=None, replaces=replaces, delete_before_replace=False)
         if any(is_unknown(news.get(key)) for key in DIFFED_KEYS):
             return DiffResult(changes=None)
-        if all(olds.get(key) == news.get(key) for key in DIFFED_KEYS):
+        same = [
+            same_target(olds.get(key), news.get(key)) if key == TARGET else olds.get(key) == news.get(key)
+            for key in DIFFED_KEYS
+        ]
+        if all(same):
             # At most normalization differs (config text, reference spelling).
             return DiffResult(changes=False)
         # Let the engine diff inputs path by path; a state written before grafanaTarget
@@ -311,6 +339,18 @@ class WasmDashboardProvider(ResourceProvider):
                 )
                 return
             client.delete_dashboard(uid)
+        except (GrafanaUnauthorized, GrafanaForbidden, GrafanaUnreachable) as error:
+            recorded = props.get(TARGET)
+            configured = target(None, _process.default_grafana)
+            if props.get("grafana") or not isinstance(recorded, dict) or same_target(recorded, configured):
+                raise ProviderError(f"deleting dashboard {uid}: {error}") from None
+            # A move: the stack's token is for the new Grafana, or the old one is gone.
+            # Failing would fail every later `up`; the dashboard is left there, named.
+            pulumi.log.warn(
+                f"dashboard {uid} was left in the previous Grafana {recorded.get('url')} "
+                f"(org {recorded.get('orgId') or 1}): it could not be deleted there with the current "
+                f"stack config ({type(error).__name__}: {error}); delete it by hand if it should go"
+            )
         except DawgError as error:
             raise ProviderError(f"deleting dashboard {uid}: {error}") from None
 

@@ -18,8 +18,16 @@ one of plugin.DiffKind's strings (sdk/go/common/resource/plugin/provider.go
 update-replace). Paths are the engine's property paths
 (`dashboard.panels[3].targets[0].expr`, `["key.with.dots"]`).
 
-Pure: text in, text out; untrusted input is treated as such (every field checked,
-nothing evaluated, Markdown in titles escaped).
+Same steps: the digest omits them unless `--show-sames` (json.go `ShowPreviewDigest`
+adds a step only when `shouldShow(m, opts) || isRootStack(m)`), so the unchanged
+count comes from the WasmDashboard same steps when there are any, else from
+`changeSummary.same` (display.ResourceChanges of the SummaryEvent: every resource
+type, the stack included), and says so.
+
+Pure: text in, text out; untrusted input is treated as such (every field's shape
+checked and named when wrong, nothing evaluated, Markdown in titles escaped, control
+characters and line separators flattened, @mentions neutralised, code spans fenced
+with more backticks than they contain).
 """
 
 from __future__ import annotations
@@ -38,6 +46,9 @@ _OPS = {"create": "create", "update": "update", "replace": "replace", "delete": 
 _OP_ALIASES = {"create-replacement": "replace", "delete-replaced": "replace", "import": "create"}
 _VALUE = 80
 _CONTEXT = 20
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+"""Line terminators and control characters: in a comment they break out of code spans."""
+_MENTION = re.compile(r"@(?=[A-Za-z0-9])")
 _PATH = re.compile(r'\.?([A-Za-z_$][\w$-]*)|\[(\d+)\]|\["((?:[^"\\]|\\.)*)"\]')
 
 
@@ -55,6 +66,11 @@ class DashboardChange:
     settings: list[str] = field(default_factory=list)
     inputs: list[str] = field(default_factory=list)
     replace_reasons: list[str] = field(default_factory=list)
+
+
+def too_deep(where: str) -> str:
+    """The message for JSON nested deeper than Python can walk (no engine digest is)."""
+    return f"{where}: JSON nested too deeply to be a `pulumi preview --json` digest"
 
 
 def parse_path(path: str) -> list[str | int]:
@@ -86,7 +102,8 @@ def _get(value: Any, parts: list[str | int]) -> Any:
 
 
 def _text(value: Any) -> str:
-    return (value if isinstance(value, str) else json.dumps(value, sort_keys=True)).replace("\n", " ")
+    text = value if isinstance(value, str) else json.dumps(value, sort_keys=True)
+    return _CONTROL.sub(" ", text)
 
 
 def _short(value: Any, start: int = 0) -> str:
@@ -113,12 +130,18 @@ def _pair(before: Any, after: Any) -> tuple[str, str]:
 
 
 def _code(text: str) -> str:
-    return "`" + text.replace("`", "'") + "`"
+    """A code span that holds `text` literally: fenced by more backticks than any run in it."""
+    text = _CONTROL.sub(" ", text)
+    fence = "`" * (max((len(run) for run in re.findall(r"`+", text)), default=0) + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
 
 
 def _escape(text: str) -> str:
-    """Plain text for Markdown: one line, Markdown and HTML characters escaped."""
-    return re.sub(r"([\\`*_{}\[\]<>()#+!|~])", r"\\\1", " ".join(text.split()))
+    """Plain text for Markdown: one line, Markdown and HTML characters escaped, no @mention."""
+    flat = " ".join(_CONTROL.sub(" ", text).split())
+    escaped = re.sub(r"([\\`*_{}\[\]<>()#+!|~])", r"\\\1", flat)
+    return _MENTION.sub("@\u200b", escaped)  # a zero-width space: shown as @team, pings nobody
 
 
 def _inputs(state: Any) -> dict[str, Any]:
@@ -149,15 +172,50 @@ def _op(raw: Any) -> str | None:
     return _OPS.get(raw) or _OP_ALIASES.get(raw) or ("same" if raw in ("same", "read", "refresh") else None)
 
 
+def _check_shape(where: str, step: dict[str, Any]) -> None:
+    """Raise PreviewJsonError naming the first field of a step whose shape is not the engine's."""
+    for key in ("diffReasons", "replaceReasons"):
+        value = step.get(key)
+        if value is not None and not (isinstance(value, list) and all(isinstance(v, str) for v in value)):
+            raise PreviewJsonError(f"{where}.{key}: expected a list of property names")
+    detailed = step.get("detailedDiff")
+    if detailed is not None and not isinstance(detailed, dict):
+        raise PreviewJsonError(f"{where}.detailedDiff: expected an object of property path -> diff")
+    for key in ("oldState", "newState"):
+        state = step.get(key)
+        if state is not None and not isinstance(state, dict):
+            raise PreviewJsonError(f"{where}.{key}: expected a resource state object")
+        if (
+            isinstance(state, dict)
+            and state.get("inputs") is not None
+            and not isinstance(state["inputs"], dict)
+        ):
+            raise PreviewJsonError(f"{where}.{key}.inputs: expected an object")
+
+
+def _summary_same(digest: dict[str, Any]) -> int | None:
+    summary = digest.get("changeSummary")
+    if summary is None:
+        return None
+    if not isinstance(summary, dict) or not all(
+        isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in summary.values()
+    ):
+        raise PreviewJsonError("changeSummary: expected an object of operation -> count")
+    same = summary.get("same")
+    return same if isinstance(same, int) else None
+
+
 def changes(digest: Any) -> tuple[list[DashboardChange], int]:
-    """The changed WasmDashboards (in the digest's order) and the number of unchanged ones."""
+    """The changed WasmDashboards (in the digest's order) and the number of unchanged ones
+    (counted from same steps: only present with `--show-sames`)."""
     if not isinstance(digest, dict) or not isinstance(digest.get("steps", []), list):
         raise PreviewJsonError("expected the JSON object printed by `pulumi preview --json` (with `steps`)")
     by_urn: dict[str, DashboardChange] = {}
     unchanged: set[str] = set()
-    for step in digest.get("steps") or []:
+    for position, step in enumerate(digest.get("steps") or []):
         if not isinstance(step, dict) or not isinstance(step.get("urn"), str):
             continue
+        _check_shape(f"steps[{position}]", step)
         urn: str = step["urn"]
         state = step.get("newState") or step.get("oldState") or {}
         kind = state.get("type") if isinstance(state, dict) else None
@@ -251,14 +309,28 @@ def _section(change: DashboardChange, max_lines: int) -> list[str]:
 def summarize(digest: Any, limit: int = COMMENT_LIMIT) -> str:
     """The Markdown summary; fewer lines per dashboard until it fits `limit` characters."""
     changed, unchanged = changes(digest)
+    summary_same = _summary_same(digest)
     counts: dict[str, int] = {}
     for change in changed:
         counts[change.op] = counts.get(change.op, 0) + 1
     head = ", ".join(f"{n} to {op}" for op, n in sorted(counts.items())) or "no changes"
-    header = [f"### DAWG dashboards: {head}, {unchanged} unchanged", ""]
+    if unchanged == 0 and summary_same is not None:
+        # Without --show-sames the digest lists no same steps; the engine's count covers
+        # every resource type (the stack itself included).
+        tail = f"{summary_same} resource(s) unchanged (all types)"
+    else:
+        tail = f"{unchanged} unchanged"
+    header = [f"### DAWG dashboards: {head}, {tail}", ""]
     for max_lines in (40, 10, 3, 0):
         text = "\n".join(header + [line for change in changed for line in _section(change, max_lines)])
         if len(text) <= limit:
             return text
-    names = ", ".join(_escape(change.name) for change in changed)
-    return "\n".join([*header, f"Too many changes to list; dashboards: {names}"])[:limit]
+    # Last resort: as many names as fit, and how many more; never a name cut in half.
+    lead = "\n".join([*header, "Too many changes to list; dashboards: "])
+    names = [_escape(change.name) for change in changed]
+    for shown in range(len(names), -1, -1):
+        rest = f" … and {len(names) - shown} more" if shown < len(names) else ""
+        text = lead + ", ".join(names[:shown]) + rest
+        if len(text) <= limit:
+            return text
+    return lead[:limit]
