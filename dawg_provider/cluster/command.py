@@ -10,6 +10,7 @@ import argparse
 import os
 import socket
 import sys
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -178,6 +179,8 @@ def run_cli(args: argparse.Namespace, renderer: Renderer) -> int:
             args.allowed_registry, args.allowed_file_root, cluster=args.manifests is None
         ),
     )
+    # Redirects and token realms may lead only to allowed hosts too (sources.transport).
+    renderer.fetcher.options = replace(renderer.fetcher.options, allowed_hosts=options.reach.registries)
     summary = SyncJob(source, lambda: GrafanaClient(connection), renderer, options).run()
     report(summary, options.dry_run, sys.stdout)
     return 1 if summary.failed else 0

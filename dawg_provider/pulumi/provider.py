@@ -62,6 +62,7 @@ from ..errors import (
     GrafanaUnauthorized,
     GrafanaUnreachable,
     InvalidLimit,
+    scrub,
 )
 from ..grafana import GrafanaClient, GrafanaConnection, ownership
 from ..grafana.apply import Applied, apply
@@ -101,6 +102,10 @@ NO_GRAFANA = (
 
 class ProviderError(DawgError):
     """A WasmDashboard operation failed; the message says which dashboard and why."""
+
+    def __init__(self, message: str) -> None:
+        # The engine shows and logs this text: no token, even one Grafana echoed back.
+        super().__init__(scrub(message))
 
 
 @dataclass
@@ -216,16 +221,16 @@ class WasmDashboardProvider(ResourceProvider):
             )
         except GeneratorFailed as error:
             field = "config" if error.exit_code == 1 else "generator"
-            return CheckResult(inputs, [CheckFailure(field, str(error))])
+            return CheckResult(inputs, [CheckFailure(field, scrub(str(error)))])
         except InvalidLimit as error:
-            return CheckResult(inputs, [CheckFailure("timeout", str(error))])
+            return CheckResult(inputs, [CheckFailure("timeout", scrub(str(error)))])
         except DawgError as error:
-            return CheckResult(inputs, [CheckFailure("generator", str(error))])
+            return CheckResult(inputs, [CheckFailure("generator", scrub(str(error)))])
         reserved = reserved_key_problem(rendering.dashboard)
         if reserved is not None:
             return CheckResult(inputs, [CheckFailure("generator", reserved)])
         for warning in rendering.warnings:
-            pulumi.log.warn(warning)
+            pulumi.log.warn(scrub(warning))
         inputs.update(
             generatorDigest=rendering.generator_digest,
             generatorRef=rendering.generator_ref,
@@ -291,7 +296,7 @@ class WasmDashboardProvider(ResourceProvider):
             desired = Desired(uid, stamped(rendering.dashboard, stamp), folder_uid)
             policy = Policy(owner=owner, adopt=spec.adopt, drift=spec.drift)
             applied: Applied = apply(client, desired, recorded, policy, spec.message)
-        warnings = [*rendering.warnings, *applied.plan.warnings]
+        warnings = [scrub(warning) for warning in (*rendering.warnings, *applied.plan.warnings)]
         for warning in warnings:
             pulumi.log.warn(warning)
         if applied.plan.action is Action.REFUSE:
