@@ -11,6 +11,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 import requests
 
+from ..errors import scrub
+
 
 def json_body(response: requests.Response) -> Any:
     try:
@@ -25,7 +27,7 @@ def grafana_message(response: requests.Response) -> tuple[str, str | None]:
         message = str(body.get("message") or body.get("title") or response.reason or "")
         word = body.get("status") or body.get("messageId")
         return message, str(word) if word else None
-    text = response.text.strip()[:200] if isinstance(body, str) or not body else str(body)[:200]
+    text = scrub(response.text.strip() if isinstance(body, str) or not body else str(body), 200)
     return text or str(response.reason or ""), None
 
 
