@@ -105,7 +105,7 @@ def test_component_creates_least_privilege_rbac_and_a_hardened_cronjob() -> pulu
             assert container["securityContext"]["readOnlyRootFilesystem"] is True
             assert container["securityContext"]["allowPrivilegeEscalation"] is False
             assert (
-                container["resources"]["limits"]["memory"] == "1216Mi"  # 4 x 256Mi + 192Mi baseline
+                container["resources"]["limits"]["memory"] == "1472Mi"  # 4 x (256Mi + 64Mi) + 192Mi
                 and "requests" in container["resources"]
             )
             assert {"name": "cache", "mountPath": "/var/cache/dawg"} in container["volumeMounts"]
@@ -208,4 +208,4 @@ def test_the_installed_arguments_are_what_dawg_sync_accepts() -> None:
     assert parsed.allow_literal_uid == ["ops"] and parsed.max_memory == "128Mi" and parsed.max_timeout == "3s"
     assert parsed.concurrency == 2 and parsed.instance == "pulumi p/s dawg shard a"
     assert parsed.allowed_registry == ["registry.example.com", "ghcr.io"]
-    assert memory_limit(2, "128Mi") == "448Mi"
+    assert memory_limit(2, "128Mi") == "576Mi"

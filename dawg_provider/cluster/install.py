@@ -13,8 +13,11 @@ own owner tag, so each prunes only what it created. See the README's scaling not
 
 The tenancy policy (folder roots, literal uids, adopt, generator budgets) becomes
 `dawg sync` flags (`sync_args`). The container's memory limit is derived from the
-budgets, not guessed: `concurrency x max_memory + BASELINE_MEMORY`, where the
-baseline is the job's own peak (Python, the kubernetes client, wasmtime compiling a
+budgets, not guessed: `concurrency x (max_memory + OUTPUT_MEMORY) + BASELINE_MEMORY`.
+OUTPUT_MEMORY is what one run's output costs the job once out of the sandbox (the
+8 MiB stdout, decoded, parsed, hashed, serialized again): 38 MiB measured for 8 MiB
+of long strings, 37 MiB for the 250 000 values `wasm.output` allows; rounded up to
+64 MiB. The baseline is the job's own peak (Python, the kubernetes client, wasmtime compiling a
 4.5 MB Go generator: 158 MiB measured on a cold pass, 58 MiB warm; rounded up to
 192 MiB). Each shard's `--instance` names the stack and shard, so the owner's lease
 (`lease`) tells two installs with the same owner apart.
@@ -35,6 +38,8 @@ DEFAULT_IMAGE = "ghcr.io/dawg-dashboards/dawg:latest"
 CACHE_PATH = "/var/cache/dawg"
 BASELINE_MEMORY = 192 * MIB
 """The job's own peak memory on a cold pass (measured 158 MiB), rounded up."""
+OUTPUT_MEMORY = 64 * MIB
+"""One run's output in the job, worst case (measured 38 MiB), rounded up."""
 
 
 @dataclass(frozen=True)
@@ -75,8 +80,8 @@ class DawgSyncArgs:
 
 
 def memory_limit(concurrency: int, max_memory: str) -> str:
-    """The container memory limit: concurrency x max generator memory + the job's baseline."""
-    total = max(1, concurrency) * parse_size(max_memory, "max_memory") + BASELINE_MEMORY
+    """The container memory limit: concurrency x (max generator memory + its output) + baseline."""
+    total = max(1, concurrency) * (parse_size(max_memory, "max_memory") + OUTPUT_MEMORY) + BASELINE_MEMORY
     return f"{-(-total // MIB)}Mi"
 
 
