@@ -105,9 +105,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     policy.add_argument(
         "--deadline",
-        default="20m",
-        help="generator runs start only if they can end this long after the pass began; later "
-        "CRs are deferred to the next pass (default 20m, inside the owner's 30-minute lease)",
+        type=float,
+        default=840.0,
+        metavar="SECONDS",
+        help="no generator run starts that could end later in the pass; the CRs left are "
+        "deferred to the next pass (default 840, inside the owner's 30-minute lease)",
     )
     policy.add_argument(
         "--namespace-budget",
@@ -180,7 +182,7 @@ def run_cli(args: argparse.Namespace, renderer: Renderer) -> int:
             Limits(timeout=parse_duration(args.max_timeout, "--max-timeout")).timeout,
         ),
         instance=args.instance or f"{socket.gethostname()} {where}",
-        deadline=parse_duration(args.deadline, "--deadline"),
+        deadline=args.deadline,
         namespace_budget=parse_duration(args.namespace_budget, "--namespace-budget"),
         reach=ReachPolicy.for_job(
             args.allowed_registry, args.allowed_file_root, cluster=args.manifests is None

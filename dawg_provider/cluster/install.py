@@ -71,6 +71,10 @@ class DawgSyncArgs:
     concurrency: int = 4
     max_memory: str = "256Mi"
     max_timeout: str = "10s"
+    deadline: float = 840.0
+    """No generator run starts that could end later in the pass (`fairness`)."""
+    namespace_budget: str = "120s"
+    """Generator seconds one namespace may use per pass (`fairness`)."""
     folder_roots: dict[str, str] = field(default_factory=dict)
     """namespace (or *) -> folder root; default every namespace under Teams/<namespace>."""
     allow_literal_uid: list[str] = field(default_factory=list)
@@ -111,6 +115,7 @@ def sync_args(
     if policy is not None:
         args += ["--concurrency", str(policy.concurrency)]
         args += ["--max-memory", policy.max_memory, "--max-timeout", policy.max_timeout]
+        args += ["--deadline", f"{policy.deadline:g}", "--namespace-budget", policy.namespace_budget]
         for namespace, root in sorted(policy.folder_roots.items()):
             args += ["--folder-root", f"{namespace}={root}"]
         for namespace in policy.allow_literal_uid:
@@ -298,6 +303,8 @@ def args_from_config(
         concurrency=int(raw.get("concurrency", 4)),
         max_memory=str(raw.get("maxMemory", "256Mi")),
         max_timeout=str(raw.get("maxTimeout", "10s")),
+        deadline=float(raw.get("deadline", 840.0)),
+        namespace_budget=str(raw.get("namespaceBudget", "120s")),
         folder_roots={str(k): str(v) for k, v in (raw.get("folderRoots") or {}).items()},
         allow_literal_uid=[str(n) for n in raw.get("allowLiteralUid") or []],
         allow_adopt=[str(n) for n in raw.get("allowAdopt") or []],
