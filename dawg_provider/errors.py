@@ -16,14 +16,17 @@ given (`register_secret`) and anything shaped like a credential (`Authorization:
 
 from __future__ import annotations
 
+import base64
 import re
 import threading
 import unicodedata
+from urllib.parse import quote, quote_plus
 
 _SECRETS: set[str] = set()
 _SECRETS_LOCK = threading.Lock()
 _CREDENTIAL_SHAPED = re.compile(
-    r"(?i)(?:authorization|proxy-authorization|x-api-key)\s*[:=]\s*(?:[a-z]+\s+)?[^\s,;\"']+"
+    r"(?i)(?:authorization|x-api-key|x-grafana-token|api[_-]?key|cookie|password|passwd)"
+    r"[\"']?\s*[:=]\s*[\"']?(?:[a-z]+(?:\s+|%20))?[^\s,;\"']+"
     r"|\b(?:bearer|basic)\s+[a-z0-9._~+/=-]{8,}"
     r"|\bgl(?:sa|c)_[a-z0-9_=+/-]+"
 )
@@ -31,19 +34,39 @@ REDACTED = "[redacted]"
 
 
 def register_secret(value: str | None) -> None:
-    """Remember a credential this process holds, so `scrub` removes it from any message."""
+    """Remember a credential this process holds, so `scrub` removes it from any message.
+
+    Also the forms a server may echo it in: URL-quoted, JSON-escaped, base64 (with and
+    without padding).
+    """
     if value and len(value) >= 4:
         with _SECRETS_LOCK:
-            _SECRETS.add(value)
+            _SECRETS.update(_variants(value))
 
 
-def scrub(text: str) -> str:
-    """`text` without any registered secret value or credential-shaped text."""
+def register_credentials(username: str | None, password: str | None) -> None:
+    """A username/password pair: the password, and the `Basic` header value built from both."""
+    register_secret(password)
+    if username and password:
+        register_secret(f"{username}:{password}")
+
+
+def _variants(value: str) -> set[str]:
+    encoded = base64.b64encode(value.encode()).decode()
+    forms = {value, quote(value, safe=""), quote_plus(value), value.replace("/", "\\/"), encoded}
+    forms.add(encoded.rstrip("="))
+    return {form for form in forms if len(form) >= 4}
+
+
+def scrub(text: str, limit: int | None = None) -> str:
+    """`text` without any registered secret value or credential-shaped text, then cut to
+    `limit` characters: scrubbing first, so no secret straddling the cut leaks its prefix."""
     with _SECRETS_LOCK:
         secrets = sorted(_SECRETS, key=len, reverse=True)
     for secret in secrets:
         text = text.replace(secret, REDACTED)
-    return _CREDENTIAL_SHAPED.sub(REDACTED, text)
+    text = _CREDENTIAL_SHAPED.sub(REDACTED, text)
+    return text if limit is None else text[:limit]
 
 
 class DawgError(Exception):

@@ -105,7 +105,7 @@ def test_component_creates_least_privilege_rbac_and_a_hardened_cronjob() -> pulu
             assert container["securityContext"]["readOnlyRootFilesystem"] is True
             assert container["securityContext"]["allowPrivilegeEscalation"] is False
             assert (
-                container["resources"]["limits"]["memory"] == "1216Mi"  # 4 x 256Mi + 192Mi baseline
+                container["resources"]["limits"]["memory"] == "1472Mi"  # 4 x (256Mi + 64Mi) + 192Mi
                 and "requests" in container["resources"]
             )
             assert {"name": "cache", "mountPath": "/var/cache/dawg"} in container["volumeMounts"]
@@ -128,6 +128,10 @@ def test_component_creates_least_privilege_rbac_and_a_hardened_cronjob() -> pulu
             "256Mi",
             "--max-timeout",
             "10s",
+            "--deadline",
+            "840",
+            "--namespace-budget",
+            "120s",
             "--folder-root",
             "*=Org/{namespace}",
             "--folder-root",
@@ -202,10 +206,13 @@ def test_the_installed_arguments_are_what_dawg_sync_accepts() -> None:
         max_memory="128Mi",
         max_timeout="3s",
         concurrency=2,
+        deadline=600.0,
+        namespace_budget="30s",
     )
     parsed = build_parser().parse_args(sync_args("prod", Shard("a", ("a",)), args, "pulumi p/s dawg shard a"))
     assert parsed.folder_root == ["*=Org/{namespace}"] and parsed.allow_adopt == ["legacy"]
     assert parsed.allow_literal_uid == ["ops"] and parsed.max_memory == "128Mi" and parsed.max_timeout == "3s"
     assert parsed.concurrency == 2 and parsed.instance == "pulumi p/s dawg shard a"
     assert parsed.allowed_registry == ["registry.example.com", "ghcr.io"]
-    assert memory_limit(2, "128Mi") == "448Mi"
+    assert parsed.deadline == 600.0 and parsed.namespace_budget == "30s"
+    assert memory_limit(2, "128Mi") == "576Mi"

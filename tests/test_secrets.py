@@ -19,14 +19,17 @@ from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pytest
+import requests
 
 from dawg_provider.cluster.command import report
 from dawg_provider.cluster.sources import ClusterSource
 from dawg_provider.cluster.sync import SyncJob, SyncOptions
 from dawg_provider.errors import DawgError, GrafanaError, RegistryError, register_secret, scrub
 from dawg_provider.grafana import GrafanaClient, GrafanaConnection, RetryPolicy
+from dawg_provider.grafana.responses import grafana_message
 from dawg_provider.render import Renderer
 from dawg_provider.sources.reference import parse_reference
 from dawg_provider.sources.registry import RegistryClient, RegistryOptions
@@ -149,3 +152,43 @@ def test_pulumi_errors_and_check_failures_never_carry_a_known_secret(tmp_path: P
     assert [failure.property for failure in failures] == ["generator"]
     assert "[redacted]" in failures[0].reason and SHAPELESS not in failures[0].reason
     assert not missing.exists()
+
+
+PADDED = "tok3n-with-padding-4"  # its base64 ends in "=", stripped by some echoes
+
+
+def _response(text: str) -> requests.Response:
+    response = requests.Response()
+    response.status_code, response.reason = 502, "Bad Gateway"
+    response._content = text.encode()
+    return response
+
+
+@pytest.mark.parametrize(
+    "echoed",
+    [
+        "y" * 185 + " key=" + PADDED,  # straddles the 200-character cut
+        "token " + quote(PADDED, safe=""),
+        "X-Grafana-Token: " + base64.b64encode(PADDED.encode()).decode().rstrip("="),
+        "Cookie: grafana_session=abcdef0123456789",
+        '"Authorization": "Bearer abcdefghijklmnop"',
+    ],
+)
+def test_encoded_or_cut_secrets_never_survive_a_grafana_error_body(echoed: str) -> None:
+    register_secret(PADDED)
+    message, _ = grafana_message(_response(echoed))
+    assert len(message) <= 200
+    for leak in (PADDED[:6], "abcdef0123456789", "abcdefghijklmnop", "dG9rM2"):
+        assert leak not in message, message
+
+
+def test_grafana_basic_auth_is_never_echoed(echo: str) -> None:
+    connection = GrafanaConnection(
+        f"http://{echo}", username="admin", password="grafana-pa55-word", retry=RetryPolicy(attempts=1)
+    )
+    with pytest.raises(GrafanaError) as caught:
+        GrafanaClient(connection).get_dashboard("x")
+    text = str(caught.value) + caught.value.grafana_message
+    basic = base64.b64encode(b"admin:grafana-pa55-word").decode()
+    assert "[redacted]" in text and "grafana-pa55-word" not in text
+    assert basic not in text and basic.rstrip("=") not in text

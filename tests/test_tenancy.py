@@ -111,23 +111,32 @@ def test_a_literal_uid_never_takes_another_resources_dashboard(
     renderer: Renderer,
     example_wasm: dict[str, Path],
 ) -> None:
-    k8s.add("beta", "steal", simple(example_wasm, "stolen", uid=alpha_uid(), adopt=True))
+    policy = TenancyPolicy(literal_uids=frozenset({"alpha", "beta"}), adopt=frozenset({"beta"}))
+    k8s.add("alpha", "lit", simple(example_wasm, "alpha-secret-title", uid="shared-board"))
+    assert outcomes(sync(k8s, grafana, renderer, policy=policy))["alpha/lit"] == ("created", "Created")
+    before = snapshot(grafana)
+    k8s.add("beta", "steal", simple(example_wasm, "stolen", uid="shared-board", adopt=True))
     k8s.add("beta", "grab", simple(example_wasm, "grabbed", uid=HANDMADE))
-    policy = TenancyPolicy(literal_uids=frozenset({"beta"}), adopt=frozenset({"beta"}))
     summary = sync(k8s, grafana, renderer, policy=policy)
     assert outcomes(summary) == {
         "alpha/web": ("unchanged", "UpToDate"),
+        "alpha/lit": ("unchanged", "UpToDate"),
         "beta/web": ("unchanged", "UpToDate"),
         "beta/steal": ("failed", "UidConflict"),
         "beta/grab": ("failed", "UidConflict"),  # literal uid allowed, but no adopt asked
     }
-    message = condition(k8s.get("beta", "steal"), "Synced")["message"]
-    assert "belongs to another Dashboard resource (alpha/web)" in message
-    unchanged(teams, grafana)
+    for name in ("steal", "grab"):  # neither the other resource nor a title is disclosed
+        message = condition(k8s.get("beta", name), "Synced")["message"]
+        assert "alpha" not in message and "Made by hand" not in message and "title" not in message
+    steal = condition(k8s.get("beta", "steal"), "Synced")["message"]
+    assert "dashboard shared-board is owned by another Dashboard resource" in steal
+    grab = condition(k8s.get("beta", "grab"), "Synced")["message"]
+    assert f"dashboard {HANDMADE} exists and was not written for this resource" in grab
+    unchanged(before, grafana)
     k8s.delete("beta", "steal")
     k8s.delete("beta", "grab")
     assert sync(k8s, grafana, renderer, policy=policy).pruned == []
-    unchanged(teams, grafana)
+    unchanged(before, grafana)
 
 
 def test_adopt_is_denied_unless_the_policy_allows_the_namespace(

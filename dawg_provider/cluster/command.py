@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import DawgError, printable, register_secret
-from ..grafana import GrafanaClient, GrafanaConnection
+from ..grafana import GrafanaClient, GrafanaConnection, ownership
 from ..render import Renderer
 from ..units import parse_duration, parse_size
 from ..wasm.limits import Limits
@@ -57,7 +57,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=float,
         default=840.0,
         metavar="SECONDS",
-        help="stop talking to Grafana after this long (default 840; the CronJob is killed at 900)",
+        help="the whole pass's deadline: Grafana calls stop, and no generator run starts that could "
+        "end later (those CRs are deferred to the next pass); default 840, the CronJob is killed at 900",
     )
     behaviour = parser.add_argument_group("behaviour")
     behaviour.add_argument(
@@ -112,6 +113,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="longest a generator may run; a CR may ask for less (default 10s)",
     )
     policy.add_argument(
+        "--namespace-budget",
+        default="120s",
+        help="generator seconds one namespace may use per pass; its other CRs are deferred (default 120s)",
+    )
+    policy.add_argument(
         "--allowed-registry",
         action="append",
         default=[],
@@ -146,6 +152,9 @@ def run_cli(args: argparse.Namespace, renderer: Renderer) -> int:
     if not args.grafana_url:
         raise DawgError("no Grafana: give --grafana-url or set GRAFANA_URL (and GRAFANA_TOKEN)")
     register_secret(args.grafana_token)
+    problem = ownership.owner_problem(args.owner)
+    if problem:
+        raise DawgError(f"--owner: {problem}")
     connection = GrafanaConnection(
         args.grafana_url,
         token=args.grafana_token,
@@ -175,6 +184,8 @@ def run_cli(args: argparse.Namespace, renderer: Renderer) -> int:
             Limits(timeout=parse_duration(args.max_timeout, "--max-timeout")).timeout,
         ),
         instance=args.instance or f"{socket.gethostname()} {where}",
+        deadline=args.deadline,
+        namespace_budget=parse_duration(args.namespace_budget, "--namespace-budget"),
         reach=ReachPolicy.for_job(
             args.allowed_registry, args.allowed_file_root, cluster=args.manifests is None
         ),

@@ -42,6 +42,7 @@ class Reason(Enum):
     UID_CONFLICT = "UidConflict"
     POLICY_DENIED = "PolicyDenied"
     INTERNAL_ERROR = "InternalError"
+    DEFERRED = "Deferred"
 
 
 FAILURES = frozenset(
@@ -145,7 +146,7 @@ def status_for(
     old = resource.status
     previous = list(old.get("conditions") or [])
     generation = resource.generation
-    ok = reason not in FAILURES and reason is not Reason.SUSPENDED
+    ok = reason not in FAILURES and reason not in (Reason.SUSPENDED, Reason.DEFERRED)
     synced = condition("Synced", ok, reason, message, generation, now, previous)
     ready_before = next((c for c in previous if c.get("type") == "Ready"), None)
     ready: dict[str, Any] | None
@@ -153,8 +154,8 @@ def status_for(
         ready = condition(
             "Ready", True, reason, "the dashboard in Grafana matches the spec", generation, now, previous
         )
-    elif reason is Reason.SUSPENDED:
-        ready = ready_before  # suspended: Grafana is left as it was, and so is Ready
+    elif reason in (Reason.SUSPENDED, Reason.DEFERRED):
+        ready = ready_before  # suspended or deferred: Grafana is left as it was, and so is Ready
     else:  # failed: the dashboard from an earlier pass may still be there and fine
         still = bool(ready_before and ready_before.get("status") == "True")
         ready = condition("Ready", still, reason, message, generation, now, previous)

@@ -13,8 +13,11 @@ own owner tag, so each prunes only what it created. See the README's scaling not
 
 The tenancy policy (folder roots, literal uids, adopt, generator budgets) becomes
 `dawg sync` flags (`sync_args`). The container's memory limit is derived from the
-budgets, not guessed: `concurrency x max_memory + BASELINE_MEMORY`, where the
-baseline is the job's own peak (Python, the kubernetes client, wasmtime compiling a
+budgets, not guessed: `concurrency x (max_memory + OUTPUT_MEMORY) + BASELINE_MEMORY`.
+OUTPUT_MEMORY is what one run's output costs the job once out of the sandbox (the
+8 MiB stdout, decoded, parsed, hashed, serialized again): 38 MiB measured for 8 MiB
+of long strings, 37 MiB for the 250 000 values `wasm.output` allows; rounded up to
+64 MiB. The baseline is the job's own peak (Python, the kubernetes client, wasmtime compiling a
 4.5 MB Go generator: 158 MiB measured on a cold pass, 58 MiB warm; rounded up to
 192 MiB). Each shard's `--instance` names the stack and shard, so the owner's lease
 (`lease`) tells two installs with the same owner apart.
@@ -35,6 +38,8 @@ DEFAULT_IMAGE = "ghcr.io/dawg-dashboards/dawg:latest"
 CACHE_PATH = "/var/cache/dawg"
 BASELINE_MEMORY = 192 * MIB
 """The job's own peak memory on a cold pass (measured 158 MiB), rounded up."""
+OUTPUT_MEMORY = 64 * MIB
+"""One run's output in the job, worst case (measured 38 MiB), rounded up."""
 
 
 @dataclass(frozen=True)
@@ -66,6 +71,10 @@ class DawgSyncArgs:
     concurrency: int = 4
     max_memory: str = "256Mi"
     max_timeout: str = "10s"
+    deadline: float = 840.0
+    """No generator run starts that could end later in the pass (`fairness`)."""
+    namespace_budget: str = "120s"
+    """Generator seconds one namespace may use per pass (`fairness`)."""
     folder_roots: dict[str, str] = field(default_factory=dict)
     """namespace (or *) -> folder root; default every namespace under Teams/<namespace>."""
     allow_literal_uid: list[str] = field(default_factory=list)
@@ -75,8 +84,8 @@ class DawgSyncArgs:
 
 
 def memory_limit(concurrency: int, max_memory: str) -> str:
-    """The container memory limit: concurrency x max generator memory + the job's baseline."""
-    total = max(1, concurrency) * parse_size(max_memory, "max_memory") + BASELINE_MEMORY
+    """The container memory limit: concurrency x (max generator memory + its output) + baseline."""
+    total = max(1, concurrency) * (parse_size(max_memory, "max_memory") + OUTPUT_MEMORY) + BASELINE_MEMORY
     return f"{-(-total // MIB)}Mi"
 
 
@@ -106,6 +115,7 @@ def sync_args(
     if policy is not None:
         args += ["--concurrency", str(policy.concurrency)]
         args += ["--max-memory", policy.max_memory, "--max-timeout", policy.max_timeout]
+        args += ["--deadline", f"{policy.deadline:g}", "--namespace-budget", policy.namespace_budget]
         for namespace, root in sorted(policy.folder_roots.items()):
             args += ["--folder-root", f"{namespace}={root}"]
         for namespace in policy.allow_literal_uid:
@@ -293,6 +303,8 @@ def args_from_config(
         concurrency=int(raw.get("concurrency", 4)),
         max_memory=str(raw.get("maxMemory", "256Mi")),
         max_timeout=str(raw.get("maxTimeout", "10s")),
+        deadline=float(raw.get("deadline", 840.0)),
+        namespace_budget=str(raw.get("namespaceBudget", "120s")),
         folder_roots={str(k): str(v) for k, v in (raw.get("folderRoots") or {}).items()},
         allow_literal_uid=[str(n) for n in raw.get("allowLiteralUid") or []],
         allow_adopt=[str(n) for n in raw.get("allowAdopt") or []],

@@ -10,7 +10,10 @@ renewed less than `LEASE_DURATION` ago refuses the whole pass with a message nam
 the holder. The write uses Grafana's version check, so two jobs racing for a free
 lease cannot both win (the loser gets 409/412). A pass renews only when its lease is
 older than a third of the duration, so the marker does not grow a new Grafana
-version on every pass.
+version on every pass. A renewal time without a zone or more than `CLOCK_SKEW` in the
+future is not one this job could have written: such a lease holds nothing (a forged
+`renewed: 2999-...` must not refuse every pass forever). No CR can write the lease:
+its uid starts with the `dawg-` prefix that literal uids may not use (`tenancy`).
 
 The decision is a pure function (`lease_problem`); `take` does the I/O.
 """
@@ -25,6 +28,8 @@ from ..grafana import GrafanaClient, ownership
 
 LEASE_TAG = "dawg-lease"
 LEASE_DURATION = timedelta(minutes=30)
+CLOCK_SKEW = timedelta(minutes=5)
+"""How far in the future a lease's renewal may lie (clocks differ) before it is ignored."""
 
 
 def lease_uid(owner: str) -> str:
@@ -40,6 +45,8 @@ def _record(dashboard: dict[str, Any] | None) -> tuple[str, datetime | None]:
         when = datetime.fromisoformat(renewed) if isinstance(renewed, str) else None
     except ValueError:
         when = None
+    if when is not None and when.tzinfo is None:
+        when = None  # the job writes aware times; a naive one is forged or broken: not a lease
     return (holder if isinstance(holder, str) else ""), when
 
 
@@ -48,6 +55,8 @@ def lease_problem(dashboard: dict[str, Any] | None, owner: str, instance: str, n
     holder, renewed = _record(dashboard)
     if not holder or holder == instance or renewed is None or now - renewed >= LEASE_DURATION:
         return None
+    if renewed - now > CLOCK_SKEW:
+        return None  # renewed in the future: no job wrote that, so it holds nothing
     return (
         f"another sync job ({holder!r}) writes as owner {owner!r} on this Grafana (lease renewed "
         f"{renewed:%Y-%m-%dT%H:%M:%SZ}); two jobs with one owner would prune each other's "
@@ -58,7 +67,12 @@ def lease_problem(dashboard: dict[str, Any] | None, owner: str, instance: str, n
 
 def needs_renewal(dashboard: dict[str, Any] | None, instance: str, now: datetime) -> bool:
     holder, renewed = _record(dashboard)
-    return holder != instance or renewed is None or now - renewed >= LEASE_DURATION / 3
+    return (
+        holder != instance
+        or renewed is None
+        or now - renewed >= LEASE_DURATION / 3
+        or renewed - now > CLOCK_SKEW
+    )
 
 
 def take(client: GrafanaClient, owner: str, instance: str, now: datetime, dry_run: bool) -> None:

@@ -46,6 +46,29 @@ UNDERSTOOD = frozenset(
 _DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 # metadata.namespace: a DNS label (IsDNS1123Label), at most 63 characters.
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+
+
+def go_pattern(pattern: str) -> str:
+    """A CRD `pattern` for Python's `re` with the API server's meaning (Go RE2, no flags):
+    `$` is the end of the text, never "before a final newline" as in Python."""
+    out: list[str] = []
+    escaped = in_class = False
+    for char in pattern:
+        if escaped:
+            escaped = False
+        elif char == "\\":
+            escaped = True
+        elif char == "[":
+            in_class = True
+        elif char == "]":
+            in_class = False
+        elif char == "$" and not in_class:
+            out.append(r"\Z")
+            continue
+        out.append(char)
+    return "".join(out)
+
+
 _TYPES: dict[str, tuple[type, ...]] = {
     "object": (dict,),
     "array": (list,),
@@ -130,7 +153,7 @@ def _validate(schema: dict[str, Any], value: Any, path: str, errors: list[str]) 
             errors.append(f"{path}: must have at least {schema['minLength']} characters")
         if "maxLength" in schema and len(value) > schema["maxLength"]:
             errors.append(f"{path}: must have at most {schema['maxLength']} characters")
-        if "pattern" in schema and not re.search(schema["pattern"], value):
+        if "pattern" in schema and not re.search(go_pattern(schema["pattern"]), value):
             errors.append(f"{path}: {_short(value)} does not match {schema['pattern']}")
     if isinstance(value, dict):
         properties: dict[str, Any] = schema.get("properties") or {}
@@ -158,10 +181,10 @@ def _metadata_errors(metadata: Any) -> list[str]:
         return [f"metadata: must be an object, got {_type_name(metadata)}"]
     errors = []
     name = metadata.get("name")
-    if not isinstance(name, str) or len(name) > 253 or not _DNS_SUBDOMAIN.match(name):
+    if not isinstance(name, str) or len(name) > 253 or not _DNS_SUBDOMAIN.fullmatch(name):
         errors.append(f"metadata.name: {_short(name)} is not a DNS subdomain (RFC 1123, at most 253)")
     namespace = metadata.get("namespace", "default")
-    if not isinstance(namespace, str) or len(namespace) > 63 or not _DNS_LABEL.match(namespace):
+    if not isinstance(namespace, str) or len(namespace) > 63 or not _DNS_LABEL.fullmatch(namespace):
         errors.append(f"metadata.namespace: {_short(namespace)} is not a DNS label (RFC 1123, at most 63)")
     for key, kind in (("uid", "string"), ("resourceVersion", "string"), ("generation", "integer")):
         if key in metadata and not _is(metadata[key], kind):

@@ -124,6 +124,10 @@ def load_documents(path: Path) -> list[Any]:
         raise DawgError(f"{path}: not valid YAML: {str(error).splitlines()[0]}") from None
     except RecursionError:
         raise DawgError(f"{path}: YAML nested too deeply") from None
+    except DawgError:
+        raise
+    except Exception as error:  # SafeLoader raises ValueError for `2024-13-45`, huge ints, ...
+        raise DawgError(f"{path}: a value cannot be loaded ({type(error).__name__}); file not read") from None
     finally:
         loader.dispose()
     return documents

@@ -13,6 +13,8 @@ local use: the same code path). It is a thin adapter: the decisions are the core
   traceback of an unexpected one goes to the job's log at debug level, never to
   status), and the pass goes on. The exit code is 1 when any CR failed.
 - **Reach** (`reach`): generators only from allowed registries and file roots.
+- **Fair shares** (`fairness`): a per-namespace budget of generator seconds and a pass
+  deadline; CRs beyond them are `Deferred` to the next pass. The lease is renewed.
 - **Tenancy** (`tenancy`): uids scoped per namespace, folders under the namespace's
   root, adopt only where allowed, and a dashboard recorded for one CR is never written
   by another. Only one job writes as an owner (`lease`).
@@ -35,11 +37,11 @@ from __future__ import annotations
 import logging
 import socket
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
-from enum import Enum
 from typing import Any
 
 from ..errors import (
@@ -61,8 +63,10 @@ from ..sources.fetch import Fetched
 from ..spec import DashboardSpec, parse_folder, parse_spec
 from . import lease
 from .crd import DashboardResource, Reason, same_status, status_for
+from .fairness import PassBudget, interleave
 from .prune import prune
 from .reach import ReachPolicy, reach_problem
+from .results import CrResult, Outcome, Summary, classify
 from .sources import Source
 from .tenancy import (
     TenancyPolicy,
@@ -72,54 +76,19 @@ from .tenancy import (
     dashboard_uid,
     default_uid,
     folder_for,
+    literal_uid_problem,
 )
+
+__all__ = ["DEFAULT_OWNER", "CrResult", "Outcome", "Summary", "SyncJob", "SyncOptions", "is_fresh"]
 
 log = logging.getLogger("dawg.sync")
 
 DEFAULT_OWNER = "k8s-dawg-sync"
-
-
-class Outcome(Enum):
-    """What happened to one CR in a pass."""
-
-    CREATED = "created"
-    UPDATED = "updated"
-    UNCHANGED = "unchanged"
-    SUSPENDED = "suspended"
-    FAILED = "failed"
-
-
-@dataclass(frozen=True)
-class CrResult:
-    key: str
-    uid: str
-    outcome: Outcome
-    reason: Reason
-    message: str
-    diff: tuple[str, ...] = ()
-
-
-@dataclass
-class Summary:
-    results: list[CrResult] = field(default_factory=list)
-    pruned: list[str] = field(default_factory=list)
-    released: list[str] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)
-    notices: list[str] = field(default_factory=list)
-
-    def count(self, outcome: Outcome) -> int:
-        return sum(1 for result in self.results if result.outcome is outcome)
-
-    @property
-    def failed(self) -> bool:
-        return self.count(Outcome.FAILED) > 0 or bool(self.errors)
-
-    def line(self, dry_run: bool = False) -> str:
-        prefix = "dawg sync (dry run, nothing written)" if dry_run else "dawg sync"
-        parts = [f"{self.count(o)} {o.value}" for o in Outcome]
-        return (
-            f"{prefix}: {len(self.results)} dashboards: " + ", ".join(parts) + f", {len(self.pruned)} pruned"
-        )
+REFUSED = (
+    "dashboard {uid} exists and was not written for this resource; the job will not overwrite it. "
+    "Choose another uid, or set spec.adopt where the job's policy allows it"
+)
+"""The planner's refusal names the dashboard's title and owner: not for another team's eyes."""
 
 
 @dataclass(frozen=True)
@@ -134,6 +103,10 @@ class SyncOptions:
     reach: ReachPolicy = field(default_factory=ReachPolicy)
     """Where generators may come from; the CLI restricts it (`ReachPolicy.for_job`)."""
     instance: str = field(default_factory=lambda: f"dawg sync on {socket.gethostname()}")
+    deadline: float | None = None
+    """Seconds of the pass in which generator runs may happen (`fairness`); None: no limit."""
+    namespace_budget: float | None = None
+    """Generator seconds one namespace may use per pass (`fairness`); None: no limit."""
     """Who this job is, in the owner's lease (`lease`); the same for every pass of one job."""
 
 
@@ -170,6 +143,7 @@ class SyncJob:
         renderer: Renderer | None = None,
         options: SyncOptions | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        timer: Callable[[], float] = time.monotonic,
     ) -> None:
         self.source = source
         self.options = options or SyncOptions()
@@ -177,6 +151,10 @@ class SyncJob:
         self._make_client = grafana
         self._clients = threading.local()
         self._clock = clock
+        self._timer = timer
+        self._budget = PassBudget(timer=timer)
+        self._lease_at: datetime | None = None
+        self._lease_lost: str | None = None
         self._fetched: dict[str, Fetched | DawgError] = {}
         self._folders: dict[str, str] = {}
         self._lock = threading.Lock()
@@ -214,8 +192,14 @@ class SyncJob:
         except DawgError as error:
             summary.errors.append(f"pass refused: {error}")
             return summary
+        except Exception as error:  # a lease marker holding anything must not end the job
+            log.debug("taking the lease failed", exc_info=True)
+            summary.errors.append(f"pass refused: unexpected {type(error).__name__} taking the lease")
+            return summary
+        self._lease_at = now
+        self._budget = PassBudget(self.options.deadline, self.options.namespace_budget, self._timer)
         with ThreadPoolExecutor(max_workers=max(1, self.options.concurrency)) as pool:
-            summary.results = list(pool.map(lambda r: self._guarded(r, now), resources))
+            summary.results = list(pool.map(lambda r: self._guarded(r, now), interleave(resources)))
         if not self.options.prune:
             return summary
         if incomplete:
@@ -257,6 +241,10 @@ class SyncJob:
         """The per-CR boundary: whatever goes wrong, this CR fails alone with a clear condition."""
         stamp = now.strftime("%Y-%m-%dT%H:%M:%SZ")
         try:
+            lost = self._keep_lease()
+            if lost:
+                uid = dashboard_uid(resource, self.options.policy)
+                return self._finish(resource, uid, Outcome.DEFERRED, Reason.DEFERRED, lost, stamp)
             return self._sync_one(resource, now, stamp)
         except Exception as error:
             log.debug("unexpected error syncing %s", printable(resource.key), exc_info=True)
@@ -288,7 +276,9 @@ class SyncJob:
                 resource, uid, Outcome.SUSPENDED, Reason.SUSPENDED, "spec.suspend is true", stamp
             )
         try:
-            problem = adopt_problem(resource, spec.adopt, self.options.policy)
+            problem = adopt_problem(resource, spec.adopt, self.options.policy) or literal_uid_problem(
+                resource, self.options.policy
+            )
             if problem:
                 raise PolicyViolation(problem)
             folder = folder_for(resource.namespace, spec.folder, self.options.policy)
@@ -331,7 +321,14 @@ class SyncJob:
         digest = fetched.artifact.digest
         if not self.options.dry_run and is_fresh(resource, digest, now, self.options.verify_interval):
             return CrResult(resource.key, uid, Outcome.UNCHANGED, Reason.UP_TO_DATE, "verified recently")
-        rendering = self.renderer.render_fetched(fetched, spec, uid, self.options.owner)
+        deferred = self._budget.admit(resource.namespace, spec.limits.timeout)
+        if deferred:
+            return self._finish(resource, uid, Outcome.DEFERRED, Reason.DEFERRED, deferred, stamp)
+        started = self._timer()
+        try:
+            rendering = self.renderer.render_fetched(fetched, spec, uid, self.options.owner)
+        finally:
+            self._budget.release(resource.namespace, spec.limits.timeout, self._timer() - started)
         client = self.client()
         live = client.get_dashboard(uid)
         problem = claim_problem(live.dashboard if live else None, resource, uid, self.options.policy)
@@ -353,16 +350,18 @@ class SyncJob:
         policy = Policy(owner=self.options.owner, adopt=spec.adopt, drift=spec.drift)
         if self.options.dry_run:
             decision = preview(client, desired, recorded, policy, live=live)
-            outcome, reason = _classify(decision.action)
+            outcome, reason = classify(decision.action)
             lines = tuple(decision.diff.lines()) if decision.diff else ()
             return CrResult(resource.key, uid, outcome, reason, decision.reason, lines)
         applied: Applied = apply(
             client, desired, recorded, policy, spec.message or f"DAWG sync of {resource.key}", live=live
         )
         decision, saved = applied.plan, applied.saved
-        outcome, reason = _classify(decision.action)
+        outcome, reason = classify(decision.action)
         if outcome is Outcome.FAILED:
-            return self._finish(resource, uid, outcome, reason, decision.reason, stamp)
+            # A refusal says nothing of the dashboard it protects (another tenant's title, owner).
+            message = REFUSED.format(uid=uid) if decision.action is Action.REFUSE else decision.reason
+            return self._finish(resource, uid, outcome, reason, message, stamp)
         grafana = {
             "uid": uid,
             "url": client.absolute_url(saved.url if saved else live.url if live else ""),
@@ -418,22 +417,30 @@ class SyncJob:
                 log.warning("%s", printable(str(error)))
         return result
 
+    def _keep_lease(self) -> str | None:
+        """Renew the owner's lease during a long pass; why the pass must stop, if it was lost."""
+        with self._lock:
+            now = self._clock()
+            if self._lease_lost or self._lease_at is None or now - self._lease_at < lease.LEASE_DURATION / 3:
+                return self._lease_lost
+            try:
+                lease.take(
+                    self.client(), self.options.owner, self.options.instance, now, self.options.dry_run
+                )
+                self._lease_at = now
+            except Exception as error:
+                log.debug("renewing the lease failed", exc_info=True)
+                detail = str(error) if isinstance(error, DawgError) else f"unexpected {type(error).__name__}"
+                self._lease_lost = f"deferred to the next pass: the owner's lease was not renewed: {detail}"
+            return self._lease_lost
+
     # -- pruning ------------------------------------------------------------------------------
 
     def _prune(self, resources: list[DashboardResource], summary: Summary) -> None:
-        wanted = {dashboard_uid(resource, self.options.policy) for resource in resources}
+        # A CR refused its uid does not keep another's (or an earlier CR's) dashboard alive.
+        refused = {r.key for r in summary.results if r.reason is Reason.UID_CONFLICT}
+        wanted = {dashboard_uid(r, self.options.policy) for r in resources if r.key not in refused}
         result = prune(self.client(), self.options.owner, wanted, len(resources), self.options)
         summary.pruned += result.pruned
         summary.released += result.released
         summary.errors += result.errors
-
-
-def _classify(action: Action) -> tuple[Outcome, Reason]:
-    return {
-        Action.CREATE: (Outcome.CREATED, Reason.CREATED),
-        Action.UPDATE: (Outcome.UPDATED, Reason.UPDATED),
-        Action.ADOPT: (Outcome.UPDATED, Reason.ADOPTED),
-        Action.NOOP: (Outcome.UNCHANGED, Reason.UP_TO_DATE),
-        Action.REFUSE: (Outcome.FAILED, Reason.UID_CONFLICT),
-        Action.DRIFTED: (Outcome.FAILED, Reason.DRIFTED),
-    }[action]

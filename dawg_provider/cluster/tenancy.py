@@ -11,13 +11,19 @@ with the job's powers. These rules keep a team inside its own namespace's share:
   `--folder-root NS=PATH` to change it, `*` as PATH for no restriction). A CR's
   `spec.folder` must be the root or below it; an empty folder means the root. A
   folder given by uid (`uid:...`) cannot be placed, so it needs an unrestricted root.
+- **Reserved uids**: a literal uid may not start with `dawg` (any case): derived
+  uids of other namespaces (`dawg-...`), DAWG's folders and the owner's lease do.
 - **Adopt** (taking over a dashboard DAWG did not write) only in namespaces the
   policy lists (`--allow-adopt`), and never a dashboard another DAWG writer owns.
 - **Budgets**: a generator gets at most `--max-memory` and `--max-timeout`; a CR may
   ask for less, never more (`PolicyDenied`), and one that asks nothing gets the
   smaller of the defaults and the maximums.
-- **Claims**: a dashboard records the CR that owns it (`ownership.resource_tag`); a CR
-  never writes one recorded for another CR, whatever uid it asks for.
+- **Claims**: a dashboard records the CR that owns it (`ownership.resource_tag`) and
+  that CR's metadata.uid; a CR never writes one recorded for another CR, whatever uid
+  it asks for. A CR deleted and recreated under the same name (or a reused namespace)
+  has a new metadata.uid, so it is another CR: it does not take the old dashboard
+  over; the old one is pruned as orphaned and the next pass creates the new CR's.
+  Refusals never name the other resource or its dashboard's title.
 
 A namespace pattern is a namespace name or `*` (every namespace).
 """
@@ -34,11 +40,14 @@ from ..spec import parse_folder
 from ..units import MIB, format_size
 from ..wasm.limits import Limits
 from .crd import DashboardResource
+from .lease import LEASE_TAG
 
 ANY = "*"
 DEFAULT_ROOT = "Teams/{namespace}"
 DEFAULT_MAX_MEMORY = 256 * MIB
 DEFAULT_MAX_TIMEOUT = 10.0
+RESERVED_PREFIX = "dawg"
+"""Literal uids may not start with it: derived, folder and lease uids do."""
 
 
 @dataclass(frozen=True)
@@ -104,9 +113,30 @@ def dashboard_uid(resource: DashboardResource, policy: TenancyPolicy) -> str:
     asked = resource.spec.get("uid")
     if not isinstance(asked, str) or not ownership.valid_uid(asked):
         return default_uid(resource)
-    if policy.allows_literal_uid(resource.namespace):
+    if policy.allows_literal_uid(resource.namespace) and not is_reserved(asked):
         return asked
     return ownership.derived_uid("k8s-uid", resource.namespace, asked)
+
+
+def is_reserved(uid: str) -> bool:
+    """Uids DAWG derives (`dawg-...`, `dawgf-...`, the owner's lease): never literal.
+
+    Compared without case: MySQL compares uids case-insensitively.
+    """
+    return uid.lower().startswith(RESERVED_PREFIX)
+
+
+def literal_uid_problem(resource: DashboardResource, policy: TenancyPolicy) -> str | None:
+    """Why a literal `spec.uid` is refused, or None. Pure."""
+    asked = resource.spec.get("uid")
+    if not isinstance(asked, str) or not policy.allows_literal_uid(resource.namespace):
+        return None
+    if is_reserved(asked):
+        return (
+            f"spec.uid {asked[:40]!r}: uids starting with {RESERVED_PREFIX!r} are reserved for the "
+            "uids DAWG derives (other namespaces' dashboards and the job's lease); choose another uid"
+        )
+    return None
 
 
 def folder_for(namespace: str, folder: str, policy: TenancyPolicy) -> str:
@@ -142,22 +172,28 @@ def claim_problem(
     """
     if live is None:
         return None
+    tags = live.get("tags")
+    if isinstance(tags, list) and LEASE_TAG in tags:
+        return f"dashboard {uid} is a sync job's lease; a resource never writes or adopts it"
     recorded = ownership.resource_of(live)
-    mine = ownership.resource_tag(resource.namespace, resource.name)
     if recorded is not None:
-        if recorded == mine:
-            return None
-        return (
-            f"dashboard {uid} belongs to another Dashboard resource ({recorded[len('dawg-cr:') :]}); "
-            "a resource never writes, adopts or prunes another's dashboard. Choose another uid"
-        )
+        if recorded != ownership.resource_tag(resource.namespace, resource.name):
+            return (
+                f"dashboard {uid} is owned by another Dashboard resource; a resource never writes, "
+                "adopts or prunes another's dashboard. Choose another uid"
+            )
+        recorded_uid = ownership.resource_uid_of(live)
+        if recorded_uid and resource.uid and recorded_uid != ownership.resource_uid_tag(resource.uid):
+            return (
+                f"dashboard {uid} was written for an earlier resource named {resource.key} (its "
+                "metadata.uid differs: it was deleted and recreated, or the namespace reused). It is "
+                "not taken over: the job prunes it as orphaned, and a later pass creates this one's"
+            )
+        return None
     if ownership.is_managed(live):
         if uid == default_uid(resource):
             return None
-        return (
-            f"dashboard {uid} was written by DAWG ({ownership.owner_of(live) or 'unknown owner'}) "
-            "for another resource; it cannot be taken over. Choose another uid"
-        )
+        return f"dashboard {uid} was written by DAWG for another resource; choose another uid"
     return None  # not DAWG's: the planner refuses it unless the CR adopts (allowed by policy)
 
 

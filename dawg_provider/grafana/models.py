@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from ..errors import DawgError
+from ..errors import DawgError, register_credentials, register_secret
 from .dialect import Dialect
 from .health import HealthState
 from .responses import safe_url
@@ -59,6 +59,8 @@ class GrafanaConnection:
             raise DawgError(f"Grafana URL {safe_url(self.url)!r} is not an http(s) URL")
         if parts.username or parts.password:
             raise DawgError("Grafana URL must not contain credentials; use a token or username/password")
+        register_secret(self.token)  # whoever builds a connection, its secrets are scrubbed
+        register_credentials(self.username, self.password)
 
     @property
     def base(self) -> str:

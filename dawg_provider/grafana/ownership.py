@@ -9,7 +9,8 @@ unified storage, the k8s API all keep dashboard JSON and tags verbatim):
   `dawg-owner:<owner>` naming the writer: a Pulumi stack (`pulumi-<project>-<stack>`)
   or a sync job (`k8s-<name>`). Search filters tags with AND, so
   `/api/search?tag=dawg-managed&tag=dawg-owner:k8s-prod` lists exactly what one
-  writer may prune. Owner ids longer than the tag budget are shortened with a hash.
+  writer may prune. Owner ids longer than the tag budget (the tag is at most 50
+  characters, Grafana's tag column) are shortened with a hash.
 - **Dashboard uids** that DAWG derives start with `dawg-` (Grafana-valid, at most
   40 characters, deterministic from the resource's identity), so two teams using the
   same generator never collide, and a dashboard someone else made is never taken
@@ -33,7 +34,9 @@ OWNER_TAG_PREFIX = "dawg-owner:"
 DASHBOARD_UID_PREFIX = "dawg-"
 FOLDER_UID_PREFIX = "dawgf-"
 MAX_UID = 40
-MAX_OWNER = 40
+MAX_TAG = 50
+"""Grafana's `dashboard_tag.term` is VARCHAR(50) (pkg/services/sqlstore/migrations/dashboard_mig.go)."""
+MAX_OWNER = MAX_TAG - len(OWNER_TAG_PREFIX)
 _UID_CHARS = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
 
 
@@ -44,7 +47,7 @@ def _digest(*parts: str, length: int) -> str:
 
 def valid_uid(uid: str) -> bool:
     """What Grafana accepts as a uid: `[A-Za-z0-9_-]`, 1 to 40 characters."""
-    return bool(_UID_CHARS.match(uid))
+    return bool(_UID_CHARS.fullmatch(uid))
 
 
 def derived_uid(*identity: str) -> str:
@@ -75,6 +78,13 @@ def owner_tag(owner: str) -> str:
     if len(clean) > MAX_OWNER:
         clean = clean[: MAX_OWNER - 11] + "-" + _digest(owner, length=10)
     return OWNER_TAG_PREFIX + clean
+
+
+def owner_problem(owner: str) -> str | None:
+    """Why `owner` cannot name a writer, or None: it must keep a readable tag."""
+    if not re.sub(r"[^A-Za-z0-9_.:/-]+", "", owner):
+        return f"owner {owner[:60]!r} has no letters, digits or `_.:/-`; it cannot name a writer"
+    return None
 
 
 def mark(dashboard: dict[str, Any], owner: str) -> dict[str, Any]:
@@ -141,7 +151,6 @@ def labels(dashboard: dict[str, Any]) -> dict[str, str]:
 RESOURCE_TAG_PREFIX = "dawg-cr:"
 RESOURCE_UID_TAG_PREFIX = "dawg-cr-uid:"
 ADOPTED_TAG = "dawg-adopted"
-MAX_TAG = 50
 _RESOURCE_PREFIXES = (RESOURCE_TAG_PREFIX, RESOURCE_UID_TAG_PREFIX)
 
 
@@ -185,6 +194,14 @@ def resource_of(dashboard: dict[str, Any]) -> str | None:
     """The `dawg-cr:` tag of a dashboard, if it records an owning resource."""
     for tag in dashboard.get("tags") or []:
         if isinstance(tag, str) and tag.startswith(RESOURCE_TAG_PREFIX):
+            return tag
+    return None
+
+
+def resource_uid_of(dashboard: dict[str, Any]) -> str | None:
+    """The `dawg-cr-uid:` tag of a dashboard, if it records the owning resource's uid."""
+    for tag in dashboard.get("tags") or []:
+        if isinstance(tag, str) and tag.startswith(RESOURCE_UID_TAG_PREFIX):
             return tag
     return None
 

@@ -11,6 +11,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 import requests
 
+from ..errors import scrub
+
 
 def json_body(response: requests.Response) -> Any:
     try:
@@ -27,7 +29,7 @@ def grafana_message(response: requests.Response) -> tuple[str, str | None]:
         if body.get("kind") == "Status":  # a k8s Status from /apis: the word is its reason
             word = body.get("reason")
         return message, str(word) if word else None
-    text = response.text.strip()[:200] if isinstance(body, str) or not body else str(body)[:200]
+    text = scrub(response.text.strip() if isinstance(body, str) or not body else str(body), 200)
     return text or str(response.reason or ""), None
 
 

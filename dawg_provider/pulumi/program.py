@@ -50,7 +50,7 @@ def parse_entries(raw: Any, key: str = "dawg:dashboards") -> tuple[list[Entry], 
                     label, f"unknown field(s) {', '.join(unknown)}; known: {', '.join(sorted(ENTRY_KEYS))}"
                 )
             )
-        if not isinstance(name, str) or not _NAME.match(name):
+        if not isinstance(name, str) or not _NAME.fullmatch(name):
             errors.append(
                 FieldError(f"{where}.name", "required: letters, digits, '.', '_' or '-', at most 100")
             )

@@ -126,23 +126,23 @@ def _oci_ref(raw: str, rest: str) -> OciRef:
     host, slash, path = rest.partition("/")
     if not host:
         raise bad("registry", "missing; write oci://registry.example.com/team/generator:v1")
-    match = _HOST.match(host)
+    match = _HOST.fullmatch(host)
     if not match or (match.group(1) is not None and not 0 < int(match.group(1)) < 65536):
         raise bad("registry", f"{host!r} is not a host[:port]")
     if not slash or not path:
         raise bad("repository", "missing after the registry; write oci://HOST/REPOSITORY:TAG")
     path, at, digest = path.partition("@")
-    if at and not _DIGEST.match(digest):
+    if at and not _DIGEST.fullmatch(digest):
         raise bad("digest", f"{digest!r} is not sha256:<64 lower-case hex digits>")
     last_slash = path.rfind("/")
     colon = path.rfind(":")
     tag: str | None = None
     if colon > last_slash:
         path, tag = path[:colon], path[colon + 1 :]
-        if not _TAG.match(tag):
+        if not _TAG.fullmatch(tag):
             raise bad("tag", f"{tag!r} is not a valid tag (letters, digits, '_', '.', '-'; at most 128)")
     for component in path.split("/"):
-        if not _COMPONENT.match(component):
+        if not _COMPONENT.fullmatch(component):
             raise bad(
                 "repository",
                 f"{component!r} in {path!r} is not valid (lower-case letters and digits, "

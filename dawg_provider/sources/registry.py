@@ -41,7 +41,8 @@ from ..errors import (
     RegistryAuthError,
     RegistryError,
     RegistryUnreachable,
-    register_secret,
+    register_credentials,
+    scrub,
 )
 from ..units import format_size
 from .artifact import WASM_MAGIC
@@ -363,7 +364,9 @@ def _registry_errors(response: requests.Response) -> str:
     try:
         errors = response.json().get("errors") or []
         return (
-            ": " + "; ".join(str(e.get("message", e.get("code", ""))) for e in errors)[:300] if errors else ""
+            ": " + scrub("; ".join(str(e.get("message", e.get("code", ""))) for e in errors), 300)
+            if errors
+            else ""
         )
     except (ValueError, AttributeError):
         return ""
@@ -378,7 +381,7 @@ def _make_oras_registry(client: RegistryClient, host: str) -> Any:
         else docker_credentials(host, options.docker_config)
     )
     if credentials:
-        register_secret(credentials[1])
+        register_credentials(*credentials)
 
     def count() -> None:
         client.requests += 1

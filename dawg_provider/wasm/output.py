@@ -15,6 +15,10 @@ from ..errors import InvalidOutput
 # Real dashboards nest about ten levels (panels -> targets -> ...). A limit well
 # above that still stops nesting bombs long before Python's recursion limit would.
 MAX_DEPTH = 64
+MAX_NODES = 250_000
+"""JSON values one output may hold. Parsed, each costs ~90 bytes (canonical hashing
+doubles it): 8 MiB of `[{},{},...]` would be 2.8 M values and ~450 MiB of RSS per run,
+so a hostile output could OOM the sync job. A large real dashboard has ~20 000."""
 
 
 def parse_dashboard(generator: str, raw: bytes) -> dict[str, Any]:
@@ -30,6 +34,12 @@ def parse_dashboard(generator: str, raw: bytes) -> dict[str, Any]:
     if not text.strip():
         raise InvalidOutput(generator, "wrote nothing to stdout", "print the dashboard JSON to stdout")
     too_deep = f"stdout JSON nests more than {MAX_DEPTH} levels deep"
+    if node_bound(text) > MAX_NODES:
+        raise InvalidOutput(
+            generator,
+            f"stdout JSON holds more than {MAX_NODES} values; refused before parsing",
+            "a dashboard needs far fewer: check the generator for a runaway loop",
+        )
     try:
         # The C decoder stops a nesting bomb itself, with RecursionError.
         value = json.loads(text, parse_constant=_reject_constant)
@@ -86,6 +96,15 @@ def _first_bytes(raw: bytes, most: int = 80) -> str:
     head = raw[:most].decode("utf-8", errors="backslashreplace")
     shown = json.dumps(head, ensure_ascii=True)
     return shown + (f" ... ({len(raw)} bytes)" if len(raw) > most else "")
+
+
+def node_bound(text: str) -> int:
+    """An upper bound on the JSON values in `text`, counted in C without parsing.
+
+    Every value but the first follows a `,` or `:` or opens a container; separators
+    inside strings count too, so this only over-counts.
+    """
+    return 1 + text.count(",") + text.count("[") + text.count("{")
 
 
 def nesting_depth(value: Any) -> int:
