@@ -248,3 +248,16 @@ def test_a_refused_api_discovery_fails_loudly_not_legacy(standin: GrafanaStandIn
         apply(client, desired("dawg-loud"), None, Policy(OWNER))
     assert standin.dashboard("dawg-loud") is None
     assert standin.count("POST") + standin.count("PUT") == 0  # no silent legacy write either
+
+
+def test_overwrite_replaces_an_existing_dashboard_on_every_dialect(any_profile: GrafanaStandIn) -> None:
+    """`dawg preview` and naive pushers save with overwrite and no version: a second save must
+    replace, not fail. On /apis a POST of an existing name is 409 AlreadyExists (the stand-in's
+    create, after the apiserver's registry store Create), so the client PUTs what it just read."""
+    client = make(any_profile)
+    client.save_dashboard({"uid": "ow", "title": "first"}, overwrite=True)
+    client.save_dashboard({"uid": "ow", "title": "second"}, overwrite=True)
+    live = client.get_dashboard("ow")
+    assert live is not None and live.dashboard["title"] == "second"
+    others = [d for d in any_profile.orgs[1].dashboards.values() if d.uid != "ow"]
+    assert others == []  # nothing else was created

@@ -90,7 +90,7 @@ class Dashboards(Transport):
         self.health_state.wrote_into(folder_uid)
         dialect = self.apis()
         if dialect is not None:
-            return self._save_apis(dialect, dashboard, folder_uid, message, what)
+            return self._save_apis(dialect, dashboard, folder_uid, message, what, overwrite)
         body = {
             "dashboard": dashboard,
             "folderUid": folder_uid,
@@ -130,13 +130,29 @@ class Dashboards(Transport):
             )
 
     def _save_apis(
-        self, dialect: Apis, dashboard: dict[str, Any], folder_uid: str, message: str, what: str
+        self,
+        dialect: Apis,
+        dashboard: dict[str, Any],
+        folder_uid: str,
+        message: str,
+        what: str,
+        overwrite: bool = False,
     ) -> SaveResult:
-        """Create (POST) or update (PUT with the resourceVersion of the expected generation)."""
+        """Create (POST) or update (PUT with the resourceVersion of the expected generation).
+
+        `overwrite` without a version (the legacy API's `overwrite: true`) replaces what is
+        there: a POST of an existing name is 409 AlreadyExists on /apis, so it PUTs with the
+        resourceVersion just read.
+        """
         uid = str(dashboard.get("uid") or "")
         expected = dashboard.get("version")
         path = dialect.dashboards()
         method, resource_version = "POST", ""
+        if expected is None and overwrite and uid:
+            current = self.get_dashboard(uid)
+            if current is not None:
+                method, path = "PUT", f"{path}/{quote(uid, safe='')}"
+                resource_version = current.resource_version
         if expected is not None:
             seen = self._seen.get(uid)
             if seen is None or seen[0] != expected:  # not read at that generation: read it now
