@@ -407,20 +407,10 @@ def _crd(args: argparse.Namespace) -> int:
 
 
 def _preview_summary(args: argparse.Namespace) -> int:
-    from .pulumi.summary import PreviewJsonError, summarize, too_deep
+    from .pulumi.summary import summarize_json
 
     text = sys.stdin.read() if args.file == "-" else Path(args.file).read_text(errors="replace")
-    where = "stdin" if args.file == "-" else args.file
-    try:
-        text = summarize(json.loads(text), args.limit)
-    except json.JSONDecodeError as error:
-        raise PreviewJsonError(
-            f"{where}: not JSON ({error.msg} at line {error.lineno}); "
-            "save it with `pulumi preview --json > preview.json`"
-        ) from None
-    except RecursionError:
-        raise PreviewJsonError(too_deep(where)) from None
-    print(text)
+    print(summarize_json(text, "stdin" if args.file == "-" else args.file, args.limit))
     return 0
 
 

@@ -146,7 +146,16 @@ def test_pulumi_errors_and_check_failures_never_carry_a_known_secret(tmp_path: P
     missing = tmp_path / f"{SHAPELESS}.wasm"  # a path that happens to contain the token
     failures = (
         WasmDashboardProvider()
-        .check({}, {"generator": str(missing), "config": "a: 1", "uid": "d", "owner": "o"})
+        .check(
+            {},
+            {
+                "generator": str(missing),
+                "config": "a: 1",
+                "uid": "d",
+                "owner": "o",
+                "grafana": {"url": "https://grafana.example.com"},
+            },
+        )
         .failures
     )
     assert [failure.property for failure in failures] == ["generator"]

@@ -56,9 +56,12 @@ def live(obj: dict[str, Any], uid: str) -> LiveDashboard:
     updated_by = str(
         annotations.get("grafana.app/updatedBy") or annotations.get("grafana.app/createdBy") or ""
     )
+    name = str(metadata.get("name") or uid)
     return LiveDashboard(
-        uid=str(metadata.get("name") or uid),
-        dashboard=dict(spec),
+        uid=name,
+        # The legacy API's JSON carries its uid; the same here, so a caller that saves what it
+        # read back (a lease renewal, a release) names the dashboard on either dialect.
+        dashboard={**spec, "uid": name},
         version=int(metadata.get("generation") or 0),
         folder_uid=str(annotations.get(FOLDER_ANNOTATION) or ""),
         url=dashboard_url(str(metadata.get("name") or uid), str(spec.get("title") or "")),

@@ -334,3 +334,16 @@ def summarize(digest: Any, limit: int = COMMENT_LIMIT) -> str:
         if len(text) <= limit:
             return text
     return lead[:limit]
+
+
+def summarize_json(text: str, where: str, limit: int) -> str:
+    """`summarize` of `pulumi preview --json` output as text; `where` names it in errors."""
+    try:
+        return summarize(json.loads(text), limit)
+    except json.JSONDecodeError as error:
+        raise PreviewJsonError(
+            f"{where}: not JSON ({error.msg} at line {error.lineno}); "
+            "save it with `pulumi preview --json > preview.json`"
+        ) from None
+    except RecursionError:
+        raise PreviewJsonError(too_deep(where)) from None
