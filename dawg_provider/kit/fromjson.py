@@ -20,7 +20,7 @@ from typing import Any
 
 from ..errors import DawgError
 from .golden import golden_text
-from .new import NAME
+from .new import NAME, write_project
 
 VARIABLE = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 MAX_DASHBOARD = 4 * 1024 * 1024
@@ -145,14 +145,4 @@ def create(
 ) -> tuple[list[Path], dict[str, int]]:
     """Write the project into `directory` (which must not exist or be empty)."""
     project, counts = plan(name, load_dashboard(dashboard_file), parse_variables(pairs))
-    if directory.exists() and (not directory.is_dir() or any(directory.iterdir())):
-        raise DawgError(f"{directory}: exists and is not an empty directory; nothing written")
-    written = []
-    for path, text in project.items():
-        target = directory / path
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(text, encoding="utf-8")
-        if path == "build.sh":
-            target.chmod(0o755)
-        written.append(target)
-    return written, counts
+    return write_project(directory, project), counts

@@ -91,6 +91,12 @@ def plan(language: TemplateLanguage, name: str) -> dict[str, str]:
 def create(language: TemplateLanguage, directory: Path, name: str | None = None) -> list[Path]:
     """Write a new project into `directory` (which must not exist or be empty); its files."""
     project = plan(language, name or directory.resolve().name)
+    return write_project(directory, project)
+
+
+def write_project(directory: Path, project: dict[str, str]) -> list[Path]:
+    """Write `project` (relative path -> text) into `directory`, which must not exist or be
+    empty; `build.sh` is made executable. Returns the files written."""
     if directory.exists() and (not directory.is_dir() or any(directory.iterdir())):
         raise DawgError(f"{directory}: exists and is not an empty directory; nothing written")
     written = []
