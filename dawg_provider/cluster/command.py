@@ -23,6 +23,10 @@ from .sources import ClusterSource, ManifestSource, Source
 from .sync import DEFAULT_OWNER, Outcome, Summary, SyncJob, SyncOptions
 from .tenancy import DEFAULT_ROOT, TenancyPolicy
 
+EXIT_JOB_FAILED = 1
+EXIT_CR_ERRORS = 3
+"""Not 2: argparse exits 2 on a usage error."""
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     source = parser.add_argument_group("where Dashboard resources come from")
@@ -34,6 +38,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     source.add_argument(
         "--namespace", action="append", default=[], help="only these namespaces (repeatable; default all)"
+    )
+    source.add_argument(
+        "--exclude-namespace",
+        action="append",
+        default=[],
+        metavar="NAMESPACE",
+        help="never these namespaces (repeatable; for a shard that takes the rest of the cluster)",
     )
     source.add_argument("--selector", "-l", metavar="LABELS", help="only CRs matching this label selector")
     source.add_argument(
@@ -57,6 +68,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="owner tag of this job; unique per job",
     )
     behaviour.add_argument("--dry-run", action="store_true", help="print the plan with diffs; write nothing")
+    behaviour.add_argument(
+        "--fail-on-cr-errors",
+        action="store_true",
+        help=f"exit {EXIT_CR_ERRORS} when a Dashboard failed (default: failures live in its status, exit 0)",
+    )
     behaviour.add_argument("--concurrency", type=int, default=4, help="CRs synced at once (default 4)")
     behaviour.add_argument("--no-prune", action="store_true", help="never delete dashboards whose CR is gone")
     behaviour.add_argument(
@@ -132,8 +148,11 @@ def run_cli(args: argparse.Namespace, renderer: Renderer) -> int:
         source = ManifestSource(args.manifests)
         where = f"manifests {args.manifests.resolve()}"
     else:
-        source = ClusterSource.connect(args.kubeconfig, args.namespace, args.selector)
-        where = f"cluster namespaces={','.join(args.namespace) or '*'} selector={args.selector or ''}"
+        source = ClusterSource.connect(args.kubeconfig, args.namespace, args.selector, args.exclude_namespace)
+        where = (
+            f"cluster namespaces={','.join(args.namespace) or '*'} selector={args.selector or ''}"
+            f" exclude={','.join(args.exclude_namespace)}"
+        )
     options = SyncOptions(
         owner=args.owner,
         dry_run=args.dry_run,
@@ -152,7 +171,19 @@ def run_cli(args: argparse.Namespace, renderer: Renderer) -> int:
     )
     summary = SyncJob(source, lambda: GrafanaClient(connection), renderer, options).run()
     report(summary, options.dry_run, sys.stdout)
-    return 1 if summary.failed else 0
+    return exit_code(summary, args.fail_on_cr_errors)
+
+
+def exit_code(summary: Summary, fail_on_cr_errors: bool = False) -> int:
+    """0: the pass did its work (a CR's failure is in that CR's status, where its team
+    looks, so a CronJob does not fail, and alert, every run for one bad CR);
+    1: the job failed (listing, Grafana, status writes, pruning refused);
+    3: opted in with --fail-on-cr-errors, some Dashboard failed. Pure."""
+    if summary.job_failed:
+        return EXIT_JOB_FAILED
+    if fail_on_cr_errors and summary.count(Outcome.FAILED):
+        return EXIT_CR_ERRORS
+    return 0
 
 
 def report(summary: Summary, dry_run: bool, out: Any) -> None:

@@ -11,7 +11,9 @@ local use: the same code path). It is a thin adapter: the decisions are the core
   exception only marks that CR (condition reasons `ConfigInvalid`, `PolicyDenied`,
   `GeneratorFailed`, `GrafanaError`, `Drifted`, `UidConflict`, `InternalError`; the
   traceback of an unexpected one goes to the job's log at debug level, never to
-  status), and the pass goes on. The exit code is 1 when any CR failed.
+  status), and the pass goes on. Per-CR failures live in status; the job itself
+  fails (exit 1) only when it could not do its work: list, reach Grafana, write
+  statuses, prune safely (`Summary.job_failed`).
 - **Tenancy** (`tenancy`): uids scoped per namespace, folders under the namespace's
   root, adopt only where allowed, and a dashboard recorded for one CR is never written
   by another. Only one job writes as an owner (`lease`).
@@ -38,7 +40,6 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
-from enum import Enum
 from typing import Any
 
 from ..errors import (
@@ -61,6 +62,7 @@ from ..spec import DashboardSpec, parse_folder, parse_spec
 from . import lease
 from .crd import DashboardResource, Reason, same_status, status_for
 from .prune import prune
+from .results import CrResult, Outcome, Summary
 from .sources import Source
 from .tenancy import (
     TenancyPolicy,
@@ -72,52 +74,11 @@ from .tenancy import (
     folder_for,
 )
 
+__all__ = ["DEFAULT_OWNER", "CrResult", "Outcome", "Summary", "SyncJob", "SyncOptions", "is_fresh"]
+
 log = logging.getLogger("dawg.sync")
 
 DEFAULT_OWNER = "k8s-dawg-sync"
-
-
-class Outcome(Enum):
-    """What happened to one CR in a pass."""
-
-    CREATED = "created"
-    UPDATED = "updated"
-    UNCHANGED = "unchanged"
-    SUSPENDED = "suspended"
-    FAILED = "failed"
-
-
-@dataclass(frozen=True)
-class CrResult:
-    key: str
-    uid: str
-    outcome: Outcome
-    reason: Reason
-    message: str
-    diff: tuple[str, ...] = ()
-
-
-@dataclass
-class Summary:
-    results: list[CrResult] = field(default_factory=list)
-    pruned: list[str] = field(default_factory=list)
-    released: list[str] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)
-    notices: list[str] = field(default_factory=list)
-
-    def count(self, outcome: Outcome) -> int:
-        return sum(1 for result in self.results if result.outcome is outcome)
-
-    @property
-    def failed(self) -> bool:
-        return self.count(Outcome.FAILED) > 0 or bool(self.errors)
-
-    def line(self, dry_run: bool = False) -> str:
-        prefix = "dawg sync (dry run, nothing written)" if dry_run else "dawg sync"
-        parts = [f"{self.count(o)} {o.value}" for o in Outcome]
-        return (
-            f"{prefix}: {len(self.results)} dashboards: " + ", ".join(parts) + f", {len(self.pruned)} pruned"
-        )
 
 
 @dataclass(frozen=True)
@@ -176,6 +137,7 @@ class SyncJob:
         self._fetched: dict[str, Fetched | DawgError] = {}
         self._folders: dict[str, str] = {}
         self._lock = threading.Lock()
+        self._status_errors: list[str] = []
 
     def client(self) -> GrafanaClient:
         if not hasattr(self._clients, "client"):
@@ -184,6 +146,18 @@ class SyncJob:
         return client
 
     def run(self) -> Summary:
+        summary = self._run()
+        with self._lock:
+            failures, self._status_errors = self._status_errors, []
+        if failures:
+            summary.status_failures = len(failures)
+            summary.errors.append(
+                f"status of {len(failures)} resource(s) could not be written (first: {failures[0]}); "
+                "they show an outdated status and are synced again next pass"
+            )
+        return summary
+
+    def _run(self) -> Summary:
         summary = Summary()
         try:
             resources = self.source.list()
@@ -206,6 +180,7 @@ class SyncJob:
                 self._finish(r, default_uid(r), Outcome.FAILED, Reason.GRAFANA_ERROR, str(error), stamp)
                 for r in resources
             ]
+            summary.errors.append(f"Grafana: {error}")
             return summary
         except DawgError as error:
             summary.errors.append(f"pass refused: {error}")
@@ -411,6 +386,8 @@ class SyncJob:
                 self.source.patch_status(resource, status)
             except DawgError as error:
                 log.warning("%s", printable(str(error)))
+                with self._lock:
+                    self._status_errors.append(str(error))
         return result
 
     # -- pruning ------------------------------------------------------------------------------
