@@ -12,6 +12,7 @@ listing with such errors is incomplete, so the job does not prune after it.
 
 from __future__ import annotations
 
+import builtins
 import logging
 import os
 from collections.abc import Sequence
@@ -229,7 +230,7 @@ class ClusterSource:
             raise DawgError(f"listing Dashboard resources failed: {error}") from None
         return [r for r in resources if r.namespace not in self.exclude_namespaces]
 
-    def _list_scope(self, namespace: str | None) -> list[DashboardResource]:
+    def _list_scope(self, namespace: str | None) -> builtins.list[DashboardResource]:
         from kubernetes.client.exceptions import ApiException
 
         attempt = 0
