@@ -198,6 +198,7 @@ def test_the_installed_arguments_are_what_dawg_sync_accepts() -> None:
         folder_roots={"*": "Org/{namespace}"},
         allow_literal_uid=["ops"],
         allow_adopt=["legacy"],
+        allowed_registries=["registry.example.com", "ghcr.io"],
         max_memory="128Mi",
         max_timeout="3s",
         concurrency=2,
@@ -206,4 +207,5 @@ def test_the_installed_arguments_are_what_dawg_sync_accepts() -> None:
     assert parsed.folder_root == ["*=Org/{namespace}"] and parsed.allow_adopt == ["legacy"]
     assert parsed.allow_literal_uid == ["ops"] and parsed.max_memory == "128Mi" and parsed.max_timeout == "3s"
     assert parsed.concurrency == 2 and parsed.instance == "pulumi p/s dawg shard a"
+    assert parsed.allowed_registry == ["registry.example.com", "ghcr.io"]
     assert memory_limit(2, "128Mi") == "448Mi"

@@ -314,6 +314,7 @@ def test_token_never_in_status_or_output(
         )
     )
     wrong = "glsa_wrong_but_secret_token_value"
+    command = [sys.executable, "-m", "dawg_provider", "sync", "--kubeconfig", str(kubeconfig)]
     env = {
         **os.environ,
         "GRAFANA_URL": grafana.url,
@@ -322,7 +323,7 @@ def test_token_never_in_status_or_output(
         "DAWG_OWNER": OWNER,
     }
     result = subprocess.run(
-        [sys.executable, "-m", "dawg_provider", "sync", "--kubeconfig", str(kubeconfig)],
+        [*command, "--allowed-file-root", str(example_wasm["simple"].parent)],
         capture_output=True,
         text=True,
         env=env,
@@ -334,7 +335,7 @@ def test_token_never_in_status_or_output(
     assert wrong not in str(k8s.get("sec", "web")["status"])
     assert condition(k8s.get("sec", "web"), "Synced")["reason"] == Reason.GRAFANA_ERROR.value
     ok = subprocess.run(
-        [sys.executable, "-m", "dawg_provider", "sync", "--kubeconfig", str(kubeconfig)],
+        [*command, "--allowed-file-root", str(example_wasm["simple"].parent)],
         capture_output=True,
         text=True,
         env={**env, "GRAFANA_TOKEN": TOKEN},

@@ -19,6 +19,7 @@ from ..grafana import GrafanaClient, GrafanaConnection
 from ..render import Renderer
 from ..units import parse_duration, parse_size
 from ..wasm.limits import Limits
+from .reach import ReachPolicy
 from .sources import ClusterSource, ManifestSource, Source
 from .sync import DEFAULT_OWNER, Outcome, Summary, SyncJob, SyncOptions
 from .tenancy import DEFAULT_ROOT, TenancyPolicy
@@ -119,6 +120,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="longest a generator may run; a CR may ask for less (default 10s)",
     )
     policy.add_argument(
+        "--allowed-registry",
+        action="append",
+        default=[],
+        metavar="HOST[:PORT]",
+        help="registries generators may come from (repeatable; in the cluster none without it, "
+        "loopback included; with --manifests any)",
+    )
+    policy.add_argument(
+        "--allowed-file-root",
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="directories file:// generators may come from (repeatable; default "
+        "/opt/dawg/generators in the cluster, the current directory with --manifests)",
+    )
+    policy.add_argument(
         "--allow-adopt",
         action="append",
         default=[],
@@ -168,6 +185,9 @@ def run_cli(args: argparse.Namespace, renderer: Renderer) -> int:
             Limits(timeout=parse_duration(args.max_timeout, "--max-timeout")).timeout,
         ),
         instance=args.instance or f"{socket.gethostname()} {where}",
+        reach=ReachPolicy.for_job(
+            args.allowed_registry, args.allowed_file_root, cluster=args.manifests is None
+        ),
     )
     summary = SyncJob(source, lambda: GrafanaClient(connection), renderer, options).run()
     report(summary, options.dry_run, sys.stdout)

@@ -70,6 +70,8 @@ class DawgSyncArgs:
     """namespace (or *) -> folder root; default every namespace under Teams/<namespace>."""
     allow_literal_uid: list[str] = field(default_factory=list)
     allow_adopt: list[str] = field(default_factory=list)
+    allowed_registries: list[str] = field(default_factory=list)
+    """Registries generators may come from (`host[:port]`); none when empty."""
 
 
 def memory_limit(concurrency: int, max_memory: str) -> str:
@@ -110,6 +112,8 @@ def sync_args(
             args += ["--allow-literal-uid", namespace]
         for namespace in policy.allow_adopt:
             args += ["--allow-adopt", namespace]
+        for host in policy.allowed_registries:
+            args += ["--allowed-registry", host]
     return args
 
 
@@ -262,6 +266,7 @@ def args_from_config(
         "folderRoots",
         "allowLiteralUid",
         "allowAdopt",
+        "allowedRegistries",
     }
     unknown = sorted(set(raw) - known)
     if unknown:
@@ -291,4 +296,5 @@ def args_from_config(
         folder_roots={str(k): str(v) for k, v in (raw.get("folderRoots") or {}).items()},
         allow_literal_uid=[str(n) for n in raw.get("allowLiteralUid") or []],
         allow_adopt=[str(n) for n in raw.get("allowAdopt") or []],
+        allowed_registries=[str(h) for h in raw.get("allowedRegistries") or []],
     )

@@ -14,6 +14,7 @@ local use: the same code path). It is a thin adapter: the decisions are the core
   status), and the pass goes on. Per-CR failures live in status; the job itself
   fails (exit 1) only when it could not do its work: list, reach Grafana, write
   statuses, prune safely (`Summary.job_failed`).
+- **Reach** (`reach`): generators only from allowed registries and file roots.
 - **Tenancy** (`tenancy`): uids scoped per namespace, folders under the namespace's
   root, adopt only where allowed, and a dashboard recorded for one CR is never written
   by another. Only one job writes as an owner (`lease`).
@@ -62,6 +63,7 @@ from ..spec import DashboardSpec, parse_folder, parse_spec
 from . import lease
 from .crd import DashboardResource, Reason, same_status, status_for
 from .prune import prune
+from .reach import ReachPolicy, reach_problem
 from .results import CrResult, Outcome, Summary
 from .sources import Source
 from .tenancy import (
@@ -90,6 +92,8 @@ class SyncOptions:
     force_prune: bool = False
     verify_interval: timedelta = timedelta(minutes=30)
     policy: TenancyPolicy = field(default_factory=TenancyPolicy)
+    reach: ReachPolicy = field(default_factory=ReachPolicy)
+    """Where generators may come from; the CLI restricts it (`ReachPolicy.for_job`)."""
     instance: str = field(default_factory=lambda: f"dawg sync on {socket.gethostname()}")
     """Who this job is, in the owner's lease (`lease`); the same for every pass of one job."""
 
@@ -264,6 +268,9 @@ class SyncJob:
                 raise PolicyViolation(problem)
             folder = folder_for(resource.namespace, spec.folder, self.options.policy)
             limits = budget(resource.spec, spec.limits, self.options.policy)
+            unreachable = reach_problem(spec.generator, self.options.reach, self.renderer.fetcher.base_dir)
+            if unreachable:
+                raise PolicyViolation(unreachable)
             return self._sync_spec(resource, replace(spec, limits=limits), folder, uid, now, stamp)
         except PolicyViolation as error:
             return self._finish(resource, uid, Outcome.FAILED, Reason.POLICY_DENIED, str(error), stamp)

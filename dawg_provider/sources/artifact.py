@@ -8,6 +8,7 @@ status) identifies a generator by the sha256 of its bytes, never by its name, so
 from __future__ import annotations
 
 import hashlib
+import stat
 from enum import Enum
 from pathlib import Path
 
@@ -120,10 +121,19 @@ def load_artifact(ref: FileRef) -> Artifact:
     """Read the generator in a file; errors say which file and why."""
     path = ref.path
     try:
-        size = path.stat().st_size
-        if size > MAX_ARTIFACT_SIZE:
-            raise InvalidModule(str(ref), f"{path} is {size} bytes, over the {MAX_ARTIFACT_SIZE} byte limit")
-        wasm = path.read_bytes()
+        info = path.stat()
+        if stat.S_ISDIR(info.st_mode):
+            raise IsADirectoryError
+        if not stat.S_ISREG(info.st_mode):  # a device or FIFO: reading could never end
+            raise InvalidModule(str(ref), f"{path} is not a regular file")
+        if info.st_size > MAX_ARTIFACT_SIZE:
+            raise InvalidModule(
+                str(ref), f"{path} is {info.st_size} bytes, over the {MAX_ARTIFACT_SIZE} byte limit"
+            )
+        with path.open("rb") as handle:  # capped: the file may grow between stat and read
+            wasm = handle.read(MAX_ARTIFACT_SIZE + 1)
+        if len(wasm) > MAX_ARTIFACT_SIZE:
+            raise InvalidModule(str(ref), f"{path} is over the {MAX_ARTIFACT_SIZE} byte limit")
     except FileNotFoundError:
         raise InvalidModule(str(ref), f"no such file: {path}") from None
     except IsADirectoryError:
