@@ -152,6 +152,15 @@ def build_parser() -> argparse.ArgumentParser:
     sync.set_defaults(handler=_sync)
     crd = commands.add_parser("crd", help="print the Dashboard CustomResourceDefinition (YAML)")
     crd.set_defaults(handler=_crd)
+    install = commands.add_parser(
+        "install-manifests",
+        help="write the in-cluster install as plain manifests (for kubectl apply -k)",
+        description="Write Namespace, CRD, RBAC, cache claims and the CronJobs or controller "
+        "Deployments to DIR with a kustomization.yaml (the same objects the Pulumi component "
+        "creates). The Grafana token Secret is not written.",
+    )
+    sync_module.add_install_arguments(install)
+    install.set_defaults(handler=_install_manifests)
     return parser
 
 
@@ -381,6 +390,12 @@ def _sync(args: argparse.Namespace) -> int:
     from .render import Renderer
 
     return run_cli(args, Renderer(_runtime(args), _fetcher(args)))
+
+
+def _install_manifests(args: argparse.Namespace) -> int:
+    from .cluster.command import run_install
+
+    return run_install(args)
 
 
 def _crd(args: argparse.Namespace) -> int:

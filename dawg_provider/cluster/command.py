@@ -19,6 +19,8 @@ from ..grafana import GrafanaClient, GrafanaConnection
 from ..render import Renderer
 from ..units import parse_duration, parse_size
 from ..wasm.limits import Limits
+from . import kustomize
+from .manifests import InstallSpec, Mode
 from .reach import ReachPolicy
 from .sources import ClusterSource, ManifestSource, Source
 from .sync import DEFAULT_OWNER, Outcome, Summary, SyncJob, SyncOptions
@@ -228,3 +230,38 @@ def report(summary: Summary, dry_run: bool, out: Any) -> None:
     for error in summary.errors:
         say(f"error: {error}")
     say(summary.line(dry_run))
+
+
+def add_install_arguments(parser: argparse.ArgumentParser) -> None:
+    """`dawg install-manifests`: the choices of `manifests.InstallSpec` an operator makes most."""
+    parser.add_argument("--output", "-o", type=Path, default=Path("deploy/install"), metavar="DIR")
+    parser.add_argument("--image", required=True, help="the DAWG image: a version tag or @sha256 digest")
+    parser.add_argument("--grafana-url", required=True)
+    parser.add_argument("--mode", choices=[m.value for m in Mode], default=Mode.CRONJOB.value)
+    parser.add_argument("--namespace", default="dawg-system", help="where DAWG runs")
+    parser.add_argument("--cluster-name", default="cluster", help="owner tags become k8s-NAME-SHARD")
+    parser.add_argument("--image-pull-secret", action="append", default=[], metavar="NAME")
+    parser.add_argument(
+        "--registry-credentials-secret", metavar="NAME", help="a kubernetes.io/dockerconfigjson Secret"
+    )
+    parser.add_argument("--grafana-ca-configmap", metavar="NAME", help="a ConfigMap with ca.crt")
+    parser.add_argument("--allowed-registry", action="append", default=[], metavar="HOST[:PORT]")
+    parser.add_argument("--no-persistent-cache", action="store_true", help="an emptyDir cache")
+
+
+def run_install(args: argparse.Namespace) -> int:
+    spec = InstallSpec(
+        image=args.image,
+        grafana_url=args.grafana_url,
+        mode=Mode(args.mode),
+        namespace=args.namespace,
+        cluster_name=args.cluster_name,
+        image_pull_secrets=args.image_pull_secret,
+        registry_credentials_secret=args.registry_credentials_secret,
+        grafana_ca_configmap=args.grafana_ca_configmap,
+        allowed_registries=args.allowed_registry,
+        persistent_cache=not args.no_persistent_cache,
+    )
+    for path in kustomize.write(spec, args.output):
+        print(f"wrote {path}")
+    return 0
