@@ -152,6 +152,14 @@ def build_parser() -> argparse.ArgumentParser:
     sync.set_defaults(handler=_sync)
     crd = commands.add_parser("crd", help="print the Dashboard CustomResourceDefinition (YAML)")
     crd.set_defaults(handler=_crd)
+    controller = commands.add_parser(
+        "controller",
+        help="watch Dashboard custom resources and reconcile each change within seconds",
+        description="Run until interrupted: list and watch Dashboards, reconcile a changed one "
+        "at once, run a full pass every --resync seconds, write only while holding the Lease.",
+    )
+    sync_module.add_controller_arguments(controller)
+    controller.set_defaults(handler=_controller)
     install = commands.add_parser(
         "install-manifests",
         help="write the in-cluster install as plain manifests (for kubectl apply -k)",
@@ -390,6 +398,13 @@ def _sync(args: argparse.Namespace) -> int:
     from .render import Renderer
 
     return run_cli(args, Renderer(_runtime(args), _fetcher(args)))
+
+
+def _controller(args: argparse.Namespace) -> int:
+    from .cluster.command import run_controller
+    from .render import Renderer
+
+    return run_controller(args, Renderer(_runtime(args), _fetcher(args)))
 
 
 def _install_manifests(args: argparse.Namespace) -> int:

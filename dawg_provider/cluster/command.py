@@ -10,6 +10,7 @@ import argparse
 import os
 import socket
 import sys
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -151,8 +152,8 @@ def _env_int(name: str) -> int | None:
     return int(value) if value and value.isdigit() else None
 
 
-def run_cli(args: argparse.Namespace, renderer: Renderer) -> int:
-    """`dawg sync`; returns the exit code."""
+def prepare(args: argparse.Namespace) -> tuple[Source, SyncOptions, GrafanaConnection]:
+    """What `dawg sync` and `dawg controller` build from the same flags."""
     if not args.grafana_url:
         raise DawgError("no Grafana: give --grafana-url or set GRAFANA_URL (and GRAFANA_TOKEN)")
     register_secret(args.grafana_token)
@@ -191,9 +192,62 @@ def run_cli(args: argparse.Namespace, renderer: Renderer) -> int:
             args.allowed_registry, args.allowed_file_root, cluster=args.manifests is None
         ),
     )
+    return source, options, connection
+
+
+def run_cli(args: argparse.Namespace, renderer: Renderer) -> int:
+    """`dawg sync`; returns the exit code."""
+    source, options, connection = prepare(args)
     summary = SyncJob(source, lambda: GrafanaClient(connection), renderer, options).run()
     report(summary, options.dry_run, sys.stdout)
     return exit_code(summary, args.fail_on_cr_errors)
+
+
+def add_controller_arguments(parser: argparse.ArgumentParser) -> None:
+    """`dawg controller`: the sync flags, plus the watch, the Lease and the metrics port."""
+    add_arguments(parser)
+    controller = parser.add_argument_group("controller")
+    controller.add_argument("--resync", type=float, default=300.0, metavar="SECONDS", help="full pass period")
+    controller.add_argument("--lease-namespace", help="hold this Lease to write (leader election)")
+    controller.add_argument("--lease-name", default="dawg-controller")
+    controller.add_argument("--identity", default=socket.gethostname(), help="this replica, in the Lease")
+    controller.add_argument("--metrics-port", type=int, default=0, help="serve /metrics here (0: off)")
+
+
+def run_controller(args: argparse.Namespace, renderer: Renderer) -> int:
+    """`dawg controller`: runs until interrupted."""
+    from .controller import Controller
+    from .kube import Kube
+    from .leader import LeaderElector
+    from .metrics import Metrics
+    from .sources import api_client
+
+    if args.manifests is not None or args.dry_run:
+        raise DawgError("dawg controller watches the cluster: --manifests and --dry-run are for dawg sync")
+    source, options, connection = prepare(args)
+    assert isinstance(source, ClusterSource)
+    kube = Kube(api_client(args.kubeconfig))
+    metrics = Metrics()
+
+    def grafana() -> GrafanaClient:
+        client = GrafanaClient(connection)
+        client.session.hooks["response"].append(metrics.grafana_response)
+        return client
+
+    def make_job(batch: Source, prune: bool) -> SyncJob:
+        return SyncJob(batch, grafana, renderer, replace(options, prune=options.prune and prune))
+
+    elector = None
+    if args.lease_namespace:
+        elector = LeaderElector(kube, args.lease_namespace, args.lease_name, args.identity)
+    if args.metrics_port:
+        metrics.serve(args.metrics_port)
+    controller = Controller(kube, source, make_job, elector=elector, metrics=metrics, resync=args.resync)
+    try:
+        controller.start().run_forever()
+    finally:
+        controller.stop()
+    return 0
 
 
 def exit_code(summary: Summary, fail_on_cr_errors: bool = False) -> int:

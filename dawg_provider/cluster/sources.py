@@ -221,7 +221,7 @@ class ClusterSource:
         scopes: list[str | None] = list(self.namespaces) or [None]
         try:
             for namespace in scopes:
-                resources += self._list_scope(namespace)
+                resources += self.list_scope(namespace)
         except ApiException as error:
             raise DawgError(
                 f"listing Dashboard resources failed: HTTP {error.status} {error.reason}"
@@ -230,7 +230,7 @@ class ClusterSource:
             raise DawgError(f"listing Dashboard resources failed: {error}") from None
         return [r for r in resources if r.namespace not in self.exclude_namespaces]
 
-    def _list_scope(self, namespace: str | None) -> builtins.list[DashboardResource]:
+    def list_scope(self, namespace: str | None) -> builtins.list[DashboardResource]:
         from kubernetes.client.exceptions import ApiException
 
         attempt = 0
