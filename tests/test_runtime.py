@@ -152,6 +152,32 @@ def test_corrupt_entry_is_detected_and_rebuilt(
     assert (again.modules.stats.disk_hits, again.modules.stats.compiles) == (1, 0)
 
 
+@pytest.mark.parametrize("attack", ["world-writable", "foreign-owner", "symlink", "directory-open"])
+def test_an_entry_someone_else_could_have_written_is_never_loaded(
+    fresh_cache: Path, examples: dict[str, Artifact], attack: str
+) -> None:
+    artifact = examples["simple"]
+    Runtime(fresh_cache).compile(artifact)
+    code, _ = _entry(Runtime(fresh_cache), artifact)
+    if attack == "world-writable":
+        code.chmod(0o666)
+    elif attack == "foreign-owner":
+        if os.getuid() != 0:
+            raise AssertionError("this test chowns a file: run the suite as root (CI does)")
+        os.chown(code, 65534, 65534)
+    elif attack == "symlink":
+        planted = fresh_cache / "planted.cwasm"
+        planted.write_bytes(code.read_bytes())
+        code.unlink()
+        code.symlink_to(planted)
+    else:
+        code.parent.chmod(0o777)
+    runtime = Runtime(fresh_cache)
+    assert runtime.run(artifact, "app_name: x").dashboard["title"].startswith("x")
+    assert (runtime.modules.stats.disk_hits, runtime.modules.stats.rejected) == (0, 1)
+    assert runtime.modules.stats.compiles == 1
+
+
 def test_touched_but_intact_entry_is_rehashed_and_kept(
     fresh_cache: Path, examples: dict[str, Artifact]
 ) -> None:

@@ -111,7 +111,8 @@ def owned_by(dashboard: dict[str, Any], owner: str) -> bool:
 # alone cannot keep one team's CR off another team's dashboard. Each dashboard also
 # records the resource it belongs to, in tags (kept verbatim by every Grafana version,
 # and searchable): `dawg-cr:<namespace>/<name>` and `dawg-cr-uid:<metadata.uid>`, each
-# at most 50 characters, the length of Grafana's `dashboard_tag.term` column (longer
+# at most 50 characters, the length of Grafana's `dashboard_tag.term` column
+# (VARCHAR(50), pkg/services/sqlstore/migrations/dashboard_mig.go; longer
 # values are shortened with a hash of the whole value, like owner tags). A dashboard
 # DAWG took over from someone else (adopt) carries `dawg-adopted`: pruning gives it
 # back (marks removed) instead of deleting it.

@@ -14,7 +14,11 @@ inode match the record, it is loaded directly (the check costs one `stat`); when
 anything differs the whole file is hashed again, and a mismatch (truncated,
 overwritten, corrupt) deletes the entry and recompiles. wasmtime itself also
 refuses a file built by another version or configuration; that is treated the
-same way.
+same way. Before any of that, both files and their directory must be what this
+user wrote: not a symbolic link, a regular file (a directory for the directory),
+owned by the current user and writable by nobody else (`untrusted`). Anything else
+(an entry planted through a shared volume, a symlink to elsewhere) is discarded
+and recompiled, never loaded.
 """
 
 from __future__ import annotations
@@ -25,6 +29,8 @@ import hashlib
 import importlib.metadata
 import json
 import logging
+import os
+import stat
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -117,6 +123,18 @@ class ModuleCache:
             return None
         code_path, record_path = paths
         try:
+            checks = [(path, path.lstat()) for path in (code_path.parent, record_path, code_path)]
+        except FileNotFoundError:
+            return None
+        except OSError as error:
+            self._reject(hexdigest, f"cannot inspect the entry: {error.strerror}")
+            return None
+        for path, path_info in checks:
+            problem = untrusted(path_info, directory=path == code_path.parent)
+            if problem:
+                self._reject(hexdigest, f"{path.name} is {problem}")
+                return None
+        try:
             record = json.loads(record_path.read_bytes())
             info = code_path.stat()
         except FileNotFoundError:
@@ -180,6 +198,21 @@ class ModuleCache:
             "wasmtime": wasmtime_version(),
         }
         atomic_write(record_path, json.dumps(record, sort_keys=True).encode())
+
+
+def untrusted(info: os.stat_result, directory: bool = False) -> str | None:
+    """Why a cache file (or directory) from `lstat` must not be trusted, or None. Pure."""
+    if stat.S_ISLNK(info.st_mode):
+        return "a symbolic link"
+    if directory and not stat.S_ISDIR(info.st_mode):
+        return "not a directory"
+    if not directory and not stat.S_ISREG(info.st_mode):
+        return "not a regular file"
+    if info.st_uid != os.getuid():
+        return f"owned by uid {info.st_uid}, not by us (uid {os.getuid()})"
+    if info.st_mode & 0o022:
+        return "writable by group or others"
+    return None
 
 
 def _file_sha256(path: Path) -> str | None:
