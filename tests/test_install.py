@@ -20,8 +20,10 @@ from dawg_provider.errors import DawgError
 
 ROOT = Path(__file__).resolve().parent.parent
 VERSIONS = [f"1.{minor}" for minor in range(28, 35)]
-# deploy/install/ is: dawg install-manifests --image IMAGE --grafana-url URL --allowed-registry ghcr.io
+# deploy/install/ is: dawg install-manifests --mode controller --image IMAGE --grafana-url URL
+#   --allowed-registry ghcr.io
 REPOSITORY = InstallSpec(
+    mode=Mode.CONTROLLER,
     image="ghcr.io/dawg-dashboards/dawg:0.1.0",
     grafana_url="https://grafana.example.com",
     allowed_registries=["ghcr.io"],
@@ -41,7 +43,7 @@ def test_deploy_install_is_what_the_code_generates() -> None:
     files = render_files(REPOSITORY)
     on_disk = {path.name: path.read_text() for path in directory.glob("*.yaml")}
     assert on_disk == files, (
-        "run: dawg install-manifests --image ghcr.io/dawg-dashboards/dawg:0.1.0 "
+        "run: dawg install-manifests --mode controller --image ghcr.io/dawg-dashboards/dawg:0.1.0 "
         "--grafana-url https://grafana.example.com --allowed-registry ghcr.io"
     )
 
@@ -55,6 +57,8 @@ def test_install_manifests_command_writes_the_same_files(tmp_path: Path) -> None
             "install-manifests",
             "-o",
             str(tmp_path),
+            "--mode",
+            "controller",
             "--image",
             REPOSITORY.image,
             "--grafana-url",

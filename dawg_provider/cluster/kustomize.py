@@ -30,13 +30,20 @@ FILES = {
 }
 
 
+class _Dumper(yaml.SafeDumper):
+    """Plain YAML: no anchors or aliases, which some tools reading manifests reject."""
+
+    def ignore_aliases(self, data: object) -> bool:
+        return True
+
+
 def render_files(spec: InstallSpec) -> dict[str, str]:
     """File name -> YAML text, the kustomization included. Pure."""
     grouped: dict[str, list[dict[str, Any]]] = {}
     for document in install_manifests(spec):
         grouped.setdefault(FILES[document["kind"]], []).append(document)
     files = {
-        name: HEADER + yaml.safe_dump_all(documents, sort_keys=False, explicit_start=True)
+        name: HEADER + yaml.dump_all(documents, Dumper=_Dumper, sort_keys=False, explicit_start=True)
         for name, documents in grouped.items()
     }
     kustomization = {

@@ -13,8 +13,9 @@ Pure: no pulumi, no kubernetes client. What it decides:
   (in DAWG's namespace only).
 - **Pod Security `restricted`**: the Namespace enforces it, and every pod meets it
   (non-root, no privilege escalation, all capabilities dropped, RuntimeDefault seccomp).
-- **Cache**: one PersistentVolumeClaim per shard (a ReadWriteOnce claim shared by
-  several shards' pods would block all but one node), or an emptyDir.
+- **Cache**: one PersistentVolumeClaim per CronJob shard (a ReadWriteOnce claim shared
+  by several shards' pods would block all but one node), or an emptyDir; always an
+  emptyDir for the controller's replicas.
 - **Image**: required; a tag other than `latest` or a digest (`@sha256:`), because
   nothing publishes a default image and `latest` changes under a running job.
 - The Grafana token is never here: pods read the Secret `token_secret` (key `token`)
@@ -254,7 +255,7 @@ def _pod(spec: InstallSpec, shard: Shard, instance: str) -> dict[str, Any]:
         {"name": "cache", "mountPath": CACHE_PATH},
         {"name": "tmp", "mountPath": "/tmp"},
     ]
-    if spec.persistent_cache:
+    if persistent(spec):
         cache: dict[str, Any] = {
             "name": "cache",
             "persistentVolumeClaim": {"claimName": f"dawg-cache-{shard.name}"},
@@ -322,7 +323,7 @@ def workload(spec: InstallSpec, shard: Shard, instance: str = "") -> dict[str, A
     """The CronJob or the Deployment of one shard."""
     pod = _pod(spec, shard, instance or f"{spec.mode.value} {spec.cluster_name} shard {shard.name}")
     labels = {**LABELS, "dawg.urcloud.cc/shard": shard.name}
-    template = {"metadata": {"labels": labels}, "spec": pod}
+    template = {"metadata": {"labels": dict(labels)}, "spec": pod}
     name = (
         f"dawg-{spec.mode.value}-{shard.name}" if spec.mode is Mode.CONTROLLER else f"dawg-sync-{shard.name}"
     )
@@ -341,8 +342,15 @@ def workload(spec: InstallSpec, shard: Shard, instance: str = "") -> dict[str, A
     return {"apiVersion": "batch/v1", "kind": "CronJob", "metadata": _meta(spec, name), "spec": body}
 
 
+def persistent(spec: InstallSpec) -> bool:
+    """A claim per shard for CronJobs; a controller's replicas keep their cache in an emptyDir
+    (two replicas cannot share a ReadWriteOnce claim across nodes, and a long-running
+    process keeps its cache warm anyway)."""
+    return spec.persistent_cache and spec.mode is Mode.CRONJOB
+
+
 def cache_claims(spec: InstallSpec) -> list[dict[str, Any]]:
-    if not spec.persistent_cache:
+    if not persistent(spec):
         return []
     claims = []
     for shard in spec.shards:
