@@ -208,3 +208,52 @@ def test_only_spec_changes_are_queued() -> None:
         "ns", "a", {}, generation=2, status={"observedGeneration": 2, "conditions": [{"type": "Synced"}]}
     )
     assert not needs_reconcile(synced)  # our own status write coming back
+
+
+def test_dawg_controller_process_serves_metrics_and_reconciles(
+    k8s: KubernetesStandIn, grafana: GrafanaStandIn, example_wasm: dict[str, Path], tmp_path: Path
+) -> None:
+    import os
+    import socket
+    import subprocess
+    import sys
+
+    import requests
+    import yaml
+
+    uids = populate(k8s, example_wasm, 2)
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text(
+        yaml.safe_dump(
+            {
+                "apiVersion": "v1",
+                "kind": "Config",
+                "clusters": [{"name": "s", "cluster": {"server": k8s.url}}],
+                "users": [{"name": "u", "user": {"token": k8s.token}}],
+                "contexts": [{"name": "s", "context": {"cluster": "s", "user": "u"}}],
+                "current-context": "s",
+            }
+        )
+    )
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {
+        **os.environ,
+        "GRAFANA_URL": grafana.url,
+        "GRAFANA_TOKEN": TOKEN,
+        "DAWG_CACHE_DIR": str(tmp_path / "c"),
+    }
+    root = str(example_wasm["simple"].parent)
+    command = [sys.executable, "-m", "dawg_provider", "controller", "--kubeconfig", str(kubeconfig)]
+    command += ["--allowed-file-root", root, "--metrics-port", str(port), "--lease-namespace", "dawg"]
+    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        wait_for(lambda: all(history(grafana, uid) == 1 for uid in uids), timeout=60)
+        metrics = requests.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
+        assert 'dawg_reconciles_total{outcome="created"} 2.0' in metrics and "dawg_leader 1.0" in metrics
+        assert k8s.get("dawg", "dawg-controller", "leases")["spec"]["holderIdentity"]
+    finally:
+        process.terminate()
+        _, stderr = process.communicate(timeout=10)
+    assert TOKEN not in stderr and "Traceback" not in stderr.replace("KeyboardInterrupt", "")

@@ -234,6 +234,14 @@ def run_controller(args: argparse.Namespace, renderer: Renderer) -> int:
         client.session.hooks["response"].append(metrics.grafana_response)
         return client
 
+    render = renderer.render_fetched
+
+    def render_fetched(*args: Any, **kwargs: Any) -> Any:
+        with metrics.generator.time():
+            return render(*args, **kwargs)
+
+    renderer.render_fetched = render_fetched  # type: ignore[method-assign]
+
     def make_job(batch: Source, prune: bool) -> SyncJob:
         return SyncJob(batch, grafana, renderer, replace(options, prune=options.prune and prune))
 
