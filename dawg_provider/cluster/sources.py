@@ -71,30 +71,54 @@ class ManifestSource:
             except DawgError as error:
                 self.errors.append(str(error))
                 continue
+            read, skipped = [], 0
             for index, document in enumerate(documents):
                 where = f"{path} (document {index + 1})"
                 if document is None:
                     continue
                 if not isinstance(document, dict):
-                    self.notices.append(f"{where}: ignored, not a Kubernetes object")
+                    self.notices.append(f"{where}: skipped, not a Kubernetes object")
+                    skipped += 1
                     continue
                 kind, api_version = document.get("kind"), document.get("apiVersion")
                 if not is_dashboard_group(api_version) and kind != "Dashboard":
                     self.notices.append(
-                        f"{where}: ignored, kind {str(kind)[:60]!r} of {str(api_version)[:60]!r} "
+                        f"{where}: skipped, kind {str(kind)[:60]!r} of {str(api_version)[:60]!r} "
                         "is not a DAWG Dashboard"
                     )
+                    skipped += 1
                     continue
-                resource = load_resource(document)
+                resource = load_resource(relative_to(document, path.parent))
+                read.append(resource.name or f"document {index + 1}")
                 if resource.key in seen:
                     problem = f"{resource.key} is defined twice: in {seen[resource.key]} and {where}"
                     resource = DashboardResource.from_object(document, (*resource.problems, problem))
                 seen.setdefault(resource.key, where)
                 resources.append(resource)
+            shown = ", ".join(read[:10]) + (f" and {len(read) - 10} more" if len(read) > 10 else "")
+            self.notices.append(
+                f"{path}: read {len(read)} Dashboard(s){': ' + shown if read else ''}; skipped {skipped}"
+            )
         return resources
 
     def patch_status(self, resource: DashboardResource, status: dict[str, Any]) -> None:
         self.statuses[resource.key] = status
+
+
+def relative_to(document: dict[str, Any], directory: Path) -> dict[str, Any]:
+    """The document with a relative file generator (`file://x.wasm`, `x.wasm`) made absolute
+    against the manifest's own directory, as kustomize resolves paths: a manifest means
+    the same file wherever `dawg sync` runs. Pure; other documents are returned as they are."""
+    spec = document.get("spec")
+    generator = spec.get("generator") if isinstance(spec, dict) else None
+    if not isinstance(spec, dict) or not isinstance(generator, str):
+        return document
+    scheme, sep, rest = generator.strip().partition("://")
+    path = rest if sep and scheme == "file" else None if sep else generator.strip()
+    if not path or Path(path).is_absolute():
+        return document
+    absolute = os.path.normpath(directory.absolute() / path)
+    return {**document, "spec": {**spec, "generator": f"file://{absolute}"}}
 
 
 def load_documents(path: Path) -> list[Any]:
