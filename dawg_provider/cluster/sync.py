@@ -56,7 +56,7 @@ from ..errors import (
 from ..grafana import GrafanaClient, ownership
 from ..grafana.apply import observed, payload
 from ..grafana.canonical import content_hash
-from ..grafana.planner import Action, Desired, Policy, Recorded, plan
+from ..grafana.planner import Action, Desired, DriftPolicy, Policy, Recorded, plan
 from ..render import Renderer
 from ..sources.fetch import Fetched
 from ..spec import DashboardSpec, parse_folder, parse_spec
@@ -315,8 +315,10 @@ class SyncJob:
         adopted = live is not None and (
             ownership.is_adopted(live.dashboard) or not ownership.is_managed(live.dashboard)
         )
-        dashboard = ownership.mark_resource(
-            rendering.dashboard, resource.namespace, resource.name, resource.uid, adopted
+        dashboard = ownership.seal(
+            ownership.mark_resource(
+                rendering.dashboard, resource.namespace, resource.name, resource.uid, adopted
+            )
         )
         folder_uid = self._folder(client, folder)
         desired = Desired(uid, dashboard, folder_uid)
@@ -326,7 +328,16 @@ class SyncJob:
             version if isinstance(version, int) else None, resource.status.get("dashboardSha256")
         )
         policy = Policy(owner=self.options.owner, adopt=spec.adopt, drift=spec.drift)
+        sealed_edit: tuple[str, ...] = ()
+        if recorded.version is None and live is not None and ownership.edited_since_sealed(live.dashboard):
+            # No status to compare with (--manifests keeps none): Grafana alone shows the edit.
+            edit = f"dashboard {uid} was edited in Grafana after DAWG wrote it (its dawg-sha mark differs)"
+            if spec.drift is DriftPolicy.FAIL:
+                message = f"{edit}; drift policy is 'fail', so nothing was written"
+                return self._finish(resource, uid, Outcome.FAILED, Reason.DRIFTED, message, stamp)
+            sealed_edit = (f"{edit}; overwriting it (drift policy 'overwrite')",)
         decision = plan(desired, observed(live), recorded, policy)
+        decision = replace(decision, warnings=(*sealed_edit, *decision.warnings))
         outcome, reason = _classify(decision.action)
         if self.options.dry_run:
             lines = tuple(decision.diff.lines()) if decision.diff else ()
