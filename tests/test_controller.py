@@ -250,8 +250,12 @@ def test_dawg_controller_process_serves_metrics_and_reconciles(
     process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         wait_for(lambda: all(history(grafana, uid) == 1 for uid in uids), timeout=60)
-        metrics = requests.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
-        assert 'dawg_reconciles_total{outcome="created"} 2.0' in metrics and "dawg_leader 1.0" in metrics
+
+        def metrics() -> str:
+            return requests.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
+
+        wait_for(lambda: 'dawg_reconciles_total{outcome="created"} 2.0' in metrics())  # after the pass
+        assert "dawg_leader 1.0" in metrics() and "dawg_generator_run_seconds_count 2.0" in metrics()
         assert k8s.get("dawg", "dawg-controller", "leases")["spec"]["holderIdentity"]
     finally:
         process.terminate()
