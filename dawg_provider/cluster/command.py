@@ -195,9 +195,15 @@ def prepare(args: argparse.Namespace) -> tuple[Source, SyncOptions, GrafanaConne
     return source, options, connection
 
 
+def restrict_transport(renderer: Renderer, options: SyncOptions) -> None:
+    """Redirects and token realms may lead only to allowed hosts too (sources.transport)."""
+    renderer.fetcher.options = replace(renderer.fetcher.options, allowed_hosts=options.reach.registries)
+
+
 def run_cli(args: argparse.Namespace, renderer: Renderer) -> int:
     """`dawg sync`; returns the exit code."""
     source, options, connection = prepare(args)
+    restrict_transport(renderer, options)
     summary = SyncJob(source, lambda: GrafanaClient(connection), renderer, options).run()
     report(summary, options.dry_run, sys.stdout)
     return exit_code(summary, args.fail_on_cr_errors)
@@ -225,6 +231,7 @@ def run_controller(args: argparse.Namespace, renderer: Renderer) -> int:
     if args.manifests is not None or args.dry_run:
         raise DawgError("dawg controller watches the cluster: --manifests and --dry-run are for dawg sync")
     source, options, connection = prepare(args)
+    restrict_transport(renderer, options)
     assert isinstance(source, ClusterSource)
     kube = Kube(api_client(args.kubeconfig))
     metrics = Metrics()

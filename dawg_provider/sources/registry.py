@@ -20,13 +20,13 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import hashlib
-import ipaddress
 import json
 import os
-import ssl
 import tempfile
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -58,8 +58,22 @@ from .manifest import (
     parse_manifest,
 )
 from .reference import OciRef
+from .transport import (
+    MAX_ANSWER,
+    AuthUnavailable,
+    Deadline,
+    ReachRefused,
+    TooLarge,
+    TransportError,
+    is_loopback,
+    iter_body,
+    make_oras_registry,
+    system_ca_bundle,
+    target_problem,
+)
 
-MAX_MANIFEST_SIZE = 4 * 1024 * 1024
+MAX_MANIFEST_SIZE = MAX_ANSWER
+DEFAULT_DEADLINE = 120.0
 DEFAULT_MAX_BLOB_SIZE = 128 * 1024 * 1024
 ENV_INSECURE = "DAWG_INSECURE_REGISTRIES"
 ENV_CA_BUNDLE = "DAWG_REGISTRY_CA_BUNDLE"
@@ -78,7 +92,12 @@ class RegistryOptions:
     docker_config: Path | None = None
     """A docker `config.json`; default `$DOCKER_CONFIG/config.json` or `~/.docker/config.json`."""
     timeout: float = 30.0
+    """Seconds one socket wait (connect, a read) may take."""
+    deadline: float = DEFAULT_DEADLINE
+    """Seconds one whole fetch (manifest, or blob, with redirects and tokens) may take."""
     max_blob_size: int = DEFAULT_MAX_BLOB_SIZE
+    allowed_hosts: frozenset[str] | None = None
+    """Hosts a redirect or token realm may lead to besides the registry; None = any public HTTPS host."""
 
     @classmethod
     def from_env(cls, **overrides: Any) -> RegistryOptions:
@@ -87,21 +106,6 @@ class RegistryOptions:
         values: dict[str, Any] = {"insecure": insecure, "ca_bundle": os.environ.get(ENV_CA_BUNDLE) or None}
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)
-
-
-def is_loopback(host: str) -> bool:
-    """True for `localhost`, 127.0.0.0/8 and ::1, with or without a port."""
-    name = host
-    if name.startswith("["):
-        name = name[1 : name.index("]")]
-    elif name.count(":") == 1:
-        name = name.split(":")[0]
-    if name == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(name).is_loopback
-    except ValueError:
-        return False
 
 
 def docker_credentials(host: str, config: Path | None = None) -> tuple[str, str] | None:
@@ -132,14 +136,6 @@ def docker_credentials(host: str, config: Path | None = None) -> tuple[str, str]
     return None
 
 
-def _system_ca_bundle() -> str | bool:
-    paths = ssl.get_default_verify_paths()
-    for candidate in (os.environ.get("SSL_CERT_FILE"), paths.cafile, paths.openssl_cafile):
-        if candidate and os.path.isfile(candidate):
-            return candidate
-    return True
-
-
 class RegistryClient:
     """Requests to registries, one oras session per host; counts its requests."""
 
@@ -148,6 +144,20 @@ class RegistryClient:
         self.requests = 0
         self._hosts: dict[str, Any] = {}
         self._lock = threading.Lock()
+        self._local = threading.local()
+
+    def deadline(self) -> Deadline:
+        """The running fetch's deadline (per thread), or a fresh one for a lone request."""
+        current: Deadline | None = getattr(self._local, "deadline", None)
+        return current or Deadline(self.options.deadline)
+
+    @contextlib.contextmanager
+    def _fetch(self) -> Iterator[Deadline]:
+        self._local.deadline = deadline = Deadline(self.options.deadline)
+        try:
+            yield deadline
+        finally:
+            self._local.deadline = None
 
     # -- plumbing ---------------------------------------------------------------------
 
@@ -172,9 +182,17 @@ class RegistryClient:
         registry = self._oras(ref.registry)
         try:
             response: requests.Response = registry.do_request(url, method, stream=stream, **kwargs)
-        except _TransportError as error:
+        except TransportError as error:
             raise RegistryUnreachable(ref.text, error.problem, error.hint) from None
-        except _AuthUnavailable:
+        except ReachRefused as refused:
+            raise RegistryError(
+                ref.text,
+                f"{refused} (for {what}); nothing was sent there",
+                "the job's operators decide where registries may lead (--allowed-registry)",
+            ) from None
+        except TooLarge as large:
+            raise InvalidArtifact(ref.text, f"the answer for {what} is {large}; refusing it") from None
+        except AuthUnavailable:
             raise RegistryAuthError(
                 ref.text,
                 f"the registry wants credentials for {what}, and none are configured",
@@ -198,9 +216,10 @@ class RegistryClient:
         """The manifest `ref` names (by digest if pinned, else by tag), digest-checked."""
         name = ref.digest or ref.tag or "latest"
         what = f"manifest {ref.repository}@{name}" if ref.digest else f"tag {ref.repository}:{name}"
-        response = self._request(
-            ref, "GET", self._url(ref, "manifests", name), what, headers={"Accept": ACCEPT}
-        )
+        with self._fetch():
+            response = self._request(
+                ref, "GET", self._url(ref, "manifests", name), what, headers={"Accept": ACCEPT}
+            )
         if response.status_code == 404:
             if ref.digest:
                 problem = f"not found: repository {ref.repository} has no manifest {ref.digest}"
@@ -225,17 +244,29 @@ class RegistryClient:
     def fetch_blob(self, ref: OciRef, layer: Descriptor, store: BlobStore, max_size: int) -> Path:
         """Download `layer` into the store, verified against its digest."""
         what = f"blob {layer.digest[:19]}"
-        response = self._request(ref, "GET", self._url(ref, "blobs", layer.digest), what, stream=True)
+        with self._fetch() as deadline:
+            response = self._request(ref, "GET", self._url(ref, "blobs", layer.digest), what, stream=True)
+            return self._store_blob(ref, layer, store, max_size, response, deadline)
+
+    def _store_blob(
+        self,
+        ref: OciRef,
+        layer: Descriptor,
+        store: BlobStore,
+        max_size: int,
+        response: requests.Response,
+        deadline: Deadline,
+    ) -> Path:
+        what = f"blob {layer.digest[:19]}"
         with response:
             if response.status_code == 404:
                 raise ArtifactNotFound(ref.text, f"the registry lost the wasm blob {layer.digest}")
             if response.status_code != 200:
                 raise RegistryError(ref.text, f"unexpected HTTP {response.status_code} for {what}")
             try:
-                return store.write(
-                    layer.digest, response.iter_content(chunk_size=1 << 16), min(layer.size, max_size)
-                )
-            except BlobTooLarge:
+                cap = min(layer.size, max_size)
+                return store.write(layer.digest, iter_body(response, deadline, cap), cap)
+            except (BlobTooLarge, TooLarge):
                 raise InvalidArtifact(
                     ref.text, f"the wasm blob is larger than its manifest says ({layer.size} bytes)"
                 ) from None
@@ -246,10 +277,8 @@ class RegistryClient:
                     "it was not stored or run",
                     "the registry's copy is corrupt or was tampered with",
                 ) from None
-            except requests.RequestException as error:
-                raise RegistryUnreachable(
-                    ref.text, f"the download of {what} broke off ({type(error).__name__})"
-                ) from None
+            except TransportError as error:
+                raise RegistryUnreachable(ref.text, f"the download of {what}: {error.problem}") from None
 
     # -- push -------------------------------------------------------------------------
 
@@ -290,9 +319,9 @@ class RegistryClient:
             handle.flush()
             try:
                 response = registry.upload_blob(handle.name, container, descriptor)
-            except _TransportError as error:
+            except TransportError as error:
                 raise RegistryUnreachable(ref.text, error.problem, error.hint) from None
-            except _AuthUnavailable:
+            except AuthUnavailable:
                 raise RegistryAuthError(
                     ref.text, "the registry wants credentials to push, and none are configured"
                 ) from None
@@ -335,79 +364,9 @@ def _registry_errors(response: requests.Response) -> str:
         return ""
 
 
-class _AuthUnavailable(Exception):
-    """oras could not answer an authentication challenge."""
-
-
-class _TransportError(Exception):
-    """No HTTP answer at all; translated with the reference by the caller."""
-
-    def __init__(self, problem: str, hint: str = "") -> None:
-        self.problem = problem
-        self.hint = hint
-        super().__init__(problem)
-
-
 def _make_oras_registry(client: RegistryClient, host: str) -> Any:
-    """An oras Registry for `host` with DAWG's transport rules; imported lazily (oras is slow to import)."""
-    import oras.auth
-    import oras.provider
-
+    """An oras Registry for `host` with DAWG's transport rules (see `transport`)."""
     options = client.options
-    plain = client.plain_http(host)
-    verify: str | bool = options.ca_bundle or _system_ca_bundle()
-
-    class Auth(oras.auth.TokenAuth):  # type: ignore[misc]
-        """Bearer tokens as oras does them, plus registries that challenge with Basic."""
-
-        def authenticate_request(
-            self, original: requests.Response, headers: dict[str, str], refresh: bool = False
-        ) -> tuple[dict[str, str], bool]:
-            challenge = original.headers.get("Www-Authenticate", "")
-            basic = getattr(self, "_basic_auth", None)
-            if challenge.lower().startswith("basic"):
-                if not basic:
-                    return headers, False
-                return {**(headers or {}), "Authorization": f"Basic {basic}"}, True
-            result: tuple[dict[str, str], bool] = super().authenticate_request(original, headers, refresh)
-            return result
-
-    class Registry(oras.provider.Registry):  # type: ignore[misc]
-        def do_request(
-            self,
-            url: str,
-            method: str = "GET",
-            data: Any = None,
-            headers: dict[str, str] | None = None,
-            json: Any = None,
-            stream: bool = False,
-        ) -> requests.Response:
-            client.requests += 1
-            # The undecorated request: no blind retries with minute-long sleeps.
-            undecorated = oras.provider.Registry.do_request.__wrapped__
-            try:
-                response: requests.Response = undecorated(self, url, method, data, headers, json, stream)
-            except ValueError as error:
-                if "authentication" in str(error):
-                    raise _AuthUnavailable() from None
-                raise
-            except requests.exceptions.SSLError:
-                raise _TransportError(
-                    f"TLS verification of {host} failed",
-                    f"give its CA with --ca-bundle or {ENV_CA_BUNDLE}; "
-                    "plain HTTP only with --insecure-registry",
-                ) from None
-            except requests.RequestException as error:
-                raise _TransportError(f"registry {host} did not answer: {_reason(error)}") from None
-            return response
-
-    registry = Registry(hostname=host, insecure=plain, tls_verify=verify)
-    auth = Auth()
-    auth.session = registry.session
-    auth.prefix = "http" if plain else "https"
-    auth._tls_verify = verify
-    registry.auth = auth
-    registry.session.request = _with_timeout(registry.session.request, options.timeout)
     credentials = (
         (options.username, options.password)
         if options.username and options.password is not None
@@ -415,23 +374,18 @@ def _make_oras_registry(client: RegistryClient, host: str) -> Any:
     )
     if credentials:
         register_secret(credentials[1])
-        auth.set_basic_auth(*credentials)
-    return registry
 
+    def count() -> None:
+        client.requests += 1
 
-def _with_timeout(request: Any, timeout: float) -> Any:
-    def bounded(*args: Any, **kwargs: Any) -> Any:
-        kwargs.setdefault("timeout", (min(timeout, 10.0), timeout))
-        return request(*args, **kwargs)
-
-    return bounded
-
-
-def _reason(error: requests.RequestException) -> str:
-    if isinstance(error, requests.Timeout):
-        return "timed out"
-    text = str(error)
-    for marker in ("Connection refused", "Name or service not known", "No route to host", "Connection reset"):
-        if marker in text:
-            return marker.lower()
-    return type(error).__name__
+    return make_oras_registry(
+        host,
+        plain=client.plain_http(host),
+        verify=options.ca_bundle or system_ca_bundle(),
+        timeout=options.timeout,
+        credentials=credentials,
+        check=lambda url: target_problem(url, host, options.allowed_hosts, options.insecure),
+        deadline=client.deadline,
+        count=count,
+        tls_hint=f"give its CA with --ca-bundle or {ENV_CA_BUNDLE}; plain HTTP only with --insecure-registry",
+    )

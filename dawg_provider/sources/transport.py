@@ -1,0 +1,354 @@
+"""The wire under `registry`: where requests may go, how long they may take, how much they may read.
+
+A registry is untrusted: it names the next URL (a redirect `Location`, a token
+`realm`), it decides how fast and how much it answers. So, around the `oras` SDK:
+
+- **Redirects** are followed here, never by `requests` (every request is sent with
+  `allow_redirects=False`). The OCI distribution spec lets a registry redirect any
+  request and says a client "MUST NOT forward Authorization headers across host
+  boundaries" (spec.md, "API"); distribution redirects blob GETs to its storage
+  backend (registry/storage/blobserver.go, `ServeBlob`). A hop to the registry's own
+  host is followed; a hop to another host only if `target_problem` allows it (on the
+  allow-list when there is one, never a loopback/link-local/private address
+  otherwise, HTTPS unless the host is listed insecure), and always without the
+  `Authorization` header. At most `MAX_REDIRECTS` hops, GET and HEAD only.
+- **Token realms** (`WWW-Authenticate: Bearer realm=...`) pass the same rule. The
+  registry's credentials go to a realm only on the registry's own host: a realm on
+  another host gets an anonymous token request, so credentials never leave the host
+  they were configured for.
+- **Bytes and time**: every answer is read here, `read1` at a time, against a byte cap
+  (`MAX_ANSWER` for anything not streamed, the caller's cap for blobs) and one
+  `Deadline` per fetch, checked between reads: a body trickling 1 byte/s ends at the
+  deadline, not when the registry stops. Each socket wait is also bounded by the
+  remaining time when the request starts.
+
+`target_problem` and `is_loopback` are pure; the rest is plumbing.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import ssl
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+import requests
+import urllib3
+
+from ..units import format_size
+
+MAX_ANSWER = 4 * 1024 * 1024
+"""Cap for any answer read whole (manifests, token responses, error bodies)."""
+MAX_REDIRECTS = 5
+CHUNK = 1 << 16
+
+
+class TransportError(Exception):
+    """No usable HTTP answer; translated with the reference by the caller."""
+
+    def __init__(self, problem: str, hint: str = "") -> None:
+        self.problem = problem
+        self.hint = hint
+        super().__init__(problem)
+
+
+class AuthUnavailable(Exception):
+    """oras could not answer an authentication challenge."""
+
+
+class ReachRefused(Exception):
+    """The registry pointed somewhere the rules do not let the job go."""
+
+
+class TooLarge(Exception):
+    """An answer went past its byte cap."""
+
+    def __init__(self, cap: int) -> None:
+        self.cap = cap
+        super().__init__(f"larger than {format_size(cap)}")
+
+
+class Deadline:
+    """The time one fetch (all its requests, redirects and token calls) may take."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.end = time.monotonic() + seconds
+
+    def remaining(self) -> float:
+        """Seconds left; raises `TransportError` once there are none."""
+        left = self.end - time.monotonic()
+        if left <= 0:
+            raise TransportError(
+                f"the registry took longer than the fetch deadline ({self.seconds:g} s)",
+                "a registry that answers this slowly is treated as unreachable",
+            )
+        return left
+
+
+def _split_host(host: str) -> str:
+    name = host.lower()
+    if name.startswith("["):
+        return name[1 : name.index("]")]
+    if name.count(":") == 1:
+        return name.split(":")[0]
+    return name
+
+
+def is_loopback(host: str) -> bool:
+    """True for `localhost`, 127.0.0.0/8 and ::1, with or without a port."""
+    name = _split_host(host)
+    if name == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
+def is_internal(host: str) -> bool:
+    """Loopback, link-local (cloud metadata), private or unspecified address literals, and `localhost`."""
+    name = _split_host(host)
+    if name == "localhost" or name.endswith(".localhost"):
+        return True
+    try:
+        address = ipaddress.ip_address(name)
+    except ValueError:
+        return False
+    return address.is_loopback or address.is_link_local or address.is_private or address.is_unspecified
+
+
+def url_host(url: str) -> str:
+    """`host[:port]` of a URL, lower case, without userinfo."""
+    return urlsplit(url).netloc.rpartition("@")[2].lower()
+
+
+def target_problem(
+    url: str, registry: str, allowed: frozenset[str] | None, insecure: frozenset[str]
+) -> str | None:
+    """Why the job will not send a request to `url` on behalf of `registry`, or None.
+
+    `allowed` None means no allow-list (a local run): any public HTTPS host.
+    """
+    parts = urlsplit(url)
+    host = url_host(url)
+    if parts.scheme not in ("http", "https") or not host:
+        return "it is not an http(s) URL with a host"
+    if parts.username is not None or parts.password is not None:
+        return "it carries credentials in the URL"
+    same = host == registry.lower()
+    listed = allowed is not None and host in allowed
+    if parts.scheme == "http" and not (host in insecure or (is_loopback(host) and (same or listed))):
+        return f"it is plain HTTP to {host}; only HTTPS, or a host listed as insecure"
+    if same or listed:
+        return None
+    if allowed is not None:
+        return f"{host} is not on the job's registry allow-list ({', '.join(sorted(allowed)) or 'none'})"
+    if is_internal(host):
+        return f"{host} is a loopback, link-local or private address"
+    return None
+
+
+def iter_body(response: requests.Response, deadline: Deadline, cap: int) -> Iterator[bytes]:
+    """The body, chunk by chunk as it arrives, within the deadline and `cap` bytes."""
+    length = response.headers.get("Content-Length", "")
+    if length.isdigit() and int(length) > cap:
+        response.close()
+        raise TooLarge(cap)
+    size = 0
+    raw = response.raw
+    try:
+        while True:
+            deadline.remaining()
+            chunk = raw.read1(CHUNK, decode_content=True)
+            if not chunk:
+                return
+            size += len(chunk)
+            if size > cap:
+                raise TooLarge(cap)
+            yield chunk
+    except (urllib3.exceptions.HTTPError, OSError) as error:
+        raise TransportError(f"the answer broke off ({type(error).__name__})") from None
+    finally:
+        response.close()
+
+
+def bounded_session(session: requests.Session, timeout: float, deadline: Callable[[], Deadline]) -> None:
+    """Make every request of `session` redirect-free, deadline-bound and byte-capped."""
+    request: Any = session.request
+
+    def bounded(method: str, url: str, *args: Any, **kwargs: Any) -> requests.Response:
+        current = deadline()
+        left = current.remaining()
+        kwargs["timeout"] = (min(timeout, 10.0, left), min(timeout, left))
+        kwargs["allow_redirects"] = False
+        streaming = kwargs.get("stream", False)
+        kwargs["stream"] = True
+        response: requests.Response = request(method, url, *args, **kwargs)
+        if method.upper() == "HEAD":  # no body, whatever Content-Length says
+            response._content = b""
+            response.close()
+        elif not streaming:
+            response._content = b"".join(iter_body(response, current, MAX_ANSWER))
+        return response
+
+    setattr(session, "request", bounded)  # noqa: B010 (an instance attribute, not the class's method)
+
+
+def follow_redirects(
+    session: requests.Session,
+    response: requests.Response,
+    method: str,
+    headers: dict[str, str] | None,
+    check: Callable[[str], str | None],
+    registry: str,
+    **kwargs: Any,
+) -> requests.Response:
+    """Follow `response`'s redirects by the rules; `Authorization` only to `registry` itself."""
+    hops = 0
+    while response.is_redirect:
+        location = response.headers.get("Location", "")
+        target = urljoin(response.url, location)
+        response.close()
+        hops += 1
+        if hops > MAX_REDIRECTS:
+            raise ReachRefused(f"the registry redirected more than {MAX_REDIRECTS} times")
+        if method not in ("GET", "HEAD"):
+            raise ReachRefused(f"the registry redirected a {method} request; only GET and HEAD are followed")
+        problem = check(target)
+        if problem is not None:
+            raise ReachRefused(f"the registry redirected to {url_host(target) or location[:80]!r}: {problem}")
+        sent = {
+            k: v
+            for k, v in (headers or {}).items()
+            if url_host(target) == registry.lower() or k.lower() != "authorization"
+        }
+        response = session.request(method, target, headers=sent, **kwargs)
+    return response
+
+
+def system_ca_bundle() -> str | bool:
+    paths = ssl.get_default_verify_paths()
+    for candidate in (os.environ.get("SSL_CERT_FILE"), paths.cafile, paths.openssl_cafile):
+        if candidate and os.path.isfile(candidate):
+            return candidate
+    return True
+
+
+def reason(error: requests.RequestException) -> str:
+    if isinstance(error, requests.Timeout):
+        return "timed out"
+    text = str(error)
+    for marker in ("Connection refused", "Name or service not known", "No route to host", "Connection reset"):
+        if marker in text:
+            return marker.lower()
+    return type(error).__name__
+
+
+def make_oras_registry(
+    host: str,
+    *,
+    plain: bool,
+    verify: str | bool,
+    timeout: float,
+    credentials: tuple[str, str] | None,
+    check: Callable[[str], str | None],
+    deadline: Callable[[], Deadline],
+    count: Callable[[], None],
+    tls_hint: str,
+) -> Any:
+    """An oras Registry for `host` under the rules above; oras is imported lazily (slow to import).
+
+    `check(url)` says why a redirect target or token realm is refused (`target_problem`).
+    """
+    import oras.auth
+    import oras.auth.utils
+    import oras.provider
+
+    class Auth(oras.auth.TokenAuth):  # type: ignore[misc]
+        """Bearer tokens from a checked realm, plus registries that challenge with Basic."""
+
+        def authenticate_request(
+            self, original: requests.Response, headers: dict[str, str], refresh: bool = False
+        ) -> tuple[dict[str, str], bool]:
+            challenge = original.headers.get("Www-Authenticate", "")
+            basic = getattr(self, "_basic_auth", None)
+            if challenge.lower().startswith("basic"):
+                if not basic or url_host(original.url) != host.lower():
+                    return headers, False
+                return {**(headers or {}), "Authorization": f"Basic {basic}"}, True
+            result: tuple[dict[str, str], bool] = super().authenticate_request(original, headers, refresh)
+            return result
+
+        def request_anonymous_token(self, h: Any) -> str | None:
+            return self._token(h, with_credentials=False)
+
+        def request_token(self, h: Any) -> str | None:
+            return self._token(h, with_credentials=True)
+
+        def _token(self, h: Any, with_credentials: bool) -> str | None:
+            if not h.realm:
+                return None
+            realm = h.realm if "://" in h.realm else f"{self.prefix}://{h.realm}"
+            problem = check(realm)
+            if problem is not None:
+                raise ReachRefused(
+                    f"the registry's token realm {url_host(realm) or realm[:80]!r} is refused: {problem}"
+                )
+            params = {k: v for k, v in (("service", h.service), ("scope", h.scope)) if v}
+            headers = {"Accept": "application/json"}
+            basic = getattr(self, "_basic_auth", None)
+            if with_credentials and basic and url_host(realm) == host.lower():
+                headers["Authorization"] = f"Basic {basic}"
+            answer = self.session.get(realm, headers=headers, params=params, verify=verify)
+            if answer.status_code != 200:
+                return None
+            try:
+                info = answer.json()
+            except ValueError:
+                raise ReachRefused(
+                    "the registry's token service answered something that is not JSON"
+                ) from None
+            token = info.get("token") or info.get("access_token") if isinstance(info, dict) else None
+            return token if isinstance(token, str) and token else None
+
+    class Registry(oras.provider.Registry):  # type: ignore[misc]
+        def do_request(
+            self,
+            url: str,
+            method: str = "GET",
+            data: Any = None,
+            headers: dict[str, str] | None = None,
+            json: Any = None,
+            stream: bool = False,
+        ) -> requests.Response:
+            count()
+            # The undecorated request: no blind retries with minute-long sleeps.
+            undecorated = oras.provider.Registry.do_request.__wrapped__
+            try:
+                response: requests.Response = undecorated(self, url, method, data, headers, json, stream)
+                return follow_redirects(
+                    self.session, response, method, headers, check, host, stream=stream, verify=verify
+                )
+            except ValueError as error:
+                if "authentication" in str(error):
+                    raise AuthUnavailable() from None
+                raise
+            except requests.exceptions.SSLError:
+                raise TransportError(f"TLS verification of {host} failed", tls_hint) from None
+            except requests.RequestException as error:
+                raise TransportError(f"registry {host} did not answer: {reason(error)}") from None
+
+    registry = Registry(hostname=host, insecure=plain, tls_verify=verify)
+    auth = Auth()
+    auth.session = registry.session
+    auth.prefix = "http" if plain else "https"
+    auth._tls_verify = verify
+    registry.auth = auth
+    bounded_session(registry.session, timeout, deadline)
+    if credentials:
+        auth.set_basic_auth(*credentials)
+    return registry

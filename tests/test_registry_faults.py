@@ -1,0 +1,264 @@
+"""A registry that attacks the job: redirects, realms, garbage, trickles, floods.
+
+Each test asserts the clear error, that the other host received nothing (or nothing
+secret), and that nothing was left in the content store. The stand-in and the source
+of each fault: tests/registry_faults.py.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from dawg_provider.errors import DawgError, InvalidArtifact, RegistryError, RegistryUnreachable
+from dawg_provider.sources.fetch import Fetcher
+from dawg_provider.sources.registry import RegistryOptions
+from dawg_provider.sources.transport import target_problem
+from tests.registry_faults import WASM, Answer, FaultServer, body, fault_servers, manifest_for, sha256
+
+PASSWORD = "s3cret-registry-password"
+REPO = "/v2/team/gen"
+
+
+@pytest.fixture
+def servers() -> Iterator[tuple[FaultServer, FaultServer]]:
+    with fault_servers(2) as (registry, other):
+        yield registry, other
+
+
+def fetcher(tmp_path: Path, registry: FaultServer, allowed: set[str] | None, **options: float) -> Fetcher:
+    return Fetcher(
+        tmp_path / "cache",
+        RegistryOptions(
+            username="team",
+            password=PASSWORD,
+            allowed_hosts=None if allowed is None else frozenset(allowed | {registry.host}),
+            **options,  # type: ignore[arg-type]
+        ),
+    )
+
+
+def stored(tmp_path: Path) -> list[str]:
+    """Every file in the content store, partial downloads included."""
+    root = tmp_path / "cache"
+    return sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file()) if root.exists() else []
+
+
+def fail(fetch: Fetcher, registry: FaultServer, kind: type[DawgError]) -> str:
+    with pytest.raises(kind) as raised:
+        fetch.fetch(f"oci://{registry.host}/team/gen:v1")
+    text = str(raised.value)
+    assert PASSWORD not in text
+    return text
+
+
+def test_redirect_rule_is_a_pure_function() -> None:
+    allowed = frozenset({"reg.example.com", "storage.example.com"})
+    assert target_problem("https://reg.example.com/x", "reg.example.com", allowed, frozenset()) is None
+    assert target_problem("https://storage.example.com/b", "reg.example.com", allowed, frozenset()) is None
+    assert "allow-list" in str(
+        target_problem("https://evil.example/b", "reg.example.com", allowed, frozenset())
+    )
+    assert "plain HTTP" in str(
+        target_problem("http://storage.example.com/b", "reg.example.com", allowed, frozenset())
+    )
+    assert "credentials" in str(
+        target_problem("https://u:p@storage.example.com/", "reg.example.com", allowed, frozenset())
+    )
+    assert "not an http" in str(target_problem("file:///etc/passwd", "reg.example.com", None, frozenset()))
+    # Without an allow-list (a local run): public HTTPS yes, internal addresses no.
+    assert target_problem("https://cdn.example.net/b", "reg.example.com", None, frozenset()) is None
+    for internal in ("169.254.169.254", "10.0.0.1", "127.0.0.1:5000", "[::1]:80", "localhost"):
+        assert "loopback, link-local or private" in str(
+            target_problem(f"https://{internal}/x", "reg.example.com", None, frozenset())
+        ), internal
+
+
+@pytest.mark.parametrize("allowed", [None, set()])
+def test_a_manifest_redirect_to_another_host_is_not_followed(
+    tmp_path: Path, servers: tuple[FaultServer, FaultServer], allowed: set[str] | None
+) -> None:
+    registry, other = servers
+    registry.routes[f"{REPO}/manifests/v1"] = Answer(
+        status=307, headers={"Location": other.url(f"{REPO}/manifests/v1")}, length=0
+    )
+    text = fail(fetcher(tmp_path, registry, allowed), registry, RegistryError)
+    assert f"redirected to '{other.host}'" in text and "nothing was sent there" in text
+    assert other.seen == []
+    assert stored(tmp_path) == []
+
+
+def test_a_blob_redirect_to_an_allowed_storage_host_is_followed_without_credentials(
+    tmp_path: Path, servers: tuple[FaultServer, FaultServer]
+) -> None:
+    registry, storage = servers
+    registry.routes[f"{REPO}/manifests/v1"] = lambda headers: (
+        body(manifest_for(WASM))
+        if headers.get("Authorization")
+        else Answer(status=401, headers={"WWW-Authenticate": 'Basic realm="r"'}, length=0)
+    )
+    registry.routes[f"{REPO}/blobs/{sha256(WASM)}"] = Answer(
+        status=307, headers={"Location": storage.url("/bucket/blob")}, length=0
+    )
+    storage.routes["/bucket/blob"] = body(WASM)
+    fetched = fetcher(tmp_path, registry, {storage.host}).fetch(f"oci://{registry.host}/team/gen:v1")
+    assert fetched.artifact.digest == sha256(WASM)
+    assert storage.authorizations() == [None]
+    assert any(auth and auth.startswith("Basic ") for auth in registry.authorizations())
+
+
+def test_a_redirect_loop_ends(tmp_path: Path, servers: tuple[FaultServer, FaultServer]) -> None:
+    registry, _ = servers
+    path = f"{REPO}/manifests/v1"
+    registry.routes[path] = Answer(status=302, headers={"Location": path}, length=0)
+    assert "more than 5 times" in fail(fetcher(tmp_path, registry, set()), registry, RegistryError)
+    assert len(registry.seen) == 6
+
+
+@pytest.mark.parametrize(
+    ("realm", "allowed", "problem"),
+    [
+        ("http://{other}/token", set(), "plain HTTP"),
+        ("https://{other}/token", None, "loopback, link-local or private"),
+        ("https://{other}/token", set(), "not on the job's registry allow-list"),
+        ("http://169.254.169.254/token", set(), "plain HTTP"),
+    ],
+)
+def test_a_token_realm_off_the_rules_gets_no_request(
+    tmp_path: Path,
+    servers: tuple[FaultServer, FaultServer],
+    realm: str,
+    allowed: set[str] | None,
+    problem: str,
+) -> None:
+    registry, other = servers
+    challenge = (
+        f'Bearer realm="{realm.format(other=other.host)}",service="reg",scope="repository:team/gen:pull"'
+    )
+    registry.routes[f"{REPO}/manifests/v1"] = Answer(
+        status=401, headers={"WWW-Authenticate": challenge}, length=0
+    )
+    text = fail(fetcher(tmp_path, registry, allowed), registry, RegistryError)
+    assert "token realm" in text and problem in text
+    assert other.seen == []
+    assert stored(tmp_path) == []
+
+
+def test_credentials_never_go_to_a_realm_on_another_host_even_an_allowed_one(
+    tmp_path: Path, servers: tuple[FaultServer, FaultServer]
+) -> None:
+    registry, auth = servers
+    challenge = f'Bearer realm="{auth.url("/token")}",service="reg"'
+    registry.routes[f"{REPO}/manifests/v1"] = lambda headers: (
+        body(manifest_for(WASM))
+        if headers.get("Authorization") == "Bearer anon"
+        else Answer(status=401, headers={"WWW-Authenticate": challenge}, length=0)
+    )
+    registry.routes[f"{REPO}/blobs/{sha256(WASM)}"] = body(WASM)
+    auth.routes["/token"] = body(b'{"token": "anon"}')
+    fetcher(tmp_path, registry, {auth.host}).fetch(f"oci://{registry.host}/team/gen:v1")
+    assert auth.seen and auth.authorizations() == [None] * len(auth.seen)
+
+
+def test_a_realm_on_the_registry_itself_gets_the_credentials(
+    tmp_path: Path, servers: tuple[FaultServer, FaultServer]
+) -> None:
+    registry, _ = servers
+    challenge = f'Bearer realm="{registry.url("/token")}",service="reg"'
+    registry.routes[f"{REPO}/manifests/v1"] = lambda headers: (
+        body(manifest_for(WASM))
+        if headers.get("Authorization") == "Bearer t"
+        else Answer(status=401, headers={"WWW-Authenticate": challenge}, length=0)
+    )
+    registry.routes[f"{REPO}/blobs/{sha256(WASM)}"] = body(WASM)
+    registry.routes["/token"] = body(b'{"token": "t"}')
+    fetcher(tmp_path, registry, set()).fetch(f"oci://{registry.host}/team/gen:v1")
+    token_calls = [auth for _, path, auth in registry.seen if path.startswith("/token")]
+    assert token_calls and all(auth and auth.startswith("Basic ") for auth in token_calls)
+
+
+@pytest.mark.parametrize(
+    "garbage", [b"\xff\xfe not json", b"[1, 2, 3]", b'{"schemaVersion": 2, "layers": "x"}']
+)
+def test_a_garbage_manifest_is_a_clear_error(
+    tmp_path: Path, servers: tuple[FaultServer, FaultServer], garbage: bytes
+) -> None:
+    registry, _ = servers
+    registry.routes[f"{REPO}/manifests/v1"] = body(garbage)
+    text = fail(fetcher(tmp_path, registry, set()), registry, InvalidArtifact)
+    assert registry.host in text and "Traceback" not in text
+    assert [path for _, path, _ in registry.seen] == [f"{REPO}/manifests/v1"]
+    assert stored(tmp_path) == []
+
+
+def trickle(data: bytes) -> Answer:
+    return Answer(chunks=lambda: iter([bytes([b]) for b in data]), pause=0.2, length=len(data))
+
+
+def test_a_trickling_manifest_ends_at_the_fetch_deadline(
+    tmp_path: Path, servers: tuple[FaultServer, FaultServer]
+) -> None:
+    registry, _ = servers
+    registry.routes[f"{REPO}/manifests/v1"] = trickle(manifest_for(WASM))
+    started = time.monotonic()
+    text = fail(fetcher(tmp_path, registry, set(), deadline=1.5, timeout=5.0), registry, RegistryUnreachable)
+    assert "fetch deadline (1.5 s)" in text
+    assert time.monotonic() - started < 4.0  # each byte came within the 5 s read timeout
+    assert stored(tmp_path) == []
+
+
+def test_a_trickling_blob_ends_at_the_fetch_deadline_and_leaves_no_partial_file(
+    tmp_path: Path, servers: tuple[FaultServer, FaultServer]
+) -> None:
+    registry, _ = servers
+    blob = WASM + bytes(200)
+    registry.routes[f"{REPO}/manifests/v1"] = body(manifest_for(blob))
+    registry.routes[f"{REPO}/blobs/{sha256(blob)}"] = trickle(blob)
+    started = time.monotonic()
+    text = fail(fetcher(tmp_path, registry, set(), deadline=1.5, timeout=5.0), registry, RegistryUnreachable)
+    assert "fetch deadline" in text and time.monotonic() - started < 4.0
+    blobs = [p for p in stored(tmp_path) if not p.startswith("blobs/locks/")]
+    assert [p for p in blobs if p.endswith(".part") or p.endswith(sha256(blob)[7:])] == []
+
+
+def flood(total: int, with_length: bool) -> Answer:
+    return Answer(
+        chunks=lambda: iter([b" " * (1 << 20)] * (total >> 20)), length=total if with_length else None
+    )
+
+
+@pytest.mark.parametrize("with_length", [True, False])
+def test_a_huge_manifest_is_refused_at_the_cap(
+    tmp_path: Path, servers: tuple[FaultServer, FaultServer], with_length: bool
+) -> None:
+    registry, _ = servers
+    registry.routes[f"{REPO}/manifests/v1"] = flood(64 << 20, with_length)
+    text = fail(fetcher(tmp_path, registry, set()), registry, InvalidArtifact)
+    assert "larger than 4 MiB" in text
+    assert stored(tmp_path) == []
+
+
+def test_a_blob_longer_than_its_manifest_says_is_refused(
+    tmp_path: Path, servers: tuple[FaultServer, FaultServer]
+) -> None:
+    registry, _ = servers
+    registry.routes[f"{REPO}/manifests/v1"] = body(manifest_for(WASM))
+    registry.routes[f"{REPO}/blobs/{sha256(WASM)}"] = flood(64 << 20, with_length=False)
+    text = fail(fetcher(tmp_path, registry, set()), registry, InvalidArtifact)
+    assert "larger than its manifest says" in text
+    assert [p for p in stored(tmp_path) if p.endswith(".part")] == []
+    assert not (tmp_path / "cache" / "blobs" / "sha256" / sha256(WASM)[7:]).exists()
+
+
+def test_a_huge_token_answer_is_refused(tmp_path: Path, servers: tuple[FaultServer, FaultServer]) -> None:
+    registry, _ = servers
+    challenge = f'Bearer realm="{registry.url("/token")}",service="reg"'
+    registry.routes[f"{REPO}/manifests/v1"] = Answer(
+        status=401, headers={"WWW-Authenticate": challenge}, length=0
+    )
+    registry.routes["/token"] = flood(64 << 20, with_length=False)
+    text = fail(fetcher(tmp_path, registry, set()), registry, InvalidArtifact)
+    assert "larger than 4 MiB" in text
