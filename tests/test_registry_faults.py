@@ -262,3 +262,25 @@ def test_a_huge_token_answer_is_refused(tmp_path: Path, servers: tuple[FaultServ
     registry.routes["/token"] = flood(64 << 20, with_length=False)
     text = fail(fetcher(tmp_path, registry, set()), registry, InvalidArtifact)
     assert "larger than 4 MiB" in text
+
+
+def slow(data: bytes, parts: int = 5, pause: float = 0.2) -> Answer:
+    """`data` in `parts` pieces, `pause` s apart: about parts x pause seconds."""
+    step = -(-len(data) // parts)
+    return Answer(
+        chunks=lambda: iter([data[i : i + step] for i in range(0, len(data), step)]),
+        pause=pause,
+        length=len(data),
+    )
+
+
+def test_one_deadline_covers_the_manifest_and_the_blob_together(
+    tmp_path: Path, servers: tuple[FaultServer, FaultServer]
+) -> None:
+    registry, _ = servers
+    blob = WASM + bytes(200)
+    registry.routes[f"{REPO}/manifests/v1"] = slow(manifest_for(blob))  # ~1 s: within 1.5 s alone
+    registry.routes[f"{REPO}/blobs/{sha256(blob)}"] = slow(blob)  # ~1 s: within 1.5 s alone
+    text = fail(fetcher(tmp_path, registry, set(), deadline=1.5, timeout=5.0), registry, RegistryUnreachable)
+    assert "fetch deadline (1.5 s)" in text
+    assert not (tmp_path / "cache" / "blobs" / "sha256" / sha256(blob)[7:]).exists()

@@ -132,3 +132,20 @@ def test_the_sync_job_never_puts_an_echoed_token_in_status_or_output(
     assert condition(k8s.get("team", "web"), "Synced")["reason"] == "GrafanaError"
     assert "[redacted]" in json.dumps(status)
     assert SHAPELESS not in json.dumps(status) and SHAPELESS not in out.getvalue()
+
+
+def test_pulumi_errors_and_check_failures_never_carry_a_known_secret(tmp_path: Path) -> None:
+    from dawg_provider.pulumi.provider import ProviderError, WasmDashboardProvider
+
+    register_secret(SHAPELESS)
+    error = ProviderError(f"dashboard d: Grafana said Authorization: Bearer {SHAPELESS}")
+    assert SHAPELESS not in str(error) and "dashboard d: Grafana said" in str(error)
+    missing = tmp_path / f"{SHAPELESS}.wasm"  # a path that happens to contain the token
+    failures = (
+        WasmDashboardProvider()
+        .check({}, {"generator": str(missing), "config": "a: 1", "uid": "d", "owner": "o"})
+        .failures
+    )
+    assert [failure.property for failure in failures] == ["generator"]
+    assert "[redacted]" in failures[0].reason and SHAPELESS not in failures[0].reason
+    assert not missing.exists()

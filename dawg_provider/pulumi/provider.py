@@ -42,7 +42,7 @@ from pulumi.dynamic import (
     UpdateResult,
 )
 
-from ..errors import DawgError, GeneratorFailed, InvalidLimit
+from ..errors import DawgError, GeneratorFailed, InvalidLimit, scrub
 from ..grafana import GrafanaClient, GrafanaConnection, ownership
 from ..grafana.apply import Applied, apply
 from ..grafana.canonical import canonical, content_hash
@@ -70,6 +70,10 @@ CONFIG_URL, CONFIG_TOKEN, CONFIG_ORG = "dawg:grafanaUrl", "dawg:grafanaToken", "
 
 class ProviderError(DawgError):
     """A WasmDashboard operation failed; the message says which dashboard and why."""
+
+    def __init__(self, message: str) -> None:
+        # The engine shows and logs this text: no token, even one Grafana echoed back.
+        super().__init__(scrub(message))
 
 
 @dataclass
@@ -181,13 +185,13 @@ class WasmDashboardProvider(ResourceProvider):
             )
         except GeneratorFailed as error:
             field = "config" if error.exit_code == 1 else "generator"
-            return CheckResult(inputs, [CheckFailure(field, str(error))])
+            return CheckResult(inputs, [CheckFailure(field, scrub(str(error)))])
         except InvalidLimit as error:
-            return CheckResult(inputs, [CheckFailure("timeout", str(error))])
+            return CheckResult(inputs, [CheckFailure("timeout", scrub(str(error)))])
         except DawgError as error:
-            return CheckResult(inputs, [CheckFailure("generator", str(error))])
+            return CheckResult(inputs, [CheckFailure("generator", scrub(str(error)))])
         for warning in rendering.warnings:
-            pulumi.log.warn(warning)
+            pulumi.log.warn(scrub(warning))
         inputs.update(
             generatorDigest=rendering.generator_digest,
             generatorRef=rendering.generator_ref,
@@ -264,7 +268,7 @@ class WasmDashboardProvider(ResourceProvider):
         policy = Policy(owner=owner, adopt=spec.adopt, drift=spec.drift)
         applied: Applied = apply(client, desired, recorded, policy, spec.message)
         for warning in applied.plan.warnings:
-            pulumi.log.warn(warning)
+            pulumi.log.warn(scrub(warning))
         if applied.plan.action is Action.REFUSE:
             raise ProviderError(f"{applied.plan.reason}. Nothing was written to Grafana")
         if applied.plan.action is Action.DRIFTED:

@@ -67,13 +67,17 @@ class Fetcher:
         ref = parse_reference(reference, self.base_dir) if isinstance(reference, str) else reference
         if isinstance(ref, FileRef):
             return Fetched(self._file(ref), ref)
-        warnings = []
+        warnings: list[str] = []
         if ref.tag_defaulted:
             warnings.append(f"{ref.text}: no tag or digest given, using ':latest'; pin a version or digest")
         if ref.digest:
             cached = self._from_store(ref, ref.digest)
             if cached is not None:
                 return Fetched(cached[0], ref, tuple(warnings), cached[1])
+        with self.client.fetching():  # one deadline for the manifest and the blob together
+            return self._fetch_remote(ref, known_digest, warnings)
+
+    def _fetch_remote(self, ref: OciRef, known_digest: str | None, warnings: list[str]) -> Fetched:
         try:
             manifest = self.client.fetch_manifest(ref)
         except RegistryUnreachable as error:

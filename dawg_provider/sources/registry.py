@@ -152,7 +152,12 @@ class RegistryClient:
         return current or Deadline(self.options.deadline)
 
     @contextlib.contextmanager
-    def _fetch(self) -> Iterator[Deadline]:
+    def fetching(self) -> Iterator[Deadline]:
+        """One deadline for everything inside (a fetch: manifest, blob, redirects, tokens)."""
+        current: Deadline | None = getattr(self._local, "deadline", None)
+        if current is not None:  # inside an enclosing fetch: share its deadline
+            yield current
+            return
         self._local.deadline = deadline = Deadline(self.options.deadline)
         try:
             yield deadline
@@ -216,7 +221,7 @@ class RegistryClient:
         """The manifest `ref` names (by digest if pinned, else by tag), digest-checked."""
         name = ref.digest or ref.tag or "latest"
         what = f"manifest {ref.repository}@{name}" if ref.digest else f"tag {ref.repository}:{name}"
-        with self._fetch():
+        with self.fetching():
             response = self._request(
                 ref, "GET", self._url(ref, "manifests", name), what, headers={"Accept": ACCEPT}
             )
@@ -244,7 +249,7 @@ class RegistryClient:
     def fetch_blob(self, ref: OciRef, layer: Descriptor, store: BlobStore, max_size: int) -> Path:
         """Download `layer` into the store, verified against its digest."""
         what = f"blob {layer.digest[:19]}"
-        with self._fetch() as deadline:
+        with self.fetching() as deadline:
             response = self._request(ref, "GET", self._url(ref, "blobs", layer.digest), what, stream=True)
             return self._store_blob(ref, layer, store, max_size, response, deadline)
 

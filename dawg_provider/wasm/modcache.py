@@ -2,23 +2,30 @@
 
 Every `pulumi preview` starts a fresh provider process and every sync-job run a
 fresh pod, so without a disk cache each one pays the full Cranelift compile (~3 s
-for a Go generator). With it, loading is an mmap (`Module.deserialize_file`, well
-under a millisecond).
+for a Go generator). With it, loading is a MAC check and an mmap
+(`Module.deserialize_file`).
 
 Entries are keyed by the wasm's sha256, the wasmtime version and the engine
 settings, so an upgrade or a settings change never loads incompatible code.
 Loading compiled code runs native code, so an entry is only loaded when it is
-known to be the file this program wrote: each `<key>.cwasm` has a `<key>.json`
-record with its sha256, size, mtime and inode. When the file's size, mtime and
-inode match the record, it is loaded directly (the check costs one `stat`); when
-anything differs the whole file is hashed again, and a mismatch (truncated,
-overwritten, corrupt) deletes the entry and recompiles. wasmtime itself also
-refuses a file built by another version or configuration; that is treated the
-same way. Before any of that, both files and their directory must be what this
-user wrote: not a symbolic link, a regular file (a directory for the directory),
-owned by the current user and writable by nobody else (`untrusted`). Anything else
-(an entry planted through a shared volume, a symlink to elsewhere) is discarded
-and recompiled, never loaded.
+known to be what this program compiled for that wasm: each `<key>.cwasm` has a
+`<key>.json` record holding an HMAC-SHA256 over (wasm digest, wasmtime version,
+engine settings, compiled bytes). The MAC key is never in the cache: it comes from
+`DAWG_MODULE_CACHE_KEY` (a secret value) or `DAWG_MODULE_CACHE_KEY_FILE` (a file the
+job mounts, e.g. from a Secret), else 32 random bytes per process, so that entries
+written by another process are recompiled rather than trusted (`cache_key`; the
+record names its key by `key_id`, so such an entry is a quiet miss, while a MAC
+mismatch under our own key is reported as an attack). On every
+disk load the file is read once and the MAC checked, then the file is mmapped
+(`deserialize_file`) and must still be the same inode, size and mtime as the bytes
+checked; a mismatch (truncated, overwritten, planted, keyed by another process, or
+replaced during the load) deletes the entry and recompiles. The price, measured by
+bench/bench_modcache.py, is one read and one HMAC of the compiled code per load.
+wasmtime itself also refuses code built by another
+version or configuration; that is treated the same way. Before any of that, both
+files and their directory must be what this user wrote: not a symbolic link, a
+regular file (a directory for the directory), owned by the current user and writable
+by nobody else (`untrusted`). Anything else is discarded and recompiled, never loaded.
 """
 
 from __future__ import annotations
@@ -26,6 +33,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import hashlib
+import hmac
 import importlib.metadata
 import json
 import logging
@@ -39,12 +47,17 @@ from pathlib import Path
 import wasmtime
 import wasmtime.component
 
+from ..errors import CacheError, register_secret
 from ..sources.cachedir import atomic_write, ensure_private_dir
 
 log = logging.getLogger("dawg.modcache")
 
 Compiled = wasmtime.Module | wasmtime.component.Component
 Deserialize = Callable[[wasmtime.Engine, str], Compiled]
+
+ENV_KEY = "DAWG_MODULE_CACHE_KEY"
+ENV_KEY_FILE = "DAWG_MODULE_CACHE_KEY_FILE"
+MAX_KEY_FILE = 4096
 
 
 @dataclass
@@ -136,7 +149,6 @@ class ModuleCache:
                 return None
         try:
             record = json.loads(record_path.read_bytes())
-            info = code_path.stat()
         except FileNotFoundError:
             return None
         except (OSError, ValueError) as error:
@@ -145,19 +157,31 @@ class ModuleCache:
         if not isinstance(record, dict) or record.get("key") != code_path.stem:
             self._reject(hexdigest, "record does not belong to this entry")
             return None
-        if (info.st_size, info.st_mtime_ns, info.st_ino) != (
-            record.get("size"),
-            record.get("mtime_ns"),
-            record.get("ino"),
-        ):
-            if _file_sha256(code_path) != record.get("sha256"):
-                self._reject(hexdigest, "compiled code does not match its recorded sha256")
-                return None
-            self._write_record(code_path, record_path, record["sha256"])
+        if record.get("keyid") != key_id():
+            # Written under another key (another process without a configured key): a miss, not an attack.
+            log.debug(
+                "compiled-module cache entry for sha256:%s is from another key; recompiling", hexdigest[:12]
+            )
+            return None
+        try:
+            with code_path.open("rb") as handle:
+                verified = _signature(os.fstat(handle.fileno()))
+                code = handle.read()
+        except OSError as error:
+            self._reject(hexdigest, f"unreadable compiled code: {error.strerror}")
+            return None
+        if not hmac.compare_digest(str(record.get("mac", "")), self._mac(hexdigest, code)):
+            self._reject(hexdigest, "its MAC does not match (altered or planted)")
+            return None
+        del code
         try:
             module = self._deserialize(self._engine, str(code_path))
-        except wasmtime.WasmtimeError as error:
+            mapped = _signature(code_path.lstat())
+        except (wasmtime.WasmtimeError, OSError) as error:
             self._reject(hexdigest, f"wasmtime refused it: {error}")
+            return None
+        if mapped != verified:  # replaced or rewritten between the check and the mmap
+            self._reject(hexdigest, "it changed while it was being loaded")
             return None
         self.stats.disk_hits += 1
         return module
@@ -183,21 +207,52 @@ class ModuleCache:
             ensure_private_dir(self._directory)
             code = bytes(module.serialize())
             atomic_write(code_path, code)
-            self._write_record(code_path, record_path, hashlib.sha256(code).hexdigest())
+            record = {
+                "key": code_path.stem,
+                "mac": self._mac(hexdigest, code),
+                "keyid": key_id(),
+                "wasmtime": wasmtime_version(),
+            }
+            atomic_write(record_path, json.dumps(record, sort_keys=True).encode())
         except OSError as error:
             log.warning("cannot write compiled-module cache in %s: %s", self._directory, error)
 
-    def _write_record(self, code_path: Path, record_path: Path, sha256: str) -> None:
-        info = code_path.stat()
-        record = {
-            "key": code_path.stem,
-            "sha256": sha256,
-            "size": info.st_size,
-            "mtime_ns": info.st_mtime_ns,
-            "ino": info.st_ino,
-            "wasmtime": wasmtime_version(),
-        }
-        atomic_write(record_path, json.dumps(record, sort_keys=True).encode())
+    def _mac(self, hexdigest: str, code: bytes) -> str:
+        mac = hmac.new(cache_key(), digestmod=hashlib.sha256)
+        mac.update(f"{hexdigest}\0{wasmtime_version()}\0{self._settings_key}\0".encode())
+        mac.update(code)
+        return mac.hexdigest()
+
+
+def key_id() -> str:
+    """A name for the MAC key that reveals nothing of it: tells another key's entries from forgeries."""
+    return hmac.new(cache_key(), b"dawg module cache key id", hashlib.sha256).hexdigest()[:16]
+
+
+@functools.cache
+def cache_key() -> bytes:
+    """The MAC key for compiled code: from the environment or a key file, else per process."""
+    value = os.environ.get(ENV_KEY)
+    if value:
+        register_secret(value)
+        return value.encode()
+    path = os.environ.get(ENV_KEY_FILE)
+    if path:
+        try:
+            with open(path, "rb") as handle:
+                if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+                    raise CacheError(f"{ENV_KEY_FILE}={path}: not a regular file")
+                key = handle.read(MAX_KEY_FILE + 1)
+        except OSError as error:
+            raise CacheError(f"{ENV_KEY_FILE}={path}: cannot read it ({error.strerror})") from None
+        if not key.strip() or len(key) > MAX_KEY_FILE:
+            raise CacheError(f"{ENV_KEY_FILE}={path}: a key must be 1 to {MAX_KEY_FILE} bytes")
+        return key.strip()
+    return os.urandom(32)
+
+
+def _signature(info: os.stat_result) -> tuple[int, int, int, int]:
+    return info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns
 
 
 def untrusted(info: os.stat_result, directory: bool = False) -> str | None:
@@ -213,17 +268,6 @@ def untrusted(info: os.stat_result, directory: bool = False) -> str | None:
     if info.st_mode & 0o022:
         return "writable by group or others"
     return None
-
-
-def _file_sha256(path: Path) -> str | None:
-    digest = hashlib.sha256()
-    try:
-        with path.open("rb") as handle:
-            while chunk := handle.read(1 << 20):
-                digest.update(chunk)
-    except OSError:
-        return None
-    return digest.hexdigest()
 
 
 @functools.cache

@@ -1,0 +1,100 @@
+"""The compiled-module cache loads only code MAC'd with a key the cache does not hold.
+
+An attacker who can write into the cache directory as our user (a shared volume, a
+restored backup) can make the files look right (mode, owner, a matching record); what
+it cannot make is the MAC, because the key lives in the environment or in this process.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from dawg_provider import Artifact, Runtime
+from dawg_provider.errors import CacheError
+from dawg_provider.wasm import modcache
+
+
+@pytest.fixture(autouse=True)
+def fresh_key(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    monkeypatch.delenv(modcache.ENV_KEY, raising=False)
+    monkeypatch.delenv(modcache.ENV_KEY_FILE, raising=False)
+    modcache.cache_key.cache_clear()
+    yield
+    modcache.cache_key.cache_clear()
+
+
+def entry(runtime: Runtime, artifact: Artifact) -> tuple[Path, Path]:
+    paths = runtime.modules.paths(artifact.hexdigest)
+    assert paths is not None
+    return paths
+
+
+def test_another_wasms_code_planted_under_this_key_is_not_loaded(
+    fresh_cache: Path, examples: dict[str, Artifact]
+) -> None:
+    victim, other = examples["simple"], examples["service"]
+    Runtime(fresh_cache).compile(victim)
+    Runtime(fresh_cache).compile(other)
+    code, record = entry(Runtime(fresh_cache), victim)
+    other_code, other_record = entry(Runtime(fresh_cache), other)
+    # The planted files are ours in every way the ownership checks see.
+    shutil.copyfile(other_code, code)
+    planted = json.loads(other_record.read_text())
+    planted["key"] = code.stem
+    record.write_text(json.dumps(planted))
+    code.chmod(0o600)
+    record.chmod(0o600)
+
+    runtime = Runtime(fresh_cache)
+    assert runtime.run(victim, "app_name: x").dashboard["title"].startswith("x")
+    assert (runtime.modules.stats.disk_hits, runtime.modules.stats.rejected) == (0, 1)
+    assert runtime.modules.stats.compiles == 1
+    # The unrelated entry was not touched.
+    assert other_code.exists() and json.loads(other_record.read_text()) != planted
+
+
+def test_entries_from_another_process_key_are_recompiled(
+    fresh_cache: Path, examples: dict[str, Artifact]
+) -> None:
+    artifact = examples["simple"]
+    Runtime(fresh_cache).compile(artifact)
+    modcache.cache_key.cache_clear()  # what a new process without a configured key sees
+    runtime = Runtime(fresh_cache)
+    runtime.compile(artifact)
+    stats = runtime.modules.stats
+    assert (stats.disk_hits, stats.rejected, stats.compiles) == (0, 0, 1)  # a quiet miss, then rewritten
+    again = Runtime(fresh_cache)
+    again.compile(artifact)
+    assert (again.modules.stats.disk_hits, again.modules.stats.compiles) == (1, 0)
+
+
+def test_a_configured_key_file_shares_the_cache_across_processes(
+    fresh_cache: Path, examples: dict[str, Artifact], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    key = tmp_path / "key"
+    key.write_bytes(b"0123456789abcdef0123456789abcdef\n")
+    monkeypatch.setenv(modcache.ENV_KEY_FILE, str(key))
+    artifact = examples["simple"]
+    Runtime(fresh_cache).compile(artifact)
+    modcache.cache_key.cache_clear()
+    runtime = Runtime(fresh_cache)
+    runtime.compile(artifact)
+    assert (runtime.modules.stats.disk_hits, runtime.modules.stats.compiles) == (1, 0)
+    assert key.read_bytes() not in b"".join(p.read_bytes() for p in fresh_cache.rglob("*") if p.is_file())
+
+
+@pytest.mark.parametrize("bad", ["missing", "directory", "empty"])
+def test_a_bad_key_file_is_a_clear_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, bad: str) -> None:
+    path = tmp_path / "key"
+    if bad == "directory":
+        path.mkdir()
+    elif bad == "empty":
+        path.write_bytes(b"\n")
+    monkeypatch.setenv(modcache.ENV_KEY_FILE, str(path))
+    with pytest.raises(CacheError, match=f"{modcache.ENV_KEY_FILE}={path}"):
+        modcache.cache_key()
