@@ -121,7 +121,14 @@ def test_cluster_config_deploys_the_sync_job() -> pulumi.Output[Any]:
             "dawg:grafanaUrl": "https://grafana.example.com",
             "dawg:grafanaToken": "glsa_program_secret",
             "dawg:cluster": json.dumps(
-                {"name": "prod", "shards": [{"name": "a", "namespaces": ["a"]}, {"name": "b"}]}
+                {
+                    "name": "prod",
+                    "image": "registry.example.com/dawg:0.1.0",
+                    "shards": [
+                        {"name": "a", "namespaces": ["a"]},
+                        {"name": "b", "excludeNamespaces": ["a"]},
+                    ],
+                }
             ),
         },
         ["dawg:grafanaToken"],
