@@ -160,20 +160,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     pull.set_defaults(handler=_pull)
 
-    sync = commands.add_parser(
-        "sync",
-        help="reconcile Dashboard custom resources (or manifests) into Grafana, once",
-        description="One pass: render every Dashboard resource, write what changed to Grafana, "
-        "prune what this job created whose resource is gone, and report.",
-        epilog=EPILOG_SYNC,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    from .cluster import command as sync_module
+    from .cluster import command as cluster_commands
 
-    sync_module.add_arguments(sync)
-    sync.set_defaults(handler=_sync)
-    crd = commands.add_parser("crd", help="print the Dashboard CustomResourceDefinition (YAML)")
-    crd.set_defaults(handler=_crd)
+    cluster = cluster_commands.add_commands(commands)
+    cluster["sync"].set_defaults(handler=_sync)
+    cluster["controller"].set_defaults(handler=_controller)
     summary = commands.add_parser(
         "preview-summary",
         help="turn `pulumi preview --json` into a Markdown PR comment, per dashboard and panel",
@@ -195,16 +186,6 @@ examples:
 The artifact has artifactType application/vnd.dawg.generator.v1 and one layer of
 type application/vnd.wasm.content.layer.v1+wasm. Use the printed digest to pin it:
 oci://HOST/REPO:TAG@sha256:... runs without any network once cached.
-"""
-
-
-EPILOG_SYNC = """\
-examples:
-  GRAFANA_URL=https://grafana.example.com GRAFANA_TOKEN=glsa_... dawg sync
-  dawg sync --manifests deploy/examples --dry-run
-  dawg sync --namespace team-a --owner k8s-prod-team-a
-
-Exit code 1 when any Dashboard failed; the last line sums up the pass.
 """
 
 
@@ -397,13 +378,11 @@ def _sync(args: argparse.Namespace) -> int:
     return run_cli(args, Renderer(_runtime(args), _fetcher(args)))
 
 
-def _crd(args: argparse.Namespace) -> int:
-    import yaml
+def _controller(args: argparse.Namespace) -> int:
+    from .cluster.command import run_controller
+    from .render import Renderer
 
-    from .cluster.crd import crd_manifest
-
-    print(yaml.safe_dump(crd_manifest(), sort_keys=False), end="")
-    return 0
+    return run_controller(args, Renderer(_runtime(args), _fetcher(args)))
 
 
 def _preview_summary(args: argparse.Namespace) -> int:

@@ -1,37 +1,83 @@
 """A Kubernetes API server stand-in for the tests: NOT Kubernetes, and never shipped.
 
-No API server can be installed here. This serves the `Dashboard` resource's
-endpoints the way kube-apiserver answers them, so the sync job can be driven
-through the real `kubernetes` client:
+No API server can be installed here. This serves what DAWG calls (Dashboard CRs,
+Leases, Events) the way kube-apiserver answers, so the sync job and the controller
+are driven through the real `kubernetes` client. Each behaviour names its source in
+kubernetes/kubernetes (paths under staging/src/k8s.io/):
 
-- list across all namespaces and per namespace, with equality- and set-based
-  label selectors (`a=b`, `a!=b`, `a`, `!a`, `a in (x,y)`) and `limit`/`continue`;
-- get by name; status merge-patch on the `/status` subresource (only `.status` is
-  taken, `generation` does not move, `resourceVersion` does; a stale
-  `metadata.resourceVersion` in the patch is a 409 Conflict);
-- errors as `Status` objects: 401 (bad token), 404 NotFound, 409 Conflict,
-  415 for a patch type it does not support, 422 Invalid for a non-object status.
-
-Tests add, change (spec changes bump `generation`) and delete resources directly.
+- **Revisions.** One global counter, moved by every write, as etcd's revision
+  (apiserver/pkg/storage/etcd3/store.go: `resourceVersion` is the etcd mod revision).
+  Writes copy the object, so older snapshots stay intact.
+- **Paging.** `limit`/`continue`: the token is opaque (base64url JSON of an API version,
+  the revision of the first page and the key to start at, as
+  apiserver/pkg/storage/continue.go `EncodeContinue`), and every page is cut from the
+  snapshot at that revision, so an object deleted or added between pages neither
+  disappears from nor appears in the listing. After `compact()` (etcd compaction) a
+  token from before is 410 Expired with the message of
+  apiserver/pkg/storage/etcd3/errors.go (`continueExpired`); a token that does not
+  decode is 400 BadRequest (continue.go `DecodeContinue` errors).
+- **Selectors.** Parsed strictly (`k8s_selectors`); a bad one is 400 BadRequest.
+- **RBAC.** `rbac` (None = allow all) holds (verb, resource[/subresource], namespace or
+  "*") rows; anything else is 403 Forbidden with the message of
+  apiserver/pkg/endpoints/handlers/responsewriters/errors.go `forbiddenMessage`
+  wrapped by apimachinery/pkg/api/errors `NewForbidden`.
+- **Watch.** `?watch=true&resourceVersion=R`: events after R as JSON lines
+  (apimachinery/pkg/watch/watch.go event types ADDED, MODIFIED, DELETED, BOOKMARK,
+  ERROR); no R (or "0") starts with a synthetic ADDED per object. BOOKMARK events
+  carry only `metadata.resourceVersion` and are sent when `allowWatchBookmarks=true`
+  (docs: "Efficient detection of changes", kubernetes.io/docs/reference/using-api/
+  api-concepts/#watch-bookmarks). R older than the compacted revision is an ERROR event
+  holding a 410 Expired Status "too old resource version: R (C)", as
+  apiserver/pkg/storage/cacher/watch_cache.go `getAllEventsSinceLocked` (the cacher
+  sends it in a 200 stream through its error watcher). `drop_watches()` compacts and
+  ends every open watch that way. `timeoutSeconds` ends a watch cleanly.
+- **Status.** `PATCH .../status` (merge patch, RFC 7386) takes only `.status`; fields
+  the CRD does not know are pruned (apiextensions-apiserver/pkg/apiserver/schema/
+  pruning/algorithm.go `Prune`), and the result is validated against the CRD schema
+  (apiextensions-apiserver/pkg/registry/customresource/strategy.go
+  `statusStrategy.ValidateUpdate`): 422 Invalid with causes, nothing stored. A
+  `metadata.resourceVersion` in the patch that is not the current one is 409 Conflict
+  with apimachinery/pkg/api/errors `OptimisticLockErrorMsg`.
+- **Leases** (coordination.k8s.io/v1) get/create/update, 409 AlreadyExists on a create
+  of an existing name and 409 Conflict on an update with a stale resourceVersion
+  (apiserver/pkg/registry/generic/registry/store.go `Create`, `Update`); **Events**
+  (core v1) created and kept in order for the tests.
+- Errors are `Status` objects (apimachinery/pkg/apis/meta/v1 types.go `Status`).
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import contextlib
 import copy
-import itertools
 import json
 import re
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
+from dawg_provider.cluster.schema import crd_schema, validate_object
+from tests.k8s_selectors import SelectorError, matches, parse
+
 GROUP, VERSION, PLURAL, KIND = "dawg.urcloud.cc", "v1", "dashboards", "Dashboard"
+LEASES, EVENTS = "leases", "events"
+CONTINUE_EXPIRED = (
+    "The provided continue parameter is too old to display a consistent list result. "
+    "You can start a new list without the continue parameter."
+)
+CONFLICT = "the object has been modified; please apply your changes to the latest version and try again"
+GROUP_OF = {PLURAL: GROUP, LEASES: "coordination.k8s.io", EVENTS: ""}
+
+__all__ = ["KubernetesStandIn", "client_api", "matches", "status_object"]
 
 
-def status_object(code: int, reason: str, message: str, name: str = "") -> dict[str, Any]:
-    details: dict[str, Any] = {"group": GROUP, "kind": PLURAL}
+def status_object(
+    code: int, reason: str, message: str, name: str = "", kind: str = PLURAL, **extra: Any
+) -> dict[str, Any]:
+    details: dict[str, Any] = {"group": GROUP_OF.get(kind, GROUP), "kind": kind, **extra}
     if name:
         details["name"] = name
     return {
@@ -46,44 +92,62 @@ def status_object(code: int, reason: str, message: str, name: str = "") -> dict[
     }
 
 
-def matches(labels: dict[str, str], selector: str) -> bool:
-    """Kubernetes label selector semantics (the subset kubectl users write)."""
-    for raw_term in re.split(r",(?![^(]*\))", selector):
-        term = raw_term.strip()
-        if not term:
-            continue
-        if m := re.fullmatch(r"([\w./-]+)\s+(in|notin)\s+\(([^)]*)\)", term):
-            key, op, values = m.group(1), m.group(2), {v.strip() for v in m.group(3).split(",")}
-            if (op == "in") != (labels.get(key) in values):
-                return False
-        elif "!=" in term:
-            key, value = (part.strip() for part in term.split("!=", 1))
-            if labels.get(key) == value:
-                return False
-        elif "=" in term:
-            key, value = (part.strip() for part in term.replace("==", "=").split("=", 1))
-            if labels.get(key) != value:
-                return False
-        elif term.startswith("!"):
-            if term[1:] in labels:
-                return False
-        elif term not in labels:
-            return False
-    return True
+class _Watch:
+    """An open watch request: what to stream, handed back to the HTTP handler."""
+
+    def __init__(self, namespace: str | None, query: dict[str, list[str]]) -> None:
+        self.namespace = namespace
+        self.selector = query.get("labelSelector", [""])[0]
+        self.since = query.get("resourceVersion", [""])[0]
+        self.bookmarks = query.get("allowWatchBookmarks", [""])[0] == "true"
+        self.timeout = float(query.get("timeoutSeconds", ["30"])[0] or 30)
 
 
 class KubernetesStandIn:
-    """The stand-in API server for `dashboards.dawg.urcloud.cc/v1`."""
+    """The stand-in API server."""
 
-    def __init__(self, token: str = "k8s-test-token") -> None:
-        self.token = token
+    def __init__(
+        self,
+        token: str = "k8s-test-token",
+        user: str = "system:serviceaccount:dawg:dawg-sync",
+        bookmark_interval: float = 1.0,
+    ) -> None:
+        self.token, self.user, self.bookmark_interval = token, user, bookmark_interval
         self.objects: dict[tuple[str, str], dict[str, Any]] = {}
+        """Dashboards by (namespace, name)."""
+        self.others: dict[tuple[str, str, str], dict[str, Any]] = {}
+        """Leases and Events by (plural, namespace, name)."""
         self.lock = threading.RLock()
+        self.changed = threading.Condition(self.lock)
         self.requests: list[tuple[str, str]] = []
-        self._versions = itertools.count(1000)
+        self.revision = 1000
+        self.compacted = 0
+        self.history: list[tuple[int, str, dict[str, Any]]] = []
+        """Watch events of Dashboards since the last compaction: (revision, type, object)."""
+        self.snapshots: dict[int, list[tuple[tuple[str, str], dict[str, Any]]]] = {}
+        self.rbac: set[tuple[str, str, str]] | None = None
+        self.epoch = 0
+        self.open_watches = 0
         self.server: ThreadingHTTPServer | None = None
 
     # -- test controls ------------------------------------------------------------------
+
+    def _bump(self) -> str:
+        self.revision += 1
+        return str(self.revision)
+
+    def _store(self, key: tuple[str, str], obj: dict[str, Any], event: str) -> dict[str, Any]:
+        """Every Dashboard write: a new object (snapshots keep the old), one watch event."""
+        if event == "DELETED":
+            obj = copy.deepcopy(obj)
+            obj["metadata"]["resourceVersion"] = self._bump()
+            del self.objects[key]
+        else:
+            obj["metadata"]["resourceVersion"] = self._bump()
+            self.objects[key] = obj
+        self.history.append((self.revision, event, obj))
+        self.changed.notify_all()
+        return obj
 
     def add(
         self, namespace: str, name: str, spec: dict[str, Any], labels: dict[str, str] | None = None
@@ -97,30 +161,50 @@ class KubernetesStandIn:
                     "namespace": namespace,
                     "uid": f"uid-{namespace}-{name}",
                     "generation": 1,
-                    "resourceVersion": str(next(self._versions)),
                     "labels": labels or {},
                     "creationTimestamp": "2026-01-01T00:00:00Z",
                 },
                 "spec": copy.deepcopy(spec),
             }
-            self.objects[(namespace, name)] = obj
-            return obj
+            return copy.deepcopy(self._store((namespace, name), obj, "ADDED"))
 
     def set_spec(self, namespace: str, name: str, spec: dict[str, Any]) -> None:
+        """A spec change moves `generation` (apiextensions-apiserver customresource strategy.go
+        `PrepareForUpdate`); an identical spec is no write at all."""
         with self.lock:
-            obj = self.objects[(namespace, name)]
+            obj = copy.deepcopy(self.objects[(namespace, name)])
             if obj["spec"] != spec:
                 obj["spec"] = copy.deepcopy(spec)
                 obj["metadata"]["generation"] += 1
-                obj["metadata"]["resourceVersion"] = str(next(self._versions))
+                self._store((namespace, name), obj, "MODIFIED")
 
     def delete(self, namespace: str, name: str) -> None:
         with self.lock:
-            del self.objects[(namespace, name)]
+            self._store((namespace, name), self.objects[(namespace, name)], "DELETED")
 
-    def get(self, namespace: str, name: str) -> dict[str, Any]:
+    def get(self, namespace: str, name: str, plural: str = PLURAL) -> dict[str, Any]:
         with self.lock:
-            return copy.deepcopy(self.objects[(namespace, name)])
+            if plural == PLURAL:
+                return copy.deepcopy(self.objects[(namespace, name)])
+            return copy.deepcopy(self.others[(plural, namespace, name)])
+
+    def list_of(self, plural: str) -> list[dict[str, Any]]:
+        with self.lock:
+            return [copy.deepcopy(o) for (p, _, _), o in self.others.items() if p == plural]
+
+    def compact(self) -> None:
+        """etcd compaction: older revisions are gone, for continue tokens and watches."""
+        with self.lock:
+            self.compacted = self.revision
+            self.snapshots.clear()
+            self.history.clear()
+
+    def drop_watches(self) -> None:
+        """Compact and end every open watch with an ERROR 410 event."""
+        with self.lock:
+            self.compact()
+            self.epoch += 1
+            self.changed.notify_all()
 
     def start(self) -> KubernetesStandIn:
         standin = self
@@ -135,6 +219,9 @@ class KubernetesStandIn:
 
     def stop(self) -> None:
         if self.server is not None:
+            with self.lock:
+                self.epoch += 1
+                self.changed.notify_all()
             self.server.shutdown()
             self.server.server_close()
 
@@ -145,47 +232,95 @@ class KubernetesStandIn:
 
     # -- the API ------------------------------------------------------------------------
 
+    def _forbidden(self, verb: str, resource: str, namespace: str | None, name: str) -> dict[str, Any] | None:
+        if self.rbac is None or (verb, resource, namespace or "*") in self.rbac:
+            return None
+        if namespace and (verb, resource, "*") in self.rbac:
+            return None
+        plural = resource.split("/", maxsplit=1)[0]
+        group = GROUP_OF[plural]
+        where = f'in the namespace "{namespace}"' if namespace else "at the cluster scope"
+        reason = f'User "{self.user}" cannot {verb} resource "{resource}" in API group "{group}" {where}'
+        qualified = f"{plural}.{group}" if group else plural
+        subject = f'{qualified} "{name}"' if name else qualified
+        return status_object(403, "Forbidden", f"{subject} is forbidden: {reason}", name, plural)
+
     def handle(self, method: str, url: str, headers: dict[str, str], body: bytes) -> tuple[int, Any]:
         parsed = urlparse(url)
         path, query = parsed.path, parse_qs(parsed.query)
         if headers.get("authorization") != f"Bearer {self.token}":
             return 401, {**status_object(401, "Unauthorized", "Unauthorized"), "details": None}
-        base = f"/apis/{GROUP}/{VERSION}"
+        m = re.fullmatch(
+            r"/(?:apis/(?P<group>[^/]+)|api)/v1(?:/namespaces/(?P<ns>[^/]+))?/(?P<plural>[^/]+)"
+            r"(?:/(?P<name>[^/]+))?(?P<sub>/status)?",
+            path,
+        )
+        if not m or GROUP_OF.get(m["plural"]) != (m["group"] or ""):
+            return 404, status_object(404, "NotFound", "the server could not find the requested resource")
+        plural, namespace, name, sub = m["plural"], m["ns"], m["name"] or "", m["sub"]
+        watching = query.get("watch", [""])[0] in ("true", "1")
+        verb = {"GET": "watch" if watching else "get" if name else "list", "PATCH": "patch"}.get(
+            method, {"PUT": "update", "POST": "create", "DELETE": "delete"}.get(method, "")
+        )
+        resource = plural + ("/status" if sub else "")
         with self.lock:
-            if method == "GET" and path == f"{base}/{PLURAL}":
-                return self._list(None, query)
-            if (m := re.fullmatch(rf"{base}/namespaces/([^/]+)/{PLURAL}", path)) and method == "GET":
-                return self._list(m.group(1), query)
-            if m := re.fullmatch(rf"{base}/namespaces/([^/]+)/{PLURAL}/([^/]+)(/status)?", path):
-                namespace, name, status = m.group(1), m.group(2), m.group(3)
-                obj = self.objects.get((namespace, name))
-                if obj is None:
-                    return 404, status_object(404, "NotFound", f'{PLURAL}.{GROUP} "{name}" not found', name)
-                if method == "GET":
-                    return 200, copy.deepcopy(obj)
-                if method == "PATCH" and status:
-                    return self._patch_status(obj, headers.get("content-type", ""), body)
-        return 404, status_object(404, "NotFound", "the server could not find the requested resource")
+            if denied := self._forbidden(verb, resource, namespace, name):
+                return 403, denied
+            if plural == PLURAL and verb in ("list", "watch"):
+                try:
+                    parse(query.get("labelSelector", [""])[0])
+                except SelectorError as error:
+                    return 400, status_object(400, "BadRequest", str(error))
+                return (200, _Watch(namespace, query)) if watching else self._list(namespace, query)
+            if plural != PLURAL:
+                return self._plain(plural, method, namespace or "", name, body)
+            obj = self.objects.get((namespace or "", name))
+            if obj is None:
+                return 404, status_object(404, "NotFound", f'{PLURAL}.{GROUP} "{name}" not found', name)
+            if method == "GET":
+                return 200, copy.deepcopy(obj)
+            if method == "PATCH" and sub:
+                return self._patch_status(obj, headers.get("content-type", ""), body)
+        return 405, status_object(405, "MethodNotAllowed", f"{method} is not supported on {path}")
 
     def _list(self, namespace: str | None, query: dict[str, list[str]]) -> tuple[int, Any]:
         selector = query.get("labelSelector", [""])[0]
         limit = int(query.get("limit", ["0"])[0] or 0)
-        start = int(query.get("continue", ["0"])[0] or 0)
+        token = query.get("continue", [""])[0]
+        if token:
+            try:
+                decoded = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+                revision, start = int(decoded["rv"]), tuple(decoded["start"])
+            except (ValueError, KeyError, TypeError, binascii.Error):
+                return 400, status_object(400, "BadRequest", "continue key is not valid")
+            if revision < self.compacted or revision not in self.snapshots:
+                return 410, status_object(410, "Expired", CONTINUE_EXPIRED)
+            snapshot = self.snapshots[revision]
+        else:
+            revision, start = self.revision, ("",)
+            snapshot = sorted(self.objects.items())
         items = [
-            copy.deepcopy(obj)
-            for (ns, _), obj in sorted(self.objects.items())
-            if (namespace is None or ns == namespace)
+            obj
+            for key, obj in snapshot
+            if key >= start
+            and (namespace is None or key[0] == namespace)
             and matches(obj["metadata"].get("labels") or {}, selector)
         ]
-        page = items[start : start + limit] if limit else items[start:]
-        metadata: dict[str, Any] = {"resourceVersion": str(next(self._versions))}
-        if limit and start + limit < len(items):
-            metadata["continue"] = str(start + limit)
+        page = items[:limit] if limit else items
+        metadata: dict[str, Any] = {"resourceVersion": str(revision)}
+        if limit and len(items) > limit:
+            self.snapshots[revision] = snapshot
+            following = items[limit]["metadata"]
+            raw = json.dumps(
+                {"v": "meta.k8s.io/v1", "rv": revision, "start": [following["namespace"], following["name"]]}
+            )
+            metadata["continue"] = base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+            metadata["remainingItemCount"] = len(items) - limit
         return 200, {
             "apiVersion": f"{GROUP}/{VERSION}",
             "kind": f"{KIND}List",
             "metadata": metadata,
-            "items": page,
+            "items": copy.deepcopy(page),
         }
 
     def _patch_status(self, obj: dict[str, Any], content_type: str, body: bytes) -> tuple[int, Any]:
@@ -202,25 +337,120 @@ class KubernetesStandIn:
             return 400, status_object(400, "BadRequest", "the body of the request could not be decoded")
         wanted = (patch.get("metadata") or {}).get("resourceVersion")
         if wanted and wanted != obj["metadata"]["resourceVersion"]:
-            return 409, status_object(
-                409,
-                "Conflict",
-                f'Operation cannot be fulfilled on {PLURAL}.{GROUP} "{name}": the object has been modified; '
-                "please apply your changes to the latest version and try again",
-                name,
-            )
-        status = patch.get("status")
-        if not isinstance(status, dict):
-            return 422, status_object(
-                422,
-                "Invalid",
-                f'{KIND}.{GROUP} "{name}" is invalid: status: Invalid value: must be an object',
-                name,
-            )
-        merged = _merge(obj.get("status") or {}, status)
-        obj["status"] = merged
-        obj["metadata"]["resourceVersion"] = str(next(self._versions))
-        return 200, copy.deepcopy(obj)
+            message = f'Operation cannot be fulfilled on {PLURAL}.{GROUP} "{name}": {CONFLICT}'
+            return 409, status_object(409, "Conflict", message, name)
+        updated = copy.deepcopy(obj)
+        updated["status"] = _prune(_merge(obj.get("status") or {}, patch.get("status")), _status_schema())
+        errors = [e for e in validate_object(updated) if e.startswith("status")]
+        if not isinstance(updated["status"], dict):
+            errors = ["status: Invalid value: must be an object"]
+        if errors:
+            causes = [{"reason": "FieldValueInvalid", "message": e, "field": e.split(":")[0]} for e in errors]
+            message = f'{KIND}.{GROUP} "{name}" is invalid: ' + ", ".join(errors)
+            return 422, status_object(422, "Invalid", message, name, causes=causes)
+        key = (obj["metadata"]["namespace"], name)
+        return 200, copy.deepcopy(self._store(key, updated, "MODIFIED"))
+
+    def _plain(self, plural: str, method: str, namespace: str, name: str, body: bytes) -> tuple[int, Any]:
+        """Leases and Events: get, create, update with optimistic concurrency."""
+        obj = json.loads(body) if body else {}
+        if method == "POST":
+            name = name or (obj.get("metadata") or {}).get("name", "")
+            if (plural, namespace, name) in self.others:
+                return 409, status_object(
+                    409, "AlreadyExists", f'{plural} "{name}" already exists', name, plural
+                )
+            obj.setdefault("metadata", {}).update(namespace=namespace, resourceVersion=self._bump())
+            self.others[(plural, namespace, name)] = obj
+            return 201, copy.deepcopy(obj)
+        current = self.others.get((plural, namespace, name))
+        if current is None:
+            return 404, status_object(404, "NotFound", f'{plural} "{name}" not found', name, plural)
+        if method == "GET":
+            return 200, copy.deepcopy(current)
+        if method == "PUT":
+            if (obj.get("metadata") or {}).get("resourceVersion") != current["metadata"]["resourceVersion"]:
+                message = f'Operation cannot be fulfilled on {plural} "{name}": {CONFLICT}'
+                return 409, status_object(409, "Conflict", message, name, plural)
+            obj["metadata"].update(namespace=namespace, resourceVersion=self._bump())
+            self.others[(plural, namespace, name)] = obj
+            return 200, copy.deepcopy(obj)
+        return 405, status_object(405, "MethodNotAllowed", f"{method} is not supported on {plural}")
+
+    def watch_events(self, request: _Watch) -> Any:
+        """The lines of one watch stream (generator; runs in the handler's thread)."""
+        with self.lock:
+            epoch = self.epoch
+            self.open_watches += 1
+        try:
+            with self.lock:
+                if request.since in ("", "0"):
+                    since = self.revision
+                    for (ns, _), obj in sorted(self.objects.items()):
+                        if self._selected(request, ns, obj):
+                            yield {"type": "ADDED", "object": copy.deepcopy(obj)}
+                else:
+                    since = int(request.since)
+                if since < self.compacted:
+                    yield _expired(since, self.compacted)
+                    return
+            deadline = time.monotonic() + request.timeout
+            next_bookmark = time.monotonic() + self.bookmark_interval
+            while time.monotonic() < deadline:
+                with self.lock:
+                    if self.epoch != epoch:
+                        yield _expired(since, self.compacted)
+                        return
+                    fresh = [(rv, t, o) for rv, t, o in self.history if rv > since]
+                    if not fresh:
+                        wait = min(deadline, next_bookmark) - time.monotonic()
+                        self.changed.wait(max(0.0, wait))
+                        fresh = [(rv, t, o) for rv, t, o in self.history if rv > since]
+                    revision = self.revision
+                for rv, kind, obj in fresh:
+                    since = rv
+                    if self._selected(request, obj["metadata"]["namespace"], obj):
+                        yield {"type": kind, "object": copy.deepcopy(obj)}
+                if request.bookmarks and time.monotonic() >= next_bookmark:
+                    since = max(since, revision)
+                    meta = {"resourceVersion": str(since)}
+                    yield {
+                        "type": "BOOKMARK",
+                        "object": {"apiVersion": f"{GROUP}/{VERSION}", "kind": KIND, "metadata": meta},
+                    }
+                    next_bookmark = time.monotonic() + self.bookmark_interval
+        finally:
+            with self.lock:
+                self.open_watches -= 1
+
+    @staticmethod
+    def _selected(request: _Watch, namespace: str, obj: dict[str, Any]) -> bool:
+        labels = obj["metadata"].get("labels") or {}
+        return (request.namespace is None or namespace == request.namespace) and matches(
+            labels, request.selector
+        )
+
+
+def _expired(since: int, compacted: int) -> dict[str, Any]:
+    message = f"too old resource version: {since} ({compacted})"
+    return {"type": "ERROR", "object": status_object(410, "Expired", message)}
+
+
+def _status_schema() -> dict[str, Any]:
+    schema: dict[str, Any] = crd_schema()["properties"]["status"]
+    return schema
+
+
+def _prune(value: Any, schema: dict[str, Any]) -> Any:
+    """Drop fields the schema does not know (structural pruning), recursively."""
+    if schema.get("x-kubernetes-preserve-unknown-fields"):
+        return value
+    if isinstance(value, dict) and "properties" in schema:
+        known = schema["properties"]
+        return {k: _prune(v, known[k]) for k, v in value.items() if k in known}
+    if isinstance(value, list) and isinstance(schema.get("items"), dict):
+        return [_prune(item, schema["items"]) for item in value]
+    return value
 
 
 def _merge(target: Any, patch: Any) -> Any:
@@ -251,13 +481,29 @@ class _Handler(BaseHTTPRequestHandler):
             self.owner.requests.append((method, urlparse(self.path).path))
         headers = {k.lower(): v for k, v in self.headers.items()}
         status, payload = self.owner.handle(method, self.path, headers, body)
-        data = json.dumps(payload).encode()
-        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError, OSError):
+            if isinstance(payload, _Watch):
+                self._stream(payload)
+                return
+            data = json.dumps(payload).encode()
             self.send_response(status)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(data)))
             self.end_headers()
             self.wfile.write(data)
+
+    def _stream(self, request: _Watch) -> None:
+        """A watch: chunked JSON lines until the timeout, a drop or the client goes."""
+        self.close_connection = True
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        for event in self.owner.watch_events(request):
+            line = json.dumps(event).encode() + b"\n"
+            self.wfile.write(b"%x\r\n%s\r\n" % (len(line), line))
+            self.wfile.flush()
+        self.wfile.write(b"0\r\n\r\n")
 
     def do_GET(self) -> None:
         self._serve("GET")
@@ -265,13 +511,26 @@ class _Handler(BaseHTTPRequestHandler):
     def do_PATCH(self) -> None:
         self._serve("PATCH")
 
+    def do_PUT(self) -> None:
+        self._serve("PUT")
+
+    def do_POST(self) -> None:
+        self._serve("POST")
+
 
 def client_api(standin: KubernetesStandIn) -> Any:
     """A real `kubernetes` CustomObjectsApi pointed at the stand-in."""
+    from kubernetes import client
+
+    return client.CustomObjectsApi(api_client(standin))
+
+
+def api_client(standin: KubernetesStandIn) -> Any:
+    """A real `kubernetes` ApiClient pointed at the stand-in (for any API group)."""
     from kubernetes import client
 
     configuration = client.Configuration()
     configuration.host = standin.url
     configuration.api_key = {"authorization": standin.token}
     configuration.api_key_prefix = {"authorization": "Bearer"}
-    return client.CustomObjectsApi(client.ApiClient(configuration))
+    return client.ApiClient(configuration)

@@ -27,7 +27,8 @@ class Mocks(pulumi.runtime.Mocks):
 MOCKS = Mocks()
 pulumi.runtime.set_mocks(MOCKS, project="dawg", stack="prod", preview=False)
 
-from dawg_provider.cluster.install import DawgSync, DawgSyncArgs, Shard, cluster_role_rules  # noqa: E402
+from dawg_provider.cluster.install import DawgSync, DawgSyncArgs, Shard  # noqa: E402
+from dawg_provider.cluster.manifests import rbac  # noqa: E402
 
 TOKEN = "glsa_cluster_secret"
 
@@ -53,20 +54,19 @@ def by_type(kind: str) -> list[pulumi.runtime.MockResourceArgs]:
 @pulumi.runtime.test  # type: ignore[untyped-decorator]
 def test_component_creates_least_privilege_rbac_and_a_hardened_cronjob() -> pulumi.Output[Any]:
     MOCKS.resources.clear()
-    component = DawgSync(
-        "dawg",
-        DawgSyncArgs(
-            grafana_url="https://grafana.example.com",
-            grafana_token=pulumi.Output.secret(TOKEN),
-            cluster_name="prod",
-            folder_roots={"*": "Org/{namespace}", "ops": "*"},
-            allow_adopt=["legacy"],
-            shards=[
-                Shard("team-a", namespaces=("team-a",)),
-                Shard("rest", selector="dawg.urcloud.cc/shard!=team-a"),
-            ],
-        ),
+    component_args = DawgSyncArgs(
+        image="registry.example.com/dawg:0.1.0",
+        grafana_url="https://grafana.example.com",
+        grafana_token=pulumi.Output.secret(TOKEN),
+        cluster_name="prod",
+        folder_roots={"*": "Org/{namespace}", "ops": "*"},
+        allow_adopt=["legacy"],
+        shards=[
+            Shard("team-a", namespaces=("team-a",)),
+            Shard("rest", exclude_namespaces=("team-a",)),
+        ],
     )
+    component = DawgSync("dawg", component_args)
 
     def check(_: Any) -> None:
         kinds = sorted({r.typ.split(":")[-1] for r in MOCKS.resources})
@@ -84,7 +84,7 @@ def test_component_creates_least_privilege_rbac_and_a_hardened_cronjob() -> pulu
             ]
         )
         (role,) = by_type("kubernetes:rbac.authorization.k8s.io/v1:ClusterRole")
-        assert role.inputs["rules"] == cluster_role_rules()
+        assert role.inputs["rules"] == rbac(component_args)[0]["rules"]
         verbs = {verb for rule in role.inputs["rules"] for verb in rule["verbs"]}
         assert verbs == {"get", "list", "watch", "patch"}  # no create/update/delete, no secrets
         assert all(rule["apiGroups"] == ["dawg.urcloud.cc"] for rule in role.inputs["rules"])
@@ -109,6 +109,8 @@ def test_component_creates_least_privilege_rbac_and_a_hardened_cronjob() -> pulu
                 and "requests" in container["resources"]
             )
             assert {"name": "cache", "mountPath": "/var/cache/dawg"} in container["volumeMounts"]
+            claim = pod["volumes"][0]["persistentVolumeClaim"]["claimName"]  # one claim per shard
+            assert claim == cron.inputs["metadata"]["name"].replace("dawg-sync-", "dawg-cache-")
             token_env = next(e for e in container["env"] if e["name"] == "GRAFANA_TOKEN")
             assert "valueFrom" in token_env and "value" not in token_env
             assert TOKEN not in json.dumps(cron.inputs)
@@ -139,15 +141,18 @@ def test_component_creates_least_privilege_rbac_and_a_hardened_cronjob() -> pulu
             "--allow-adopt",
             "legacy",
         ]
-        assert (
-            "--selector"
-            in cronjobs[1].inputs["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]["args"]
-        )
+        rest_args = cronjobs[1].inputs["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0][
+            "args"
+        ]
+        assert rest_args[3:5] == ["--exclude-namespace", "team-a"]
         (secret,) = by_type("kubernetes:core/v1:Secret")
         assert SECRET_SIG in json.dumps(secret.inputs["stringData"])  # a Pulumi secret, encrypted in state
         assert reveal(secret.inputs)["stringData"]["token"] == TOKEN
         (crd,) = by_type("kubernetes:apiextensions.k8s.io/v1:CustomResourceDefinition")
         assert crd.inputs["spec"] == crd_manifest()["spec"]
+        (namespace,) = by_type("kubernetes:core/v1:Namespace")
+        assert namespace.inputs["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "restricted"
+        assert len(by_type("kubernetes:core/v1:PersistentVolumeClaim")) == 2
 
     return pulumi.Output.all(*[child.urn for child in component.children]).apply(check)
 
@@ -194,9 +199,12 @@ def test_invalid_manifest_is_caught_offline() -> None:
 
 def test_the_installed_arguments_are_what_dawg_sync_accepts() -> None:
     from dawg_provider.cli import build_parser
-    from dawg_provider.cluster.install import memory_limit, sync_args
+    from dawg_provider.cluster.install import memory_limit
+    from dawg_provider.cluster.manifests import job_args
 
     args = DawgSyncArgs(
+        image="registry.example.com/dawg:0.1.0",
+        cluster_name="prod",
         grafana_url="https://g",
         grafana_token="t",
         folder_roots={"*": "Org/{namespace}"},
@@ -209,7 +217,7 @@ def test_the_installed_arguments_are_what_dawg_sync_accepts() -> None:
         deadline=600.0,
         namespace_budget="30s",
     )
-    parsed = build_parser().parse_args(sync_args("prod", Shard("a", ("a",)), args, "pulumi p/s dawg shard a"))
+    parsed = build_parser().parse_args(job_args(args, Shard("a", ("a",)), "pulumi p/s dawg shard a"))
     assert parsed.folder_root == ["*=Org/{namespace}"] and parsed.allow_adopt == ["legacy"]
     assert parsed.allow_literal_uid == ["ops"] and parsed.max_memory == "128Mi" and parsed.max_timeout == "3s"
     assert parsed.concurrency == 2 and parsed.instance == "pulumi p/s dawg shard a"

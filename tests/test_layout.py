@@ -45,11 +45,15 @@ ALLOWED: dict[str, set[str]] = {
     "pulumi_provider": {"pulumi"},
 }
 # Third-party packages only adapters may import (module prefixes): the core runs without them.
-# `cluster.install` is the Pulumi component that installs the job.
+# `cluster.install` is the Pulumi component that installs the job. `cluster.kube` holds the
+# controller's Kubernetes calls beside the listing in `cluster.sources` (watches, Leases,
+# Events): the controller and the elector stay testable without the client.
+# `cluster.metrics` is the controller's only prometheus_client user.
 CONFINED = {
     "pulumi": ("pulumi", "cluster.install"),
     "pulumi_kubernetes": ("cluster.install",),
-    "kubernetes": ("cluster.sources",),
+    "kubernetes": ("cluster.sources", "cluster.kube"),
+    "prometheus_client": ("cluster.metrics",),
     "dill": ("pulumi",),
     "grpc": ("pulumi",),
 }

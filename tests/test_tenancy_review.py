@@ -22,8 +22,9 @@ import yaml
 from dawg_provider.cluster import lease
 from dawg_provider.cluster.crd import DashboardResource
 from dawg_provider.cluster.fairness import admission_problem, interleave
-from dawg_provider.cluster.install import Shard, shard_owner
+from dawg_provider.cluster.manifests import shard_owner
 from dawg_provider.cluster.schema import go_pattern, validate_object
+from dawg_provider.cluster.shards import Shard
 from dawg_provider.cluster.sources import ClusterSource, ManifestSource
 from dawg_provider.cluster.sync import SyncJob, SyncOptions
 from dawg_provider.cluster.tenancy import TenancyPolicy
@@ -102,7 +103,11 @@ def test_a_forged_lease_neither_blocks_nor_breaks_the_pass(
     uid = lease.lease_uid(OWNER)
     live = client.get_dashboard(uid)
     assert live is not None
-    forged = {**live.dashboard, "dawgLease": {"owner": OWNER, "holder": "mallory", "renewed": renewed}}
+    forged = {
+        **live.dashboard,
+        "uid": uid,
+        "dawgLease": {"owner": OWNER, "holder": "mallory", "renewed": renewed},
+    }
     client.save_dashboard({**forged, "version": live.version}, folder_uid=live.folder_uid)
     summary = sync(k8s, grafana, renderer)
     assert not summary.failed, summary.errors

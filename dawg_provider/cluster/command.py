@@ -20,10 +20,71 @@ from ..grafana import GrafanaClient, GrafanaConnection, ownership
 from ..render import Renderer
 from ..units import parse_duration, parse_size
 from ..wasm.limits import Limits
+from . import kustomize
+from .manifests import InstallSpec, Mode
 from .reach import ReachPolicy
 from .sources import ClusterSource, ManifestSource, Source
 from .sync import DEFAULT_OWNER, Outcome, Summary, SyncJob, SyncOptions
 from .tenancy import DEFAULT_ROOT, TenancyPolicy
+
+EXIT_JOB_FAILED = 1
+EXIT_CR_ERRORS = 3
+"""Not 2: argparse exits 2 on a usage error."""
+
+
+EPILOG_SYNC = """\
+examples:
+  GRAFANA_URL=https://grafana.example.com GRAFANA_TOKEN=glsa_... dawg sync
+  dawg sync --manifests deploy/examples --dry-run
+  dawg sync --namespace team-a --owner k8s-prod-team-a
+
+Exit code 1 when any Dashboard failed; the last line sums up the pass.
+"""
+
+
+def add_commands(
+    commands: argparse._SubParsersAction[argparse.ArgumentParser],
+) -> dict[str, argparse.ArgumentParser]:
+    """The cluster subcommands (`sync`, `controller`, `install-manifests`, `crd`). `sync` and
+    `controller` need the CLI's renderer: the caller sets their handlers."""
+    sync = commands.add_parser(
+        "sync",
+        help="reconcile Dashboard custom resources (or manifests) into Grafana, once",
+        description="One pass: render every Dashboard resource, write what changed to Grafana, "
+        "prune what this job created whose resource is gone, and report.",
+        epilog=EPILOG_SYNC,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    add_arguments(sync)
+    controller = commands.add_parser(
+        "controller",
+        help="watch Dashboard custom resources and reconcile each change within seconds",
+        description="Run until interrupted: list and watch Dashboards, reconcile a changed one "
+        "at once, run a full pass every --resync seconds, write only while holding the Lease.",
+    )
+    add_controller_arguments(controller)
+    install = commands.add_parser(
+        "install-manifests",
+        help="write the in-cluster install as plain manifests (for kubectl apply -k)",
+        description="Write Namespace, CRD, RBAC, cache claims and the CronJobs or controller "
+        "Deployments to DIR with a kustomization.yaml (the same objects the Pulumi component "
+        "creates). The Grafana token Secret is not written.",
+    )
+    add_install_arguments(install)
+    install.set_defaults(handler=run_install)
+    crd = commands.add_parser("crd", help="print the Dashboard CustomResourceDefinition (YAML)")
+    crd.set_defaults(handler=print_crd)
+    return {"sync": sync, "controller": controller, "install-manifests": install, "crd": crd}
+
+
+def print_crd(args: argparse.Namespace) -> int:
+    """`dawg crd`: the Dashboard CustomResourceDefinition, as YAML."""
+    import yaml
+
+    from .crd import crd_manifest
+
+    print(yaml.safe_dump(crd_manifest(), sort_keys=False), end="")
+    return 0
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -36,6 +97,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     source.add_argument(
         "--namespace", action="append", default=[], help="only these namespaces (repeatable; default all)"
+    )
+    source.add_argument(
+        "--exclude-namespace",
+        action="append",
+        default=[],
+        metavar="NAMESPACE",
+        help="never these namespaces (repeatable; for a shard that takes the rest of the cluster)",
     )
     source.add_argument("--selector", "-l", metavar="LABELS", help="only CRs matching this label selector")
     source.add_argument(
@@ -67,6 +135,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="owner tag of this job; unique per job",
     )
     behaviour.add_argument("--dry-run", action="store_true", help="print the plan with diffs; write nothing")
+    behaviour.add_argument(
+        "--fail-on-cr-errors",
+        action="store_true",
+        help=f"exit {EXIT_CR_ERRORS} when a Dashboard failed (default: failures live in its status, exit 0)",
+    )
     behaviour.add_argument("--concurrency", type=int, default=4, help="CRs synced at once (default 4)")
     behaviour.add_argument("--no-prune", action="store_true", help="never delete dashboards whose CR is gone")
     behaviour.add_argument(
@@ -147,8 +220,8 @@ def _env_int(name: str) -> int | None:
     return int(value) if value and value.isdigit() else None
 
 
-def run_cli(args: argparse.Namespace, renderer: Renderer) -> int:
-    """`dawg sync`; returns the exit code."""
+def prepare(args: argparse.Namespace) -> tuple[Source, SyncOptions, GrafanaConnection]:
+    """What `dawg sync` and `dawg controller` build from the same flags."""
     if not args.grafana_url:
         raise DawgError("no Grafana: give --grafana-url or set GRAFANA_URL (and GRAFANA_TOKEN)")
     register_secret(args.grafana_token)
@@ -167,8 +240,11 @@ def run_cli(args: argparse.Namespace, renderer: Renderer) -> int:
         source = ManifestSource(args.manifests)
         where = f"manifests {args.manifests.resolve()}"
     else:
-        source = ClusterSource.connect(args.kubeconfig, args.namespace, args.selector)
-        where = f"cluster namespaces={','.join(args.namespace) or '*'} selector={args.selector or ''}"
+        source = ClusterSource.connect(args.kubeconfig, args.namespace, args.selector, args.exclude_namespace)
+        where = (
+            f"cluster namespaces={','.join(args.namespace) or '*'} selector={args.selector or ''}"
+            f" exclude={','.join(args.exclude_namespace)}"
+        )
     options = SyncOptions(
         owner=args.owner,
         dry_run=args.dry_run,
@@ -190,11 +266,89 @@ def run_cli(args: argparse.Namespace, renderer: Renderer) -> int:
             args.allowed_registry, args.allowed_file_root, cluster=args.manifests is None
         ),
     )
-    # Redirects and token realms may lead only to allowed hosts too (sources.transport).
+    return source, options, connection
+
+
+def restrict_transport(renderer: Renderer, options: SyncOptions) -> None:
+    """Redirects and token realms may lead only to allowed hosts too (sources.transport)."""
     renderer.fetcher.options = replace(renderer.fetcher.options, allowed_hosts=options.reach.registries)
+
+
+def run_cli(args: argparse.Namespace, renderer: Renderer) -> int:
+    """`dawg sync`; returns the exit code."""
+    source, options, connection = prepare(args)
+    restrict_transport(renderer, options)
     summary = SyncJob(source, lambda: GrafanaClient(connection), renderer, options).run()
     report(summary, options.dry_run, sys.stdout)
-    return 1 if summary.failed else 0
+    return exit_code(summary, args.fail_on_cr_errors)
+
+
+def add_controller_arguments(parser: argparse.ArgumentParser) -> None:
+    """`dawg controller`: the sync flags, plus the watch, the Lease and the metrics port."""
+    add_arguments(parser)
+    controller = parser.add_argument_group("controller")
+    controller.add_argument("--resync", type=float, default=300.0, metavar="SECONDS", help="full pass period")
+    controller.add_argument("--lease-namespace", help="hold this Lease to write (leader election)")
+    controller.add_argument("--lease-name", default="dawg-controller")
+    controller.add_argument("--identity", default=socket.gethostname(), help="this replica, in the Lease")
+    controller.add_argument("--metrics-port", type=int, default=0, help="serve /metrics here (0: off)")
+
+
+def run_controller(args: argparse.Namespace, renderer: Renderer) -> int:
+    """`dawg controller`: runs until interrupted."""
+    from .controller import Controller
+    from .kube import Kube
+    from .leader import LeaderElector
+    from .metrics import Metrics
+    from .sources import api_client
+
+    if args.manifests is not None or args.dry_run:
+        raise DawgError("dawg controller watches the cluster: --manifests and --dry-run are for dawg sync")
+    source, options, connection = prepare(args)
+    restrict_transport(renderer, options)
+    assert isinstance(source, ClusterSource)
+    kube = Kube(api_client(args.kubeconfig))
+    metrics = Metrics()
+
+    def grafana() -> GrafanaClient:
+        client = GrafanaClient(connection)
+        client.session.hooks["response"].append(metrics.grafana_response)
+        return client
+
+    render = renderer.render_fetched
+
+    def render_fetched(*args: Any, **kwargs: Any) -> Any:
+        with metrics.generator.time():
+            return render(*args, **kwargs)
+
+    renderer.render_fetched = render_fetched  # type: ignore[method-assign]
+
+    def make_job(batch: Source, prune: bool) -> SyncJob:
+        return SyncJob(batch, grafana, renderer, replace(options, prune=options.prune and prune))
+
+    elector = None
+    if args.lease_namespace:
+        elector = LeaderElector(kube, args.lease_namespace, args.lease_name, args.identity)
+    if args.metrics_port:
+        metrics.serve(args.metrics_port)
+    controller = Controller(kube, source, make_job, elector=elector, metrics=metrics, resync=args.resync)
+    try:
+        controller.start().run_forever()
+    finally:
+        controller.stop()
+    return 0
+
+
+def exit_code(summary: Summary, fail_on_cr_errors: bool = False) -> int:
+    """0: the pass did its work (a CR's failure is in that CR's status, where its team
+    looks, so a CronJob does not fail, and alert, every run for one bad CR);
+    1: the job failed (listing, Grafana, status writes, pruning refused);
+    3: opted in with --fail-on-cr-errors, some Dashboard failed. Pure."""
+    if summary.job_failed:
+        return EXIT_JOB_FAILED
+    if fail_on_cr_errors and summary.count(Outcome.FAILED):
+        return EXIT_CR_ERRORS
+    return 0
 
 
 def report(summary: Summary, dry_run: bool, out: Any) -> None:
@@ -219,3 +373,38 @@ def report(summary: Summary, dry_run: bool, out: Any) -> None:
     for error in summary.errors:
         say(f"error: {error}")
     say(summary.line(dry_run))
+
+
+def add_install_arguments(parser: argparse.ArgumentParser) -> None:
+    """`dawg install-manifests`: the choices of `manifests.InstallSpec` an operator makes most."""
+    parser.add_argument("--output", "-o", type=Path, default=Path("deploy/install"), metavar="DIR")
+    parser.add_argument("--image", required=True, help="the DAWG image: a version tag or @sha256 digest")
+    parser.add_argument("--grafana-url", required=True)
+    parser.add_argument("--mode", choices=[m.value for m in Mode], default=Mode.CRONJOB.value)
+    parser.add_argument("--namespace", default="dawg-system", help="where DAWG runs")
+    parser.add_argument("--cluster-name", default="cluster", help="owner tags become k8s-NAME-SHARD")
+    parser.add_argument("--image-pull-secret", action="append", default=[], metavar="NAME")
+    parser.add_argument(
+        "--registry-credentials-secret", metavar="NAME", help="a kubernetes.io/dockerconfigjson Secret"
+    )
+    parser.add_argument("--grafana-ca-configmap", metavar="NAME", help="a ConfigMap with ca.crt")
+    parser.add_argument("--allowed-registry", action="append", default=[], metavar="HOST[:PORT]")
+    parser.add_argument("--no-persistent-cache", action="store_true", help="an emptyDir cache")
+
+
+def run_install(args: argparse.Namespace) -> int:
+    spec = InstallSpec(
+        image=args.image,
+        grafana_url=args.grafana_url,
+        mode=Mode(args.mode),
+        namespace=args.namespace,
+        cluster_name=args.cluster_name,
+        image_pull_secrets=args.image_pull_secret,
+        registry_credentials_secret=args.registry_credentials_secret,
+        grafana_ca_configmap=args.grafana_ca_configmap,
+        allowed_registries=args.allowed_registry,
+        persistent_cache=not args.no_persistent_cache,
+    )
+    for path in kustomize.write(spec, args.output):
+        print(f"wrote {path}")
+    return 0

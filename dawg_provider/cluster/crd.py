@@ -56,6 +56,8 @@ FAILURES = frozenset(
         Reason.INTERNAL_ERROR,
     }
 )
+UNVERIFIED = frozenset({Reason.GRAFANA_ERROR, Reason.INTERNAL_ERROR})
+"""Failures that say nothing about the dashboard already applied (Grafana unreachable, a bug)."""
 
 
 @dataclass(frozen=True)
@@ -156,8 +158,18 @@ def status_for(
         )
     elif reason in (Reason.SUSPENDED, Reason.DEFERRED):
         ready = ready_before  # suspended or deferred: Grafana is left as it was, and so is Ready
-    else:  # failed: the dashboard from an earlier pass may still be there and fine
-        still = bool(ready_before and ready_before.get("status") == "True")
+    else:
+        # API conventions (typical status properties): Ready is about the object as it is
+        # now, at its current generation. A failed NEW generation is not ready, whatever
+        # an earlier one left in Grafana (else `kubectl wait`, Argo CD and Flux call a
+        # broken spec healthy). Only a failure to reach Grafana or a DAWG bug, for the
+        # very generation that was applied, leaves Ready as it was: that dashboard is there.
+        still = (
+            reason in UNVERIFIED
+            and ready_before is not None
+            and ready_before.get("status") == "True"
+            and ready_before.get("observedGeneration") == generation
+        )
         ready = condition("Ready", still, reason, message, generation, now, previous)
     status: dict[str, Any] = {
         "observedGeneration": resource.generation,
@@ -182,27 +194,50 @@ def same_status(old: dict[str, Any], new: dict[str, Any]) -> bool:
     return strip(old) == strip(new)
 
 
+# metav1.Condition's own schema (k8s.io/apimachinery/pkg/apis/meta/v1/types.go `Condition`,
+# its kubebuilder markers), so `conditions` is what every Kubernetes tool expects.
+CONDITION_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["type", "status", "lastTransitionTime", "reason", "message"],
+    "properties": {
+        "type": {
+            "type": "string",
+            "maxLength": 316,
+            "pattern": r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?"
+            r"(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])$",
+        },
+        "status": {"type": "string", "enum": ["True", "False", "Unknown"]},
+        "observedGeneration": {"type": "integer", "format": "int64", "minimum": 0},
+        "lastTransitionTime": {"type": "string", "format": "date-time"},
+        "reason": {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": 1024,
+            "pattern": "^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$",
+        },
+        "message": {"type": "string", "maxLength": 32768},
+    },
+}
+UID_IMMUTABLE = {
+    # A transition rule (oldSelf): only checked on updates, by the API server's CEL
+    # (apiextensions-apiserver/pkg/apiserver/schema/cel). Changing spec.uid would move the
+    # dashboard to a new uid and orphan the old one; delete and recreate the CR instead.
+    "rule": "!has(oldSelf.uid) || (has(self.uid) && self.uid == oldSelf.uid)",
+    "message": "spec.uid is immutable once set; delete and recreate the Dashboard to change it",
+}
+
+
 def crd_manifest() -> dict[str, Any]:
     """The CustomResourceDefinition `dashboards.dawg.urcloud.cc`."""
-    condition_schema = {
-        "type": "object",
-        "required": ["type", "status"],
-        "properties": {
-            "type": {"type": "string"},
-            "status": {"type": "string", "enum": ["True", "False", "Unknown"]},
-            "reason": {"type": "string"},
-            "message": {"type": "string"},
-            "observedGeneration": {"type": "integer"},
-            "lastTransitionTime": {"type": "string", "format": "date-time"},
-        },
-    }
     spec_schema = {
         "type": "object",
         "required": ["generator"],
+        "x-kubernetes-validations": [UID_IMMUTABLE],
         "properties": {
             "generator": {
                 "type": "string",
                 "minLength": 1,
+                "maxLength": 2048,
                 "description": "oci://registry/repo:tag[@sha256:...], or file:// inside the job's image",
             },
             "config": {
@@ -211,12 +246,13 @@ def crd_manifest() -> dict[str, Any]:
             },
             "folder": {
                 "type": "string",
+                "maxLength": 1024,
                 "description": "Folder title path (Team/Services) or uid:<folder uid>",
             },
             "uid": {
                 "type": "string",
                 "pattern": "^[A-Za-z0-9_-]{1,40}$",
-                "description": "Grafana uid; default derived from namespace and name",
+                "description": "Grafana uid; default derived from namespace and name; immutable once set",
             },
             "suspend": {"type": "boolean", "description": "Stop syncing; the dashboard stays as it is"},
             "drift": {
@@ -226,25 +262,31 @@ def crd_manifest() -> dict[str, Any]:
             },
             "adopt": {"type": "boolean", "description": "Take over an existing dashboard with this uid"},
             "message": {"type": "string", "maxLength": 500},
-            "timeout": {"type": "string", "description": "Generator deadline, e.g. 5s"},
-            "memory": {"type": "string", "description": "Generator memory cap, e.g. 256Mi"},
+            "timeout": {"type": "string", "maxLength": 32, "description": "Generator deadline, e.g. 5s"},
+            "memory": {"type": "string", "maxLength": 32, "description": "Generator memory cap, e.g. 256Mi"},
         },
     }
     status_schema = {
         "type": "object",
         "properties": {
-            "observedGeneration": {"type": "integer"},
-            "conditions": {"type": "array", "items": condition_schema},
+            "observedGeneration": {"type": "integer", "format": "int64", "minimum": 0},
+            "conditions": {
+                "type": "array",
+                "maxItems": 8,
+                "x-kubernetes-list-type": "map",
+                "x-kubernetes-list-map-keys": ["type"],
+                "items": CONDITION_SCHEMA,
+            },
             "grafana": {
                 "type": "object",
                 "properties": {
-                    "uid": {"type": "string"},
-                    "url": {"type": "string"},
-                    "version": {"type": "integer"},
+                    "uid": {"type": "string", "maxLength": 40},
+                    "url": {"type": "string", "maxLength": 2048},
+                    "version": {"type": "integer", "minimum": 0},
                 },
             },
-            "generatorDigest": {"type": "string"},
-            "dashboardSha256": {"type": "string"},
+            "generatorDigest": {"type": "string", "maxLength": 128},
+            "dashboardSha256": {"type": "string", "maxLength": 128},
             "lastSyncTime": {"type": "string", "format": "date-time"},
         },
     }
@@ -255,7 +297,13 @@ def crd_manifest() -> dict[str, Any]:
         "spec": {
             "group": GROUP,
             "scope": "Namespaced",
-            "names": {"plural": PLURAL, "singular": "dashboard", "kind": KIND, "shortNames": ["dash"]},
+            "names": {
+                "plural": PLURAL,
+                "singular": "dashboard",
+                "kind": KIND,
+                "shortNames": ["dash"],
+                "categories": ["dawg", "grafana"],
+            },
             "versions": [
                 {
                     "name": VERSION,
@@ -270,7 +318,11 @@ def crd_manifest() -> dict[str, Any]:
                         }
                     },
                     "additionalPrinterColumns": [
-                        {"name": "Generator", "type": "string", "jsonPath": ".spec.generator"},
+                        {
+                            "name": "Ready",
+                            "type": "string",
+                            "jsonPath": '.status.conditions[?(@.type=="Ready")].status',
+                        },
                         {
                             "name": "Synced",
                             "type": "string",
@@ -282,6 +334,12 @@ def crd_manifest() -> dict[str, Any]:
                             "jsonPath": '.status.conditions[?(@.type=="Synced")].reason',
                         },
                         {"name": "UID", "type": "string", "jsonPath": ".status.grafana.uid"},
+                        {
+                            "name": "Generator",
+                            "type": "string",
+                            "jsonPath": ".spec.generator",
+                            "priority": 1,
+                        },
                         {"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"},
                     ],
                 }

@@ -1,4 +1,9 @@
-"""What one pass did, CR by CR: the results the job reports, prints and exits on."""
+"""What one pass did: per-CR results and the pass's own errors, kept apart.
+
+Per-CR failures are recorded in each CR's status (that is where a team looks); the
+pass's `errors` are what stopped the job from doing its work (listing, Grafana,
+status writes, safe pruning). The exit code of `dawg sync` follows that split.
+"""
 
 from __future__ import annotations
 
@@ -36,14 +41,21 @@ class Summary:
     pruned: list[str] = field(default_factory=list)
     released: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    """What made the pass itself fail (the job exits non-zero); per-CR failures are in results."""
     notices: list[str] = field(default_factory=list)
+    status_failures: int = 0
+    """Status writes that failed: those CRs show an old status, so the job failed."""
 
     def count(self, outcome: Outcome) -> int:
         return sum(1 for result in self.results if result.outcome is outcome)
 
     @property
     def failed(self) -> bool:
-        return self.count(Outcome.FAILED) > 0 or bool(self.errors)
+        return self.count(Outcome.FAILED) > 0 or self.job_failed
+
+    @property
+    def job_failed(self) -> bool:
+        return bool(self.errors) or self.status_failures > 0
 
     def line(self, dry_run: bool = False) -> str:
         prefix = "dawg sync (dry run, nothing written)" if dry_run else "dawg sync"

@@ -8,7 +8,8 @@ very schema `dawg crd` prints, and a CR that does not fit ends with a `ConfigInv
 condition naming each bad field instead of reaching code that expects other types.
 
 Only the OpenAPI keywords the CRD uses are understood (type, required, properties,
-items, enum, pattern, minLength, maxLength, x-kubernetes-preserve-unknown-fields);
+items, enum, pattern, minLength, maxLength, minimum, maxItems, list-map keys,
+x-kubernetes-preserve-unknown-fields);
 `check_keywords` fails the tests if the CRD ever grows one this module ignores.
 Fields the schema does not know are reported (the API server would prune them
 silently; in a manifest they are usually a typo). Free-form values (`spec.config`) are
@@ -38,9 +39,16 @@ UNDERSTOOD = frozenset(
         "maxLength",
         "format",
         "description",
+        "minimum",
+        "maxItems",
         "x-kubernetes-preserve-unknown-fields",
+        "x-kubernetes-list-type",
+        "x-kubernetes-list-map-keys",
+        "x-kubernetes-validations",
     }
 )
+"""`x-kubernetes-validations` holds CEL transition rules (`oldSelf`): they compare an update
+with the object before it, which only the API server has; the job does not evaluate them."""
 # metadata.name of a namespaced custom resource: a DNS subdomain (RFC 1123), as
 # k8s.io/apimachinery/pkg/util/validation IsDNS1123Subdomain checks it.
 _DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
@@ -166,6 +174,18 @@ def _validate(schema: dict[str, Any], value: Any, path: str, errors: list[str]) 
             else:
                 shown = name if re.fullmatch(r"[A-Za-z0-9_-]{1,60}", str(name)) else _short(name)
                 errors.append(f"{path}.{shown}: unknown field (not in the Dashboard CRD)")
+    if isinstance(value, int) and "minimum" in schema and value < schema["minimum"]:
+        errors.append(f"{path}: must be at least {schema['minimum']}")
+    if isinstance(value, list):
+        if "maxItems" in schema and len(value) > schema["maxItems"]:
+            errors.append(f"{path}: must have at most {schema['maxItems']} items")
+        keys = schema.get("x-kubernetes-list-map-keys") or []
+        if schema.get("x-kubernetes-list-type") == "map" and keys:
+            seen = [tuple(item.get(k) for k in keys) for item in value if isinstance(item, dict)]
+            for duplicate in sorted({key for key in seen if seen.count(key) > 1}, key=repr):
+                errors.append(
+                    f"{path}: duplicate entries for {_short(dict(zip(keys, duplicate, strict=True)))}"
+                )
     if isinstance(value, list) and isinstance(schema.get("items"), dict):
         for index, item in enumerate(value):
             _validate(schema["items"], item, f"{path}[{index}]", errors)

@@ -12,6 +12,8 @@ listing with such errors is incomplete, so the job does not prune after it.
 
 from __future__ import annotations
 
+import builtins
+import logging
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -22,6 +24,8 @@ import yaml
 from ..errors import DawgError
 from .crd import GROUP, PLURAL, VERSION, DashboardResource
 from .schema import is_dashboard_group, load_resource
+
+log = logging.getLogger("dawg.sync")
 
 MAX_MANIFEST_BYTES = 1024 * 1024
 """Largest manifest file read; a Dashboard CR is a few kilobytes."""
@@ -67,30 +71,54 @@ class ManifestSource:
             except DawgError as error:
                 self.errors.append(str(error))
                 continue
+            read, skipped = [], 0
             for index, document in enumerate(documents):
                 where = f"{path} (document {index + 1})"
                 if document is None:
                     continue
                 if not isinstance(document, dict):
-                    self.notices.append(f"{where}: ignored, not a Kubernetes object")
+                    self.notices.append(f"{where}: skipped, not a Kubernetes object")
+                    skipped += 1
                     continue
                 kind, api_version = document.get("kind"), document.get("apiVersion")
                 if not is_dashboard_group(api_version) and kind != "Dashboard":
                     self.notices.append(
-                        f"{where}: ignored, kind {str(kind)[:60]!r} of {str(api_version)[:60]!r} "
+                        f"{where}: skipped, kind {str(kind)[:60]!r} of {str(api_version)[:60]!r} "
                         "is not a DAWG Dashboard"
                     )
+                    skipped += 1
                     continue
-                resource = load_resource(document)
+                resource = load_resource(relative_to(document, path.parent))
+                read.append(resource.name or f"document {index + 1}")
                 if resource.key in seen:
                     problem = f"{resource.key} is defined twice: in {seen[resource.key]} and {where}"
                     resource = DashboardResource.from_object(document, (*resource.problems, problem))
                 seen.setdefault(resource.key, where)
                 resources.append(resource)
+            shown = ", ".join(read[:10]) + (f" and {len(read) - 10} more" if len(read) > 10 else "")
+            self.notices.append(
+                f"{path}: read {len(read)} Dashboard(s){': ' + shown if read else ''}; skipped {skipped}"
+            )
         return resources
 
     def patch_status(self, resource: DashboardResource, status: dict[str, Any]) -> None:
         self.statuses[resource.key] = status
+
+
+def relative_to(document: dict[str, Any], directory: Path) -> dict[str, Any]:
+    """The document with a relative file generator (`file://x.wasm`, `x.wasm`) made absolute
+    against the manifest's own directory, as kustomize resolves paths: a manifest means
+    the same file wherever `dawg sync` runs. Pure; other documents are returned as they are."""
+    spec = document.get("spec")
+    generator = spec.get("generator") if isinstance(spec, dict) else None
+    if not isinstance(spec, dict) or not isinstance(generator, str):
+        return document
+    scheme, sep, rest = generator.strip().partition("://")
+    path = rest if sep and scheme == "file" else None if sep else generator.strip()
+    if not path or Path(path).is_absolute():
+        return document
+    absolute = os.path.normpath(directory.absolute() / path)
+    return {**document, "spec": {**spec, "generator": f"file://{absolute}"}}
 
 
 def load_documents(path: Path) -> list[Any]:
@@ -169,30 +197,47 @@ def _children(node: yaml.Node) -> list[yaml.Node]:
 
 
 class ClusterSource:
-    """Dashboard resources from the Kubernetes API, through the official client."""
+    """Dashboard resources from the Kubernetes API, through the official client.
+
+    Listing pages through `limit`/`continue`. A continue token the API server no longer
+    honours (410 Expired: etcd compacted the revision the listing started at,
+    apiserver/pkg/storage/etcd3/errors.go) restarts that namespace's listing from the
+    start, up to `RELISTS` times, instead of losing the pass; objects of the dropped
+    pages are not kept, so the result is one consistent listing per namespace.
+    """
+
+    RELISTS = 3
 
     def __init__(
-        self, api: Any, namespaces: list[str] | None = None, label_selector: str | None = None
+        self,
+        api: Any,
+        namespaces: list[str] | None = None,
+        label_selector: str | None = None,
+        exclude_namespaces: list[str] | None = None,
     ) -> None:
         self.api = api  # kubernetes.client.CustomObjectsApi
         self.namespaces = namespaces or []
         self.label_selector = label_selector or ""
+        self.exclude_namespaces = frozenset(exclude_namespaces or ())
+        self.relists = 0
+        """How many listings restarted after a 410 (for the tests and the metrics)."""
+        self.resource_version = ""
+        """The resourceVersion of the last page listed (a watch starts there)."""
 
     @classmethod
     def connect(
-        cls, kubeconfig: str | None, namespaces: list[str] | None, label_selector: str | None
+        cls,
+        kubeconfig: str | None,
+        namespaces: list[str] | None,
+        label_selector: str | None,
+        exclude_namespaces: list[str] | None = None,
     ) -> ClusterSource:
         """In-cluster service account when running in a pod, else kubeconfig."""
-        from kubernetes import client, config
+        from kubernetes import client
 
-        try:
-            if kubeconfig is None and os.environ.get("KUBERNETES_SERVICE_HOST"):
-                config.load_incluster_config()  # type: ignore[no-untyped-call]
-            else:
-                config.load_kube_config(config_file=kubeconfig)  # type: ignore[no-untyped-call]
-        except Exception as error:  # the client raises several unrelated types here
-            raise DawgError(f"cannot load Kubernetes credentials: {error}") from None
-        return cls(client.CustomObjectsApi(), namespaces, label_selector)
+        return cls(
+            client.CustomObjectsApi(api_client(kubeconfig)), namespaces, label_selector, exclude_namespaces
+        )
 
     def problems(self) -> tuple[Sequence[str], Sequence[str]]:
         return [], []
@@ -204,28 +249,45 @@ class ClusterSource:
         scopes: list[str | None] = list(self.namespaces) or [None]
         try:
             for namespace in scopes:
-                token: str | None = None
-                while True:
-                    kwargs: dict[str, Any] = {"limit": 500, "label_selector": self.label_selector}
-                    if token:
-                        kwargs["_continue"] = token
-                    if namespace is None:
-                        page = self.api.list_cluster_custom_object(GROUP, VERSION, PLURAL, **kwargs)
-                    else:
-                        page = self.api.list_namespaced_custom_object(
-                            GROUP, VERSION, namespace, PLURAL, **kwargs
-                        )
-                    resources += [load_resource(item) for item in page.get("items") or []]
-                    token = (page.get("metadata") or {}).get("continue")
-                    if not token:
-                        break
+                resources += self.list_scope(namespace)
         except ApiException as error:
             raise DawgError(
                 f"listing Dashboard resources failed: HTTP {error.status} {error.reason}"
             ) from None
         except OSError as error:
             raise DawgError(f"listing Dashboard resources failed: {error}") from None
-        return resources
+        return [r for r in resources if r.namespace not in self.exclude_namespaces]
+
+    def list_scope(self, namespace: str | None) -> builtins.list[DashboardResource]:
+        from kubernetes.client.exceptions import ApiException
+
+        attempt = 0
+        while True:
+            items: Any = []
+            token: str | None = None
+            try:
+                while True:
+                    page = self._page(namespace, token)
+                    items += page.get("items") or []
+                    metadata = page.get("metadata") or {}
+                    self.resource_version = str(metadata.get("resourceVersion") or "")
+                    token = metadata.get("continue")
+                    if not token:
+                        return [load_resource(item) for item in items]
+            except ApiException as error:
+                if error.status != 410 or token is None or attempt >= self.RELISTS:
+                    raise
+                attempt += 1
+                self.relists += 1
+                log.info("continue token expired (410) listing %s; listing again", namespace or "all")
+
+    def _page(self, namespace: str | None, token: str | None) -> Any:
+        kwargs: dict[str, Any] = {"limit": 500, "label_selector": self.label_selector}
+        if token:
+            kwargs["_continue"] = token
+        if namespace is None:
+            return self.api.list_cluster_custom_object(GROUP, VERSION, PLURAL, **kwargs)
+        return self.api.list_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL, **kwargs)
 
     def patch_status(self, resource: DashboardResource, status: dict[str, Any]) -> None:
         from kubernetes.client.exceptions import ApiException
@@ -240,3 +302,22 @@ class ClusterSource:
             raise DawgError(
                 f"{resource.key}: status update failed: HTTP {error.status} {error.reason}"
             ) from None
+        except Exception as error:  # urllib3 connection errors are not OSErrors
+            raise DawgError(f"{resource.key}: status update failed: {type(error).__name__}") from None
+
+
+def api_client(kubeconfig: str | None) -> Any:
+    """A `kubernetes.client.ApiClient`: the pod's service account in a cluster, else kubeconfig."""
+    from kubernetes import client, config
+
+    configuration = client.Configuration()
+    try:
+        if kubeconfig is None and os.environ.get("KUBERNETES_SERVICE_HOST"):
+            config.load_incluster_config(client_configuration=configuration)  # type: ignore[no-untyped-call]
+        else:
+            config.load_kube_config(  # type: ignore[no-untyped-call]
+                config_file=kubeconfig, client_configuration=configuration
+            )
+    except Exception as error:  # the client raises several unrelated types here
+        raise DawgError(f"cannot load Kubernetes credentials: {error}") from None
+    return client.ApiClient(configuration)

@@ -11,7 +11,9 @@ local use: the same code path). It is a thin adapter: the decisions are the core
   exception only marks that CR (condition reasons `ConfigInvalid`, `PolicyDenied`,
   `GeneratorFailed`, `GrafanaError`, `Drifted`, `UidConflict`, `InternalError`; the
   traceback of an unexpected one goes to the job's log at debug level, never to
-  status), and the pass goes on. The exit code is 1 when any CR failed.
+  status), and the pass goes on. Per-CR failures live in status; the job itself
+  fails (exit 1) only when it could not do its work: list, reach Grafana, write
+  statuses, prune safely (`Summary.job_failed`).
 - **Reach** (`reach`): generators only from allowed registries and file roots.
 - **Fair shares** (`fairness`): a per-namespace budget of generator seconds and a pass
   deadline; CRs beyond them are `Deferred` to the next pass. The lease is renewed.
@@ -35,13 +37,12 @@ local use: the same code path). It is a thin adapter: the decisions are the core
 from __future__ import annotations
 
 import logging
-import socket
 import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from dataclasses import replace
+from datetime import UTC, datetime
 from typing import Any
 
 from ..errors import (
@@ -57,19 +58,19 @@ from ..errors import (
 from ..grafana import GrafanaClient, ownership
 from ..grafana.apply import Applied, apply, preview
 from ..grafana.canonical import content_hash
-from ..grafana.planner import Action, Desired, Policy, Recorded
+from ..grafana.planner import Action, Desired, DriftPolicy, Policy, Recorded
 from ..render import Renderer
 from ..sources.fetch import Fetched
 from ..spec import DashboardSpec, parse_folder, parse_spec
 from . import lease
 from .crd import DashboardResource, Reason, same_status, status_for
 from .fairness import PassBudget, interleave
+from .options import DEFAULT_OWNER, SyncOptions, is_fresh
 from .prune import prune
-from .reach import ReachPolicy, reach_problem
+from .reach import reach_problem
 from .results import CrResult, Outcome, Summary, classify
 from .sources import Source
 from .tenancy import (
-    TenancyPolicy,
     adopt_problem,
     budget,
     claim_problem,
@@ -83,54 +84,11 @@ __all__ = ["DEFAULT_OWNER", "CrResult", "Outcome", "Summary", "SyncJob", "SyncOp
 
 log = logging.getLogger("dawg.sync")
 
-DEFAULT_OWNER = "k8s-dawg-sync"
 REFUSED = (
     "dashboard {uid} exists and was not written for this resource; the job will not overwrite it. "
     "Choose another uid, or set spec.adopt where the job's policy allows it"
 )
 """The planner's refusal names the dashboard's title and owner: not for another team's eyes."""
-
-
-@dataclass(frozen=True)
-class SyncOptions:
-    owner: str = DEFAULT_OWNER
-    dry_run: bool = False
-    concurrency: int = 4
-    prune: bool = True
-    force_prune: bool = False
-    verify_interval: timedelta = timedelta(minutes=30)
-    policy: TenancyPolicy = field(default_factory=TenancyPolicy)
-    reach: ReachPolicy = field(default_factory=ReachPolicy)
-    """Where generators may come from; the CLI restricts it (`ReachPolicy.for_job`)."""
-    instance: str = field(default_factory=lambda: f"dawg sync on {socket.gethostname()}")
-    deadline: float | None = None
-    """Seconds of the pass in which generator runs may happen (`fairness`); None: no limit."""
-    namespace_budget: float | None = None
-    """Generator seconds one namespace may use per pass (`fairness`); None: no limit."""
-    """Who this job is, in the owner's lease (`lease`); the same for every pass of one job."""
-
-
-def _utc(text: str | None) -> datetime | None:
-    try:
-        return datetime.fromisoformat(str(text).replace("Z", "+00:00")) if text else None
-    except ValueError:
-        return None
-
-
-def is_fresh(resource: DashboardResource, digest: str, now: datetime, interval: timedelta) -> bool:
-    """True when the CR needs nothing this pass: same spec, same generator, verified recently. Pure."""
-    status = resource.status
-    synced = next((c for c in status.get("conditions") or [] if c.get("type") == "Synced"), None)
-    last = _utc(status.get("lastSyncTime"))
-    return (
-        status.get("observedGeneration") == resource.generation
-        and status.get("generatorDigest") == digest
-        and bool(status.get("dashboardSha256"))
-        and synced is not None
-        and synced.get("status") == "True"
-        and last is not None
-        and now - last < interval
-    )
 
 
 class SyncJob:
@@ -158,6 +116,7 @@ class SyncJob:
         self._fetched: dict[str, Fetched | DawgError] = {}
         self._folders: dict[str, str] = {}
         self._lock = threading.Lock()
+        self._status_errors: list[str] = []
 
     def client(self) -> GrafanaClient:
         if not hasattr(self._clients, "client"):
@@ -166,6 +125,18 @@ class SyncJob:
         return client
 
     def run(self) -> Summary:
+        summary = self._run()
+        with self._lock:
+            failures, self._status_errors = self._status_errors, []
+        if failures:
+            summary.status_failures = len(failures)
+            summary.errors.append(
+                f"status of {len(failures)} resource(s) could not be written (first: {failures[0]}); "
+                "they show an outdated status and are synced again next pass"
+            )
+        return summary
+
+    def _run(self) -> Summary:
         summary = Summary()
         try:
             resources = self.source.list()
@@ -188,6 +159,7 @@ class SyncJob:
                 self._finish(r, default_uid(r), Outcome.FAILED, Reason.GRAFANA_ERROR, str(error), stamp)
                 for r in resources
             ]
+            summary.errors.append(f"Grafana: {error}")
             return summary
         except DawgError as error:
             summary.errors.append(f"pass refused: {error}")
@@ -337,8 +309,10 @@ class SyncJob:
         adopted = live is not None and (
             ownership.is_adopted(live.dashboard) or not ownership.is_managed(live.dashboard)
         )
-        dashboard = ownership.mark_resource(
-            rendering.dashboard, resource.namespace, resource.name, resource.uid, adopted
+        dashboard = ownership.seal(
+            ownership.mark_resource(
+                rendering.dashboard, resource.namespace, resource.name, resource.uid, adopted
+            )
         )
         folder_uid = self._folder(client, folder)
         desired = Desired(uid, dashboard, folder_uid)
@@ -348,6 +322,14 @@ class SyncJob:
             version if isinstance(version, int) else None, resource.status.get("dashboardSha256")
         )
         policy = Policy(owner=self.options.owner, adopt=spec.adopt, drift=spec.drift)
+        sealed_edit: tuple[str, ...] = ()
+        if recorded.version is None and live is not None and ownership.edited_since_sealed(live.dashboard):
+            # No status to compare with (--manifests keeps none): Grafana alone shows the edit.
+            edit = f"dashboard {uid} was edited in Grafana after DAWG wrote it (its dawg-sha mark differs)"
+            if spec.drift is DriftPolicy.FAIL:
+                message = f"{edit}; drift policy is 'fail', so nothing was written"
+                return self._finish(resource, uid, Outcome.FAILED, Reason.DRIFTED, message, stamp)
+            sealed_edit = (f"{edit}; overwriting it (drift policy 'overwrite')",)
         if self.options.dry_run:
             decision = preview(client, desired, recorded, policy, live=live)
             outcome, reason = classify(decision.action)
@@ -357,6 +339,7 @@ class SyncJob:
             client, desired, recorded, policy, spec.message or f"DAWG sync of {resource.key}", live=live
         )
         decision, saved = applied.plan, applied.saved
+        decision = replace(decision, warnings=(*sealed_edit, *decision.warnings))
         outcome, reason = classify(decision.action)
         if outcome is Outcome.FAILED:
             # A refusal says nothing of the dashboard it protects (another tenant's title, owner).
@@ -415,6 +398,8 @@ class SyncJob:
                 self.source.patch_status(resource, status)
             except DawgError as error:
                 log.warning("%s", printable(str(error)))
+                with self._lock:
+                    self._status_errors.append(str(error))
         return result
 
     def _keep_lease(self) -> str | None:

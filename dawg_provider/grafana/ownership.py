@@ -29,6 +29,8 @@ import hashlib
 import re
 from typing import Any
 
+from .canonical import content_hash
+
 MANAGED_TAG = "dawg-managed"
 OWNER_TAG_PREFIX = "dawg-owner:"
 DASHBOARD_UID_PREFIX = "dawg-"
@@ -151,7 +153,9 @@ def labels(dashboard: dict[str, Any]) -> dict[str, str]:
 RESOURCE_TAG_PREFIX = "dawg-cr:"
 RESOURCE_UID_TAG_PREFIX = "dawg-cr-uid:"
 ADOPTED_TAG = "dawg-adopted"
-_RESOURCE_PREFIXES = (RESOURCE_TAG_PREFIX, RESOURCE_UID_TAG_PREFIX)
+CONTENT_TAG_PREFIX = "dawg-sha:"
+"""`dawg-sha:<hash>`: what DAWG wrote, so a later edit shows from Grafana alone (`seal`)."""
+_RESOURCE_PREFIXES = (RESOURCE_TAG_PREFIX, RESOURCE_UID_TAG_PREFIX, CONTENT_TAG_PREFIX)
 
 
 def _bounded_tag(prefix: str, value: str) -> str:
@@ -170,6 +174,33 @@ def resource_tag(namespace: str, name: str) -> str:
 def resource_uid_tag(uid: str) -> str:
     """`dawg-cr-uid:<metadata.uid>`, at most 50 characters."""
     return _bounded_tag(RESOURCE_UID_TAG_PREFIX, uid)
+
+
+def _content_mark(dashboard: dict[str, Any]) -> tuple[dict[str, Any], str]:
+    """The dashboard without its content mark, and the mark its content deserves."""
+    tags = [
+        t
+        for t in dashboard.get("tags") or []
+        if not (isinstance(t, str) and t.startswith(CONTENT_TAG_PREFIX))
+    ]
+    body = {**dashboard, "tags": tags}
+    return body, CONTENT_TAG_PREFIX + content_hash(body).split(":", 1)[1][:32]
+
+
+def seal(dashboard: dict[str, Any]) -> dict[str, Any]:
+    """A copy carrying `dawg-sha:` of its own canonical content (the mark left out): a
+    stateless run (`--manifests`) sees a UI edit from Grafana alone. Any mark the
+    dashboard had (a generator may print anything) is replaced."""
+    body, mark = _content_mark(dashboard)
+    return {**body, "tags": [*body["tags"], mark]}
+
+
+def edited_since_sealed(dashboard: dict[str, Any]) -> bool:
+    """True when the dashboard carries a content mark its content no longer matches."""
+    marks = [
+        t for t in dashboard.get("tags") or [] if isinstance(t, str) and t.startswith(CONTENT_TAG_PREFIX)
+    ]
+    return bool(marks) and marks != [_content_mark(dashboard)[1]]
 
 
 def is_resource_mark(tag: str) -> bool:

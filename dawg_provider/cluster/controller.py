@@ -1,0 +1,258 @@
+"""`dawg controller`: the sync pass, driven by watching Dashboards instead of a schedule.
+
+A long-running process (a Deployment, two replicas) that reacts to a changed CR in
+about a second and shares every decision with `dawg sync`: each reconcile is a
+`SyncJob` over a batch of CRs, so tenancy, budgets, status and Ready are the pass's.
+
+- **List, then watch** from the list's resourceVersion, with bookmarks; on 410 Gone
+  (the version was compacted) list again (`kube`). A watch that ends (its timeout,
+  a dropped connection) resumes from the last resourceVersion seen.
+- **A work queue** keyed by namespace/name: the newest object wins, so a CR edited
+  three times in a second is reconciled once. Only CRs whose generation is not the
+  one their status records are queued (`needs_reconcile`): the controller's own
+  status writes come back as watch events and must not loop.
+- **Full passes**: at start, after a relist, after a deletion (pruning), and every
+  `resync` seconds, to catch Grafana-side drift and retry failures. A full pass skips
+  what was verified within `--verify-interval`, as the CronJob does.
+- **Leader election** (`leader`): only the Lease holder reconciles; the others watch
+  and keep their queue, ready to take over.
+- **Events**: a CR whose reconcile newly fails gets a Warning Event (the reason and
+  message of its Synced condition), as client-go's recorder names them.
+"""
+
+from __future__ import annotations
+
+import builtins
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from ..errors import printable
+from .crd import API_VERSION, KIND, DashboardResource
+from .kube import KubeError, WatchEvent
+from .leader import LeaderElector
+from .metrics import Metrics
+from .results import Outcome, Summary
+from .schema import load_resource
+from .sources import ClusterSource, Source
+from .sync import SyncJob
+
+log = logging.getLogger("dawg.controller")
+
+
+class Watcher(Protocol):
+    def watch(
+        self, namespace: str | None, selector: str, resource_version: str, timeout: int
+    ) -> Iterator[WatchEvent]: ...
+
+    def create_event(self, namespace: str, body: dict[str, Any]) -> None: ...
+
+
+def needs_reconcile(resource: DashboardResource) -> bool:
+    """True when the CR's spec is newer than what its status records. Pure."""
+    status = resource.status
+    return status.get("observedGeneration") != resource.generation or not status.get("conditions")
+
+
+class BatchSource:
+    """Some CRs from watch events; their status goes where the cluster source sends it."""
+
+    def __init__(self, resources: list[DashboardResource], sink: Source) -> None:
+        self.resources, self.sink = resources, sink
+
+    def list(self) -> list[DashboardResource]:
+        return list(self.resources)
+
+    def problems(self) -> tuple[builtins.list[str], builtins.list[str]]:
+        return [], []
+
+    def patch_status(self, resource: DashboardResource, status: dict[str, Any]) -> None:
+        self.sink.patch_status(resource, status)
+
+
+def event_body(resource: DashboardResource, reason: str, message: str, now: datetime) -> dict[str, Any]:
+    """A core/v1 Warning Event about one CR (client-go tools/record/event.go `makeEvent`). Pure."""
+    stamp = now.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return {
+        "apiVersion": "v1",
+        "kind": "Event",
+        "metadata": {"name": f"{resource.name}.{time.time_ns():x}", "namespace": resource.namespace},
+        "involvedObject": {
+            "apiVersion": API_VERSION,
+            "kind": KIND,
+            "name": resource.name,
+            "namespace": resource.namespace,
+            "uid": resource.uid,
+        },
+        "reason": reason,
+        "message": printable(message)[:1024],
+        "type": "Warning",
+        "source": {"component": "dawg-controller"},
+        "firstTimestamp": stamp,
+        "lastTimestamp": stamp,
+        "count": 1,
+    }
+
+
+class Controller:
+    """Watches a `ClusterSource`'s scope and reconciles through `make_job`."""
+
+    def __init__(
+        self,
+        kube: Watcher,
+        source: ClusterSource,
+        make_job: Callable[[Source, bool], SyncJob],
+        *,
+        elector: LeaderElector | None = None,
+        metrics: Metrics | None = None,
+        resync: float = 300.0,
+        watch_timeout: int = 300,
+    ) -> None:
+        self.kube, self.source, self.make_job = kube, source, make_job
+        self.elector, self.metrics = elector, metrics or Metrics()
+        self.resync, self.watch_timeout = resync, watch_timeout
+        self.queue: dict[str, DashboardResource] = {}
+        self.changed = threading.Condition()
+        self.full_pass_due = False  # each watch's first listing asks for one
+        self.stopping = threading.Event()
+        self.passes = 0
+        self.batches = 0
+        self.relists = 0
+        self.threads: list[threading.Thread] = []
+        self._next_resync = time.monotonic() + resync
+
+    # -- watching --------------------------------------------------------------------------
+
+    def enqueue(self, resource: DashboardResource) -> None:
+        with self.changed:
+            self.queue[resource.key] = resource
+            self.metrics.queue_depth.set(len(self.queue))
+            self.changed.notify_all()
+
+    def request_full_pass(self) -> None:
+        with self.changed:
+            self.full_pass_due = True
+            self.changed.notify_all()
+
+    def watch_scope(self, namespace: str | None) -> None:
+        """List, then watch from there, until stopped; relist on 410."""
+        version = ""
+        while not self.stopping.is_set():
+            if not version:
+                try:
+                    self.source.list_scope(namespace)
+                except Exception as error:
+                    log.warning("listing %s failed: %s", namespace or "all namespaces", printable(str(error)))
+                    self.stopping.wait(1.0)
+                    continue
+                version = self.source.resource_version
+                self.request_full_pass()
+            try:
+                for event in self.kube.watch(
+                    namespace, self.source.label_selector, version, self.watch_timeout
+                ):
+                    version = str((event.obj.get("metadata") or {}).get("resourceVersion") or version)
+                    self._on_event(event)
+                    if self.stopping.is_set():
+                        return
+            except KubeError as error:
+                if error.status == 410:
+                    self.relists += 1
+                    self.metrics.relists.inc()
+                    log.info("watch: %s; listing again", printable(str(error)))
+                    version = ""
+                else:
+                    log.warning("watch: %s", printable(str(error)))
+                    self.stopping.wait(1.0)
+
+    def _on_event(self, event: WatchEvent) -> None:
+        if event.kind not in ("ADDED", "MODIFIED", "DELETED"):
+            return  # BOOKMARK: only its resourceVersion matters
+        resource = load_resource(event.obj)
+        if resource.namespace in self.source.exclude_namespaces:
+            return
+        if event.kind == "DELETED":
+            self.request_full_pass()  # pruning is a decision over everything listed
+        elif needs_reconcile(resource):
+            self.enqueue(resource)
+
+    # -- reconciling --------------------------------------------------------------------------
+
+    def step(self, wait: float = 0.2) -> str:
+        """One round of the worker: a full pass, a batch, or nothing. Returns which."""
+        if self.elector is not None and not self.elector.is_leader():
+            self.metrics.leader.set(0)
+            self.stopping.wait(min(wait, 0.1))
+            return "follower"
+        self.metrics.leader.set(1)
+        with self.changed:
+            if not self.queue and not self.full_pass_due and time.monotonic() < self._next_resync:
+                self.changed.wait(wait)
+            full = self.full_pass_due or time.monotonic() >= self._next_resync
+            batch = [] if full else list(self.queue.values())
+            self.queue.clear() if full else [self.queue.pop(r.key) for r in batch]
+            self.full_pass_due = False
+            self.metrics.queue_depth.set(len(self.queue))
+        if full:
+            self._next_resync = time.monotonic() + self.resync
+            self._run(self.make_job(self.source, True), "pass", {})
+            self.passes += 1
+            return "pass"
+        if batch:
+            self._run(
+                self.make_job(BatchSource(batch, self.source), False), "batch", {r.key: r for r in batch}
+            )
+            self.batches += 1
+            return "batch"
+        return "idle"
+
+    def _run(self, job: SyncJob, kind: str, before: dict[str, DashboardResource]) -> Summary:
+        started = time.monotonic()
+        summary = job.run()
+        self.metrics.observe(summary, kind, time.monotonic() - started)
+        for error in summary.errors:
+            log.warning("%s: %s", kind, printable(error))
+        now = datetime.now(UTC)
+        for result in summary.results:
+            if result.outcome is not Outcome.FAILED or result.key not in before:
+                continue
+            resource = before[result.key]
+            conditions: list[dict[str, Any]] = resource.status.get("conditions") or []
+            synced = next((c for c in conditions if c.get("type") == "Synced"), {})
+            if synced.get("reason") == result.reason.value and synced.get("message") == result.message:
+                continue  # already said, in status and in an earlier Event
+            try:
+                self.kube.create_event(
+                    resource.namespace, event_body(resource, result.reason.value, result.message, now)
+                )
+            except KubeError as error:
+                log.info("event for %s: %s", printable(result.key), printable(str(error)))
+        return summary
+
+    # -- lifecycle ----------------------------------------------------------------------------
+
+    def start(self) -> Controller:
+        self._next_resync = time.monotonic() + self.resync
+        scopes: list[str | None] = list(self.source.namespaces) or [None]
+        targets: list[Callable[[], None]] = [lambda ns=ns: self.watch_scope(ns) for ns in scopes]  # type: ignore[misc]
+        if self.elector is not None:
+            targets.append(self.elector.run)
+        for target in targets:
+            thread = threading.Thread(target=target, daemon=True)
+            thread.start()
+            self.threads.append(thread)
+        return self
+
+    def run_forever(self) -> None:
+        while not self.stopping.is_set():
+            self.step()
+
+    def stop(self) -> None:
+        self.stopping.set()
+        if self.elector is not None:
+            self.elector.stop()
+        with self.changed:
+            self.changed.notify_all()

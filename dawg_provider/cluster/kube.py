@@ -1,0 +1,117 @@
+"""The controller's Kubernetes calls: watching Dashboards, Leases, Events.
+
+Kept beside `sources` (the listing) so the `kubernetes` client is imported in two
+modules only, and only when used. Every call here turns the client's errors into
+`KubeError` with the HTTP status, so the controller and the elector decide on plain
+values.
+
+Watches follow the API concepts doc ("Efficient detection of changes",
+kubernetes.io/docs/reference/using-api/api-concepts/): start at the resourceVersion
+of a list, ask for bookmarks (`allowWatchBookmarks`) so a quiet stream still moves
+the resourceVersion forward, and on 410 Gone (the version was compacted) list again.
+The client (kubernetes/watch/watch.py `Watch.stream`) raises a 410 ERROR event as an
+ApiException when `timeout_seconds` is given, which it always is here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from ..errors import DawgError
+from .crd import GROUP, PLURAL, VERSION
+
+
+class KubeError(DawgError):
+    """A Kubernetes API call failed (`status` is the HTTP status, 0 for no answer)."""
+
+    def __init__(self, message: str, status: int = 0) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+@dataclass(frozen=True)
+class WatchEvent:
+    kind: str
+    """ADDED, MODIFIED, DELETED or BOOKMARK."""
+    obj: dict[str, Any]
+
+
+def _error(what: str, error: Exception) -> KubeError:
+    from kubernetes.client.exceptions import ApiException
+
+    if isinstance(error, ApiException):
+        return KubeError(f"{what}: HTTP {error.status} {error.reason}", int(error.status or 0))
+    return KubeError(f"{what}: {type(error).__name__}")
+
+
+class Kube:
+    """The calls the controller makes, through one `kubernetes.client.ApiClient`."""
+
+    def __init__(self, api_client: Any) -> None:
+        from kubernetes import client
+
+        self.custom = client.CustomObjectsApi(api_client)
+        self.coordination = client.CoordinationV1Api(api_client)
+        self.core = client.CoreV1Api(api_client)
+
+    def watch(
+        self, namespace: str | None, selector: str, resource_version: str, timeout: int
+    ) -> Iterator[WatchEvent]:
+        """Dashboard events after `resource_version` until `timeout` seconds; KubeError 410
+        when that version is gone (list again)."""
+        from kubernetes import watch
+
+        stream: Any = watch.Watch()  # type: ignore[no-untyped-call]
+        kwargs: dict[str, Any] = {
+            "label_selector": selector,
+            "resource_version": resource_version,
+            "allow_watch_bookmarks": True,
+            "timeout_seconds": timeout,
+        }
+        try:
+            if namespace is None:
+                events = stream.stream(
+                    self.custom.list_cluster_custom_object, GROUP, VERSION, PLURAL, **kwargs
+                )
+            else:
+                events = stream.stream(
+                    self.custom.list_namespaced_custom_object, GROUP, VERSION, namespace, PLURAL, **kwargs
+                )
+            for event in events:
+                obj = event.get("object")
+                yield WatchEvent(str(event.get("type")), obj if isinstance(obj, dict) else {})
+        except Exception as error:
+            raise _error("watching Dashboard resources", error) from None
+        finally:
+            stream.stop()
+
+    def get_lease(self, namespace: str, name: str) -> dict[str, Any] | None:
+        try:
+            lease = self.coordination.read_namespaced_lease(name, namespace)
+        except Exception as error:
+            failure = _error(f"reading Lease {namespace}/{name}", error)
+            if failure.status == 404:
+                return None
+            raise failure from None
+        return self.coordination.api_client.sanitize_for_serialization(lease)  # type: ignore[no-any-return]
+
+    def create_lease(self, namespace: str, body: dict[str, Any]) -> None:
+        try:
+            self.coordination.create_namespaced_lease(namespace, body)  # type: ignore[arg-type]
+        except Exception as error:
+            raise _error(f"creating Lease {namespace}/{body['metadata']['name']}", error) from None
+
+    def replace_lease(self, namespace: str, body: dict[str, Any]) -> None:
+        name = body["metadata"]["name"]
+        try:
+            self.coordination.replace_namespaced_lease(name, namespace, body)  # type: ignore[arg-type]
+        except Exception as error:
+            raise _error(f"updating Lease {namespace}/{name}", error) from None
+
+    def create_event(self, namespace: str, body: dict[str, Any]) -> None:
+        try:
+            self.core.create_namespaced_event(namespace, body)  # type: ignore[arg-type]
+        except Exception as error:
+            raise _error(f"creating an Event in {namespace}", error) from None

@@ -1,0 +1,392 @@
+"""Every Kubernetes object of a DAWG install, as plain dicts: the one source for both
+install paths (the Pulumi component `install.DawgSync` and the kustomize directory
+`deploy/install/` that `dawg install-manifests` writes), so they cannot drift apart.
+
+Pure: no pulumi, no kubernetes client. What it decides:
+
+- **Mode**: a `CronJob` per shard (a pass every few minutes) or a `Deployment` per
+  shard running `dawg controller` (watches, reconciles in seconds, 2 replicas with a
+  Lease so one writes).
+- **Least privilege per mode**: read Dashboards and patch their status; a shard that
+  lists namespaces gets Roles in those namespaces only, a cluster-wide shard a
+  ClusterRole. The controller adds Events (create/patch, same scope) and its Lease
+  (in DAWG's namespace only).
+- **Pod Security `restricted`**: the Namespace enforces it, and every pod meets it
+  (non-root, no privilege escalation, all capabilities dropped, RuntimeDefault seccomp).
+- **Cache**: one PersistentVolumeClaim per CronJob shard (a ReadWriteOnce claim shared
+  by several shards' pods would block all but one node), or an emptyDir; always an
+  emptyDir for the controller's replicas.
+- **Image**: required; a tag other than `latest` or a digest (`@sha256:`), because
+  nothing publishes a default image and `latest` changes under a running job.
+- The Grafana token is never here: pods read the Secret `token_secret` (key `token`)
+  that the Pulumi component or the operator (`kubectl create secret`) creates.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+from ..errors import DawgError
+from ..units import MIB, parse_size
+from .crd import GROUP, PLURAL, crd_manifest
+from .shards import Shard, shard_problems
+
+CACHE_PATH = "/var/cache/dawg"
+REGISTRY_CONFIG_PATH = "/etc/dawg/registry"
+GRAFANA_CA_PATH = "/etc/dawg/grafana-ca"
+# The container's memory limit is derived from the budgets, not guessed:
+# `concurrency x (max_memory + OUTPUT_MEMORY) + BASELINE_MEMORY`. OUTPUT_MEMORY is what
+# one run's output costs the job once out of the sandbox (the 8 MiB stdout, decoded,
+# parsed, hashed, serialized again): 38 MiB measured for 8 MiB of long strings, 37 MiB
+# for the 250 000 values `wasm.output` allows; rounded up. The baseline is the job's own
+# peak (Python, the kubernetes client, wasmtime compiling a 4.5 MB Go generator: 158 MiB
+# measured on a cold pass, 58 MiB warm; rounded up).
+BASELINE_MEMORY = 192 * MIB
+"""The job's own peak memory on a cold pass (measured 158 MiB), rounded up."""
+OUTPUT_MEMORY = 64 * MIB
+"""One run's output in the job, worst case (measured 38 MiB), rounded up."""
+LABELS = {"app.kubernetes.io/name": "dawg-sync", "app.kubernetes.io/part-of": "dawg"}
+RESTRICTED = {f"pod-security.kubernetes.io/{mode}": "restricted" for mode in ("enforce", "audit", "warn")}
+
+
+class Mode(Enum):
+    """How DAWG runs in the cluster."""
+
+    CRONJOB = "cronjob"
+    CONTROLLER = "controller"
+
+
+@dataclass
+class InstallSpec:
+    """What an operator chooses; everything but the Grafana token's value."""
+
+    image: str
+    grafana_url: Any
+    """Text, or a Pulumi Output of text (the component passes it through)."""
+    grafana_org_id: int | None = None
+    cluster_name: str = "cluster"
+    namespace: str = "dawg-system"
+    mode: Mode = Mode.CRONJOB
+    schedule: str = "*/5 * * * *"
+    shards: list[Shard] = field(default_factory=lambda: [Shard()])
+    token_secret: str = "dawg-grafana"
+    image_pull_secrets: list[str] = field(default_factory=list)
+    registry_credentials_secret: str | None = None
+    """A `kubernetes.io/dockerconfigjson` Secret: credentials for the allowed registries."""
+    grafana_ca_configmap: str | None = None
+    """A ConfigMap whose `ca.crt` is the PEM bundle Grafana's certificate is checked with."""
+    node_selector: dict[str, str] = field(default_factory=dict)
+    tolerations: list[dict[str, Any]] = field(default_factory=list)
+    affinity: dict[str, Any] = field(default_factory=dict)
+    persistent_cache: bool = True
+    cache_size: str = "2Gi"
+    storage_class: str | None = None
+    requests: dict[str, str] = field(default_factory=lambda: {"cpu": "100m", "memory": "256Mi"})
+    limits: dict[str, str] = field(default_factory=lambda: {"cpu": "1"})
+    concurrency: int = 4
+    verify_interval_minutes: int = 30
+    max_memory: str = "256Mi"
+    max_timeout: str = "10s"
+    deadline: float = 840.0
+    """No generator run starts that could end later in the pass (`fairness`)."""
+    namespace_budget: str = "120s"
+    """Generator seconds one namespace may use per pass (`fairness`)."""
+    folder_roots: dict[str, str] = field(default_factory=dict)
+    allow_literal_uid: list[str] = field(default_factory=list)
+    allow_adopt: list[str] = field(default_factory=list)
+    allowed_registries: list[str] = field(default_factory=list)
+    replicas: int = 2
+    metrics_port: int = 9090
+
+
+def image_problem(image: str) -> str | None:
+    """Why an image reference cannot be installed, or None. Pure."""
+    if not image:
+        return "image is required (no default image is published): give a tag or a digest"
+    if "@sha256:" in image:
+        return None if re.search(r"@sha256:[0-9a-f]{64}$", image) else f"image {image!r}: malformed digest"
+    last = image.rsplit("/", 1)[-1]
+    if ":" not in last or last.endswith(":latest"):
+        return f"image {image!r}: pin a version tag or a digest (@sha256:...), not latest"
+    return None
+
+
+def check(spec: InstallSpec) -> None:
+    """Refuses an install that cannot work, naming every reason."""
+    problems = shard_problems(spec.shards)
+    if image := image_problem(spec.image):
+        problems.insert(0, image)
+    if problems:
+        raise DawgError("cannot install DAWG: " + "; ".join(problems))
+
+
+def memory_limit(concurrency: int, max_memory: str) -> str:
+    """The container memory limit: concurrency x (max generator memory + its output) + baseline."""
+    total = max(1, concurrency) * (parse_size(max_memory, "max_memory") + OUTPUT_MEMORY) + BASELINE_MEMORY
+    return f"{-(-total // MIB)}Mi"
+
+
+def shard_owner(cluster_name: str, shard: Shard) -> str:
+    return f"k8s-{cluster_name}-{shard.name}"
+
+
+def job_args(spec: InstallSpec, shard: Shard, instance: str = "") -> list[str]:
+    """The container's arguments: the command, the shard, then the policy."""
+    args = [spec.mode.value if spec.mode is Mode.CONTROLLER else "sync"]
+    args += ["--owner", shard_owner(spec.cluster_name, shard)]
+    for namespace in shard.namespaces:
+        args += ["--namespace", namespace]
+    for namespace in shard.exclude_namespaces:
+        args += ["--exclude-namespace", namespace]
+    if shard.selector:
+        args += ["--selector", shard.selector]
+    if instance:
+        args += ["--instance", instance]
+    args += ["--concurrency", str(spec.concurrency)]
+    if spec.verify_interval_minutes != 30:
+        args += ["--verify-interval", str(spec.verify_interval_minutes)]
+    args += ["--max-memory", spec.max_memory, "--max-timeout", spec.max_timeout]
+    args += ["--deadline", f"{spec.deadline:g}", "--namespace-budget", spec.namespace_budget]
+    for namespace, root in sorted(spec.folder_roots.items()):
+        args += ["--folder-root", f"{namespace}={root}"]
+    for namespace in spec.allow_literal_uid:
+        args += ["--allow-literal-uid", namespace]
+    for namespace in spec.allow_adopt:
+        args += ["--allow-adopt", namespace]
+    for host in spec.allowed_registries:
+        args += ["--allowed-registry", host]
+    if spec.grafana_ca_configmap:
+        args += ["--grafana-ca-bundle", f"{GRAFANA_CA_PATH}/ca.crt"]
+    if spec.mode is Mode.CONTROLLER:
+        args += ["--lease-namespace", spec.namespace, "--lease-name", f"dawg-{shard.name}"]
+        args += ["--metrics-port", str(spec.metrics_port)]
+    return args
+
+
+def _meta(spec: InstallSpec, name: str, namespace: str | None = "") -> dict[str, Any]:
+    meta: dict[str, Any] = {"name": name, "labels": dict(LABELS)}
+    if namespace is not None:
+        meta["namespace"] = namespace or spec.namespace
+    return meta
+
+
+def rbac(spec: InstallSpec) -> list[dict[str, Any]]:
+    """Roles where a shard names its namespaces, a ClusterRole where it spans the cluster."""
+    rules = [
+        {"apiGroups": [GROUP], "resources": [PLURAL], "verbs": ["get", "list", "watch"]},
+        {"apiGroups": [GROUP], "resources": [f"{PLURAL}/status"], "verbs": ["patch"]},
+    ]
+    if spec.mode is Mode.CONTROLLER:
+        rules.append({"apiGroups": [""], "resources": ["events"], "verbs": ["create", "patch"]})
+    subject = [{"kind": "ServiceAccount", "name": "dawg-sync", "namespace": spec.namespace}]
+    out: list[dict[str, Any]] = []
+    scoped = sorted({ns for shard in spec.shards for ns in shard.namespaces})
+    if any(not shard.namespaces for shard in spec.shards):
+        name = f"dawg-sync-{spec.namespace}"
+        out.append(
+            {
+                "apiVersion": "rbac.authorization.k8s.io/v1",
+                "kind": "ClusterRole",
+                "metadata": _meta(spec, name, None),
+                "rules": rules,
+            }
+        )
+        ref = {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": name}
+        out.append(
+            {
+                "apiVersion": "rbac.authorization.k8s.io/v1",
+                "kind": "ClusterRoleBinding",
+                "metadata": _meta(spec, name, None),
+                "roleRef": ref,
+                "subjects": subject,
+            }
+        )
+    else:
+        for namespace in scoped:
+            out.append(
+                {
+                    "apiVersion": "rbac.authorization.k8s.io/v1",
+                    "kind": "Role",
+                    "metadata": _meta(spec, "dawg-sync", namespace),
+                    "rules": rules,
+                }
+            )
+            ref = {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "dawg-sync"}
+            out.append(
+                {
+                    "apiVersion": "rbac.authorization.k8s.io/v1",
+                    "kind": "RoleBinding",
+                    "metadata": _meta(spec, "dawg-sync", namespace),
+                    "roleRef": ref,
+                    "subjects": subject,
+                }
+            )
+    if spec.mode is Mode.CONTROLLER:
+        leases = [f"dawg-{shard.name}" for shard in spec.shards]
+        lease_rules = [
+            {"apiGroups": ["coordination.k8s.io"], "resources": ["leases"], "verbs": ["create"]},
+            {
+                "apiGroups": ["coordination.k8s.io"],
+                "resources": ["leases"],
+                "resourceNames": leases,
+                "verbs": ["get", "update"],
+            },
+        ]
+        out.append(
+            {
+                "apiVersion": "rbac.authorization.k8s.io/v1",
+                "kind": "Role",
+                "metadata": _meta(spec, "dawg-leader-election"),
+                "rules": lease_rules,
+            }
+        )
+        ref = {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "dawg-leader-election"}
+        out.append(
+            {
+                "apiVersion": "rbac.authorization.k8s.io/v1",
+                "kind": "RoleBinding",
+                "metadata": _meta(spec, "dawg-leader-election"),
+                "roleRef": ref,
+                "subjects": subject,
+            }
+        )
+    return out
+
+
+def _pod(spec: InstallSpec, shard: Shard, instance: str) -> dict[str, Any]:
+    env: list[dict[str, Any]] = [
+        {"name": "GRAFANA_URL", "value": spec.grafana_url},
+        {"name": "GRAFANA_TOKEN", "valueFrom": {"secretKeyRef": {"name": spec.token_secret, "key": "token"}}},
+        {"name": "DAWG_CACHE_DIR", "value": CACHE_PATH},
+        {"name": "HOME", "value": "/tmp"},
+    ]
+    if spec.grafana_org_id is not None:
+        env.append({"name": "GRAFANA_ORG_ID", "value": str(spec.grafana_org_id)})
+    mounts: list[dict[str, Any]] = [
+        {"name": "cache", "mountPath": CACHE_PATH},
+        {"name": "tmp", "mountPath": "/tmp"},
+    ]
+    if persistent(spec):
+        cache: dict[str, Any] = {
+            "name": "cache",
+            "persistentVolumeClaim": {"claimName": f"dawg-cache-{shard.name}"},
+        }
+    else:
+        cache = {"name": "cache", "emptyDir": {"sizeLimit": spec.cache_size}}
+    volumes = [cache, {"name": "tmp", "emptyDir": {"sizeLimit": "256Mi"}}]
+    if spec.registry_credentials_secret:
+        env.append({"name": "DOCKER_CONFIG", "value": REGISTRY_CONFIG_PATH})
+        mounts.append({"name": "registry", "mountPath": REGISTRY_CONFIG_PATH, "readOnly": True})
+        items = [{"key": ".dockerconfigjson", "path": "config.json"}]
+        volumes.append(
+            {"name": "registry", "secret": {"secretName": spec.registry_credentials_secret, "items": items}}
+        )
+    if spec.grafana_ca_configmap:
+        mounts.append({"name": "grafana-ca", "mountPath": GRAFANA_CA_PATH, "readOnly": True})
+        volumes.append({"name": "grafana-ca", "configMap": {"name": spec.grafana_ca_configmap}})
+    container: dict[str, Any] = {
+        "name": spec.mode.value,
+        "image": spec.image,
+        "args": job_args(spec, shard, instance),
+        "env": env,
+        "resources": {
+            "requests": spec.requests,
+            "limits": {"memory": memory_limit(spec.concurrency, spec.max_memory), **spec.limits},
+        },
+        "securityContext": {
+            "readOnlyRootFilesystem": True,
+            "allowPrivilegeEscalation": False,
+            "runAsNonRoot": True,
+            "capabilities": {"drop": ["ALL"]},
+        },
+        "volumeMounts": mounts,
+    }
+    if spec.mode is Mode.CONTROLLER:
+        container["ports"] = [{"name": "metrics", "containerPort": spec.metrics_port}]
+        probe = {"httpGet": {"path": "/healthz", "port": "metrics"}, "periodSeconds": 20}
+        container["livenessProbe"] = probe
+    pod: dict[str, Any] = {
+        "serviceAccountName": "dawg-sync",
+        "restartPolicy": "Never" if spec.mode is Mode.CRONJOB else "Always",
+        "securityContext": {
+            "runAsNonRoot": True,
+            "runAsUser": 65532,
+            "runAsGroup": 65532,
+            "fsGroup": 65532,
+            "seccompProfile": {"type": "RuntimeDefault"},
+        },
+        "containers": [container],
+        "volumes": volumes,
+    }
+    if spec.image_pull_secrets:
+        pod["imagePullSecrets"] = [{"name": name} for name in spec.image_pull_secrets]
+    for key, value in (
+        ("nodeSelector", spec.node_selector),
+        ("tolerations", spec.tolerations),
+        ("affinity", spec.affinity),
+    ):
+        if value:
+            pod[key] = value
+    return pod
+
+
+def workload(spec: InstallSpec, shard: Shard, instance: str = "") -> dict[str, Any]:
+    """The CronJob or the Deployment of one shard."""
+    pod = _pod(spec, shard, instance or f"{spec.mode.value} {spec.cluster_name} shard {shard.name}")
+    labels = {**LABELS, "dawg.urcloud.cc/shard": shard.name}
+    template = {"metadata": {"labels": dict(labels)}, "spec": pod}
+    name = (
+        f"dawg-{spec.mode.value}-{shard.name}" if spec.mode is Mode.CONTROLLER else f"dawg-sync-{shard.name}"
+    )
+    if spec.mode is Mode.CONTROLLER:
+        body = {"replicas": spec.replicas, "selector": {"matchLabels": labels}, "template": template}
+        return {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": _meta(spec, name), "spec": body}
+    job = {"backoffLimit": 0, "activeDeadlineSeconds": 900, "template": template}
+    body = {
+        "schedule": spec.schedule,
+        "concurrencyPolicy": "Forbid",
+        "startingDeadlineSeconds": 300,
+        "successfulJobsHistoryLimit": 3,
+        "failedJobsHistoryLimit": 3,
+        "jobTemplate": {"spec": job},
+    }
+    return {"apiVersion": "batch/v1", "kind": "CronJob", "metadata": _meta(spec, name), "spec": body}
+
+
+def persistent(spec: InstallSpec) -> bool:
+    """A claim per shard for CronJobs; a controller's replicas keep their cache in an emptyDir
+    (two replicas cannot share a ReadWriteOnce claim across nodes, and a long-running
+    process keeps its cache warm anyway)."""
+    return spec.persistent_cache and spec.mode is Mode.CRONJOB
+
+
+def cache_claims(spec: InstallSpec) -> list[dict[str, Any]]:
+    if not persistent(spec):
+        return []
+    claims = []
+    for shard in spec.shards:
+        claim: dict[str, Any] = {
+            "accessModes": ["ReadWriteOnce"],
+            "resources": {"requests": {"storage": spec.cache_size}},
+        }
+        if spec.storage_class:
+            claim["storageClassName"] = spec.storage_class
+        meta = _meta(spec, f"dawg-cache-{shard.name}")
+        claims.append({"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": meta, "spec": claim})
+    return claims
+
+
+def install_manifests(spec: InstallSpec, instances: dict[str, str] | None = None) -> list[dict[str, Any]]:
+    """Every object of the install, in apply order (the token Secret excepted)."""
+    check(spec)
+    namespace = {
+        "apiVersion": "v1",
+        "kind": "Namespace",
+        "metadata": {"name": spec.namespace, "labels": {**LABELS, **RESTRICTED}},
+    }
+    account = {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": _meta(spec, "dawg-sync")}
+    workloads = [workload(spec, shard, (instances or {}).get(shard.name, "")) for shard in spec.shards]
+    return [namespace, crd_manifest(), account, *rbac(spec), *cache_claims(spec), *workloads]

@@ -1,0 +1,168 @@
+"""The sync job as a good Kubernetes citizen: truthful Ready, status-write failures and
+expired continue tokens handled, exit codes that say whether the JOB failed, the
+standard Condition schema."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from dawg_provider.cluster.command import EXIT_CR_ERRORS, EXIT_JOB_FAILED, exit_code
+from dawg_provider.cluster.crd import DashboardResource, Reason, crd_manifest, status_for
+from dawg_provider.cluster.results import CrResult, Outcome, Summary
+from dawg_provider.cluster.schema import check_keywords, crd_schema, validate_object
+from dawg_provider.cluster.sources import ClusterSource
+from dawg_provider.render import Renderer
+from tests.grafana_standin import GrafanaStandIn
+from tests.k8s_standin import KubernetesStandIn, client_api
+from tests.test_sync import condition, grafana, k8s, renderer, run, simple
+
+__all__ = ["grafana", "k8s", "renderer"]
+
+
+def test_a_failed_new_generation_is_not_ready(
+    k8s: KubernetesStandIn, grafana: GrafanaStandIn, renderer: Renderer, example_wasm: dict[str, Path]
+) -> None:
+    k8s.add("apps", "web", simple(example_wasm, "web"))
+    run(k8s, grafana, renderer)
+    assert condition(k8s.get("apps", "web"), "Ready")["status"] == "True"
+    stored = copy.deepcopy(grafana.orgs[1].dashboards)
+    k8s.set_spec("apps", "web", {**simple(example_wasm, "web"), "generator": "file:///nowhere/missing.wasm"})
+    run(k8s, grafana, renderer)
+    obj = k8s.get("apps", "web")
+    ready = condition(obj, "Ready")
+    assert (ready["status"], ready["observedGeneration"], obj["status"]["observedGeneration"]) == (
+        "False",
+        2,
+        2,
+    )
+    assert ready["reason"] == condition(obj, "Synced")["reason"] != "UpToDate"
+    assert grafana.orgs[1].dashboards.keys() == stored.keys()  # the old dashboard is left alone
+    assert all(grafana.orgs[1].dashboards[uid].history == stored[uid].history for uid in stored)
+
+
+def test_grafana_unreachable_at_the_applied_generation_keeps_ready() -> None:
+    now = "2026-01-01T00:00:00Z"
+    ok = status_for(DashboardResource("ns", "a", {}, generation=3), Reason.UPDATED, "ok", now)
+    applied = DashboardResource("ns", "a", {}, generation=3, status=ok)
+    kept = status_for(applied, Reason.GRAFANA_ERROR, "HTTP 503", now)
+    assert next(c for c in kept["conditions"] if c["type"] == "Ready")["status"] == "True"
+    drifted = status_for(applied, Reason.DRIFTED, "edited in the UI", now)
+    assert next(c for c in drifted["conditions"] if c["type"] == "Ready")["status"] == "False"
+    newer = status_for(
+        DashboardResource("ns", "a", {}, generation=4, status=ok), Reason.GRAFANA_ERROR, "x", now
+    )
+    assert next(c for c in newer["conditions"] if c["type"] == "Ready")["status"] == "False"
+    assert not [e for e in validate_object(_obj(kept)) if e.startswith("status")]
+
+
+def _obj(status: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "apiVersion": "dawg.urcloud.cc/v1",
+        "kind": "Dashboard",
+        "metadata": {"name": "a", "namespace": "ns"},
+        "spec": {"generator": "file:///g.wasm"},
+        "status": status,
+    }
+
+
+def test_status_write_failures_fail_the_job_not_the_dashboards(
+    k8s: KubernetesStandIn, grafana: GrafanaStandIn, renderer: Renderer, example_wasm: dict[str, Path]
+) -> None:
+    k8s.add("apps", "web", simple(example_wasm, "web"))
+    k8s.rbac = {("list", "dashboards", "*")}  # no patch on dashboards/status
+    summary = run(k8s, grafana, renderer)
+    assert summary.status_failures == 1 and summary.job_failed
+    assert "could not be written" in summary.errors[0] and "HTTP 403" in summary.errors[0]
+    assert exit_code(summary) == EXIT_JOB_FAILED
+    assert "status" not in k8s.get("apps", "web")  # nothing was half-written
+    assert [r.outcome for r in summary.results] == [Outcome.CREATED]  # Grafana got the dashboard
+
+
+class CompactingStandIn(KubernetesStandIn):
+    """Compacts once, right after serving the first page of a paged listing."""
+
+    compactions = 0
+
+    def _list(self, namespace: str | None, query: dict[str, list[str]]) -> tuple[int, Any]:
+        answer = super()._list(namespace, query)
+        if answer[0] == 200 and answer[1]["metadata"].get("continue") and not self.compactions:
+            self.compactions += 1
+            self.delete("ns", "d0003")  # between the pages, then etcd compacts
+            self.compact()
+        return answer
+
+
+def test_expired_continue_token_relists_instead_of_losing_the_pass() -> None:
+    k8s = CompactingStandIn().start()
+    try:
+        for i in range(1203):
+            k8s.add("ns", f"d{i:04}", {"generator": "file:///g.wasm"})
+        source = ClusterSource(client_api(k8s))
+        names = [r.name for r in source.list()]
+        assert source.relists == 1
+        assert len(names) == 1202 == len(set(names)) and "d0003" not in names  # one consistent listing
+    finally:
+        k8s.stop()
+
+
+def test_exclude_namespace(k8s: KubernetesStandIn) -> None:
+    for namespace in ("team-a", "team-b", "kube-system"):
+        k8s.add(namespace, "d", {"generator": "file:///g.wasm"})
+    source = ClusterSource(client_api(k8s), exclude_namespaces=["team-a", "kube-system"])
+    assert [r.namespace for r in source.list()] == ["team-b"]
+
+
+@pytest.mark.parametrize(
+    ("failed", "errors", "flag", "code"),
+    [
+        (False, [], False, 0),
+        (True, [], False, 0),
+        (True, [], True, EXIT_CR_ERRORS),
+        (False, ["listing failed"], False, EXIT_JOB_FAILED),
+        (True, ["listing failed"], True, EXIT_JOB_FAILED),
+    ],
+)
+def test_exit_codes(failed: bool, errors: list[str], flag: bool, code: int) -> None:
+    outcome = Outcome.FAILED if failed else Outcome.CREATED
+    summary = Summary(results=[CrResult("ns/a", "u", outcome, Reason.CREATED, "")], errors=errors)
+    assert exit_code(summary, flag) == code
+
+
+def test_crd_uses_the_standard_condition_schema_and_list_map() -> None:
+    version = crd_manifest()["spec"]["versions"][0]
+    conditions = crd_schema()["properties"]["status"]["properties"]["conditions"]
+    assert conditions["x-kubernetes-list-type"] == "map" and conditions["x-kubernetes-list-map-keys"] == [
+        "type"
+    ]
+    assert set(conditions["items"]["required"]) == {
+        "type",
+        "status",
+        "lastTransitionTime",
+        "reason",
+        "message",
+    }
+    spec = crd_schema()["properties"]["spec"]
+    assert "oldSelf" in spec["x-kubernetes-validations"][0]["rule"]
+    assert version["additionalPrinterColumns"][0]["name"] == "Ready"
+    assert "dawg" in crd_manifest()["spec"]["names"]["categories"]
+    assert check_keywords(crd_schema()) == []
+    twice = {"type": "Ready", "status": "True", "reason": "Created", "message": "", "lastTransitionTime": "x"}
+    assert any("duplicate entries" in e for e in validate_object(_obj({"conditions": [twice, twice]})))
+
+
+def test_standin_refuses_duplicate_condition_types(k8s: KubernetesStandIn) -> None:
+    import requests
+
+    k8s.add("ns", "a", {"generator": "g"})
+    c = {"type": "Ready", "status": "True", "reason": "Created", "message": "", "lastTransitionTime": "x"}
+    answer = requests.patch(
+        k8s.url + "/apis/dawg.urcloud.cc/v1/namespaces/ns/dashboards/a/status",
+        json={"status": {"conditions": [c, c]}},
+        headers={"Authorization": f"Bearer {k8s.token}", "Content-Type": "application/merge-patch+json"},
+        timeout=5,
+    )
+    assert answer.status_code == 422 and "status" not in k8s.get("ns", "a")

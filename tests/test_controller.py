@@ -1,0 +1,265 @@
+"""`dawg controller` against the Kubernetes and Grafana stand-ins: a change reaches
+Grafana in seconds, a restart writes nothing, a 410 relists, two replicas never write
+at once, failures become Events, metrics count what happened."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any, ClassVar
+
+import pytest
+
+from dawg_provider.cluster.controller import Controller, needs_reconcile
+from dawg_provider.cluster.crd import DashboardResource
+from dawg_provider.cluster.kube import Kube
+from dawg_provider.cluster.leader import LeaderElector, Step, decide
+from dawg_provider.cluster.sources import ClusterSource, Source
+from dawg_provider.cluster.sync import SyncJob, SyncOptions
+from dawg_provider.cluster.tenancy import default_uid
+from dawg_provider.grafana import GrafanaClient, GrafanaConnection
+from dawg_provider.render import Renderer
+from tests.grafana_standin import GrafanaStandIn
+from tests.k8s_standin import KubernetesStandIn, api_client, client_api
+from tests.test_sync import OWNER, TOKEN, grafana, renderer, simple
+
+__all__ = ["grafana", "renderer"]
+
+
+@pytest.fixture
+def k8s() -> Iterator[KubernetesStandIn]:
+    server = KubernetesStandIn(bookmark_interval=0.2).start()
+    yield server
+    server.stop()
+
+
+def wait_for(check: Callable[[], bool], timeout: float = 20.0) -> float:
+    started = time.monotonic()
+    while not check():
+        assert time.monotonic() - started < timeout, "timed out"
+        time.sleep(0.01)
+    return time.monotonic() - started
+
+
+def controller(
+    k8s: KubernetesStandIn,
+    grafana: GrafanaStandIn,
+    renderer: Renderer,
+    client: type[GrafanaClient] = GrafanaClient,
+    elector: bool = False,
+    identity: str = "a",
+) -> Controller:
+    connection = GrafanaConnection(grafana.url, token=TOKEN)
+
+    def make_job(source: Source, prune: bool) -> SyncJob:
+        options = SyncOptions(owner=OWNER, prune=prune, instance="controller test")
+        return SyncJob(source, lambda: client(connection), renderer, options)
+
+    kube = Kube(api_client(k8s))
+    lease = LeaderElector(kube, "dawg", "dawg-all", identity, 1.0, 0.6, 0.1) if elector else None
+    return Controller(
+        kube, ClusterSource(client_api(k8s)), make_job, elector=lease, resync=3600, watch_timeout=30
+    )
+
+
+def run(c: Controller) -> threading.Thread:
+    c.start()
+    thread = threading.Thread(target=c.run_forever, daemon=True)
+    thread.start()
+    return thread
+
+
+def history(grafana: GrafanaStandIn, uid: str) -> int:
+    """How many times the dashboard was written: its version (the /apis dialect the client
+    speaks since issue 12 keeps no legacy history rows in the stand-in; each write is +1)."""
+    stored = grafana.orgs[1].dashboards.get(uid)
+    return stored.version if stored else 0
+
+
+def populate(k8s: KubernetesStandIn, example_wasm: dict[str, Path], n: int) -> list[str]:
+    uids = []
+    for i in range(n):
+        obj = k8s.add("apps", f"d{i}", simple(example_wasm, f"app{i}"))
+        uids.append(default_uid(DashboardResource("apps", f"d{i}", obj["spec"], uid=obj["metadata"]["uid"])))
+    return uids
+
+
+def test_a_change_reaches_grafana_in_seconds_and_a_restart_writes_nothing(
+    k8s: KubernetesStandIn, grafana: GrafanaStandIn, renderer: Renderer, example_wasm: dict[str, Path]
+) -> None:
+    uids = populate(k8s, example_wasm, 20)
+    first = controller(k8s, grafana, renderer)
+    run(first)
+    try:
+        wait_for(lambda: all(history(grafana, uid) == 1 for uid in uids))
+        wait_for(lambda: first.passes >= 1 and all("status" in k8s.get("apps", f"d{i}") for i in range(20)))
+        k8s.set_spec("apps", "d7", simple(example_wasm, "renamed"))
+        took = wait_for(lambda: history(grafana, uids[7]) == 2, timeout=5)
+        assert took < 2.0, took
+        assert [history(grafana, uid) for uid in uids].count(1) == 19  # nothing else written
+        wait_for(lambda: first.batches >= 1)  # a batch of one, not a full pass
+        assert 'dawg_reconciles_total{outcome="updated"} 1.0' in first.metrics.text()
+    finally:
+        first.stop()
+    before = {uid: history(grafana, uid) for uid in uids}
+    second = controller(k8s, grafana, renderer)
+    run(second)
+    try:
+        wait_for(lambda: second.passes >= 1)
+        assert {uid: history(grafana, uid) for uid in uids} == before  # resumed, rewrote nothing
+    finally:
+        second.stop()
+
+
+def test_a_watch_dropped_with_410_relists(
+    k8s: KubernetesStandIn, grafana: GrafanaStandIn, renderer: Renderer, example_wasm: dict[str, Path]
+) -> None:
+    uids = populate(k8s, example_wasm, 3)
+    c = controller(k8s, grafana, renderer)
+    run(c)
+    try:
+        wait_for(lambda: c.passes >= 1 and k8s.open_watches >= 1)
+        k8s.drop_watches()
+        wait_for(lambda: c.relists >= 1 and k8s.open_watches >= 1)
+        assert "dawg_relists_total 1.0" in c.metrics.text()
+        k8s.set_spec("apps", "d1", simple(example_wasm, "after-relist"))
+        wait_for(lambda: history(grafana, uids[1]) == 2, timeout=5)
+    finally:
+        c.stop()
+
+
+class Recording(GrafanaClient):
+    """Records when each replica's Grafana writes start and end."""
+
+    writes: ClassVar[list[tuple[str, float, float]]] = []
+    replica = ""
+
+    def save_dashboard(self, *args: Any, **kwargs: Any) -> Any:
+        started = time.monotonic()
+        try:
+            return super().save_dashboard(*args, **kwargs)
+        finally:
+            Recording.writes.append((self.replica, started, time.monotonic()))
+
+
+def test_two_replicas_never_write_at_once(
+    k8s: KubernetesStandIn, grafana: GrafanaStandIn, renderer: Renderer, example_wasm: dict[str, Path]
+) -> None:
+    Recording.writes = []
+    replicas = {name: type(f"Recording{name}", (Recording,), {"replica": name}) for name in ("a", "b")}
+    uids = populate(k8s, example_wasm, 10)
+    a = controller(k8s, grafana, renderer, replicas["a"], elector=True, identity="a")
+    run(a)
+    wait_for(lambda: a.elector is not None and a.elector.is_leader())
+    b = controller(k8s, grafana, renderer, replicas["b"], elector=True, identity="b")
+    run(b)
+    try:
+        wait_for(lambda: all(history(grafana, uid) == 1 for uid in uids))
+        k8s.set_spec("apps", "d2", simple(example_wasm, "by-a"))
+        wait_for(lambda: history(grafana, uids[2]) == 2)
+        a.stop()  # the leader goes away; b takes over once the Lease expires
+        k8s.set_spec("apps", "d3", simple(example_wasm, "by-b"))
+        wait_for(lambda: history(grafana, uids[3]) == 2)
+    finally:
+        a.stop()
+        b.stop()
+    writers = [w for w, _, _ in Recording.writes]
+    assert set(writers) == {"a", "b"} and writers[-1] == "b"
+    for w1, s1, e1 in Recording.writes:
+        for w2, s2, e2 in Recording.writes:
+            assert w1 == w2 or e1 <= s2 or e2 <= s1, "two replicas wrote at the same time"
+    lease = k8s.get("dawg", "dawg-all", "leases")
+    assert lease["spec"]["holderIdentity"] == "b" and lease["spec"]["leaseTransitions"] >= 1
+
+
+def test_a_failure_becomes_a_warning_event(
+    k8s: KubernetesStandIn, grafana: GrafanaStandIn, renderer: Renderer, example_wasm: dict[str, Path]
+) -> None:
+    populate(k8s, example_wasm, 1)
+    c = controller(k8s, grafana, renderer)
+    run(c)
+    try:
+        wait_for(lambda: c.passes >= 1 and "status" in k8s.get("apps", "d0"))
+        k8s.set_spec("apps", "d0", {**simple(example_wasm, "x"), "generator": "file:///nowhere/missing.wasm"})
+        wait_for(lambda: bool(k8s.list_of("events")))
+    finally:
+        c.stop()
+    (event,) = k8s.list_of("events")
+    assert event["type"] == "Warning" and event["involvedObject"]["name"] == "d0"
+    assert event["reason"] == "GeneratorFailed" or event["reason"] == "PolicyDenied"
+    assert TOKEN not in str(event)
+
+
+def test_lease_decisions() -> None:
+    from datetime import UTC, datetime, timedelta
+
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    held = {"spec": {"holderIdentity": "b", "renewTime": now.isoformat(), "leaseDurationSeconds": 15}}
+    assert decide(None, "a", now) is Step.CREATE
+    assert decide(held, "a", now + timedelta(seconds=5)) is Step.WAIT
+    assert decide(held, "a", now + timedelta(seconds=16)) is Step.TAKE
+    assert decide(held, "b", now) is Step.RENEW
+
+
+def test_only_spec_changes_are_queued() -> None:
+    fresh = DashboardResource("ns", "a", {}, generation=2)
+    assert needs_reconcile(fresh)
+    synced = DashboardResource(
+        "ns", "a", {}, generation=2, status={"observedGeneration": 2, "conditions": [{"type": "Synced"}]}
+    )
+    assert not needs_reconcile(synced)  # our own status write coming back
+
+
+def test_dawg_controller_process_serves_metrics_and_reconciles(
+    k8s: KubernetesStandIn, grafana: GrafanaStandIn, example_wasm: dict[str, Path], tmp_path: Path
+) -> None:
+    import os
+    import socket
+    import subprocess
+    import sys
+
+    import requests
+    import yaml
+
+    uids = populate(k8s, example_wasm, 2)
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text(
+        yaml.safe_dump(
+            {
+                "apiVersion": "v1",
+                "kind": "Config",
+                "clusters": [{"name": "s", "cluster": {"server": k8s.url}}],
+                "users": [{"name": "u", "user": {"token": k8s.token}}],
+                "contexts": [{"name": "s", "context": {"cluster": "s", "user": "u"}}],
+                "current-context": "s",
+            }
+        )
+    )
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {
+        **os.environ,
+        "GRAFANA_URL": grafana.url,
+        "GRAFANA_TOKEN": TOKEN,
+        "DAWG_CACHE_DIR": str(tmp_path / "c"),
+    }
+    root = str(example_wasm["simple"].parent)
+    command = [sys.executable, "-m", "dawg_provider", "controller", "--kubeconfig", str(kubeconfig)]
+    command += ["--allowed-file-root", root, "--metrics-port", str(port), "--lease-namespace", "dawg"]
+    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        wait_for(lambda: all(history(grafana, uid) == 1 for uid in uids), timeout=60)
+
+        def metrics() -> str:
+            return requests.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
+
+        wait_for(lambda: 'dawg_reconciles_total{outcome="created"} 2.0' in metrics())  # after the pass
+        assert "dawg_leader 1.0" in metrics() and "dawg_generator_run_seconds_count 2.0" in metrics()
+        assert k8s.get("dawg", "dawg-controller", "leases")["spec"]["holderIdentity"]
+    finally:
+        process.terminate()
+        _, stderr = process.communicate(timeout=10)
+    assert TOKEN not in stderr and "Traceback" not in stderr.replace("KeyboardInterrupt", "")
