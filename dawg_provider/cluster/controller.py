@@ -15,7 +15,12 @@ about a second and shares every decision with `dawg sync`: each reconcile is a
   `resync` seconds, to catch Grafana-side drift and retry failures. A full pass skips
   what was verified within `--verify-interval`, as the CronJob does.
 - **Leader election** (`leader`): only the Lease holder reconciles; the others watch
-  and keep their queue, ready to take over.
+  and keep their queue, ready to take over. Leading is checked again before every
+  write of a pass (the job's `may_write`), not only when the pass starts: a leader
+  whose renewals fail stops writing at its renew deadline, in the middle of a pass,
+  before another replica can take the Lease (client-go leaderelection.go `renew`
+  cancels the leader's context at RenewDeadline and `OnStoppedLeading` runs). What
+  it left undone is redone by a full pass once it leads again.
 - **Events**: a CR whose reconcile newly fails gets a Warning Event (the reason and
   message of its Synced condition), as client-go's recorder names them.
 """
@@ -211,7 +216,12 @@ class Controller:
 
     def _run(self, job: SyncJob, kind: str, before: dict[str, DashboardResource]) -> Summary:
         started = time.monotonic()
+        if self.elector is not None:
+            job.may_write = self.elector.is_leader
         summary = job.run()
+        if self.elector is not None and not self.elector.is_leader():
+            log.warning("%s: the leader Lease was lost; the rest waits for the next leader", kind)
+            self.request_full_pass()
         self.metrics.observe(summary, kind, time.monotonic() - started)
         for error in summary.errors:
             log.warning("%s: %s", kind, printable(error))

@@ -31,6 +31,8 @@ local use: the same code path). It is a thin adapter: the decisions are the core
   found nothing although the job owns dashboards (an empty directory, a namespace
   typo), or when more than half of what it owns would go (no floor); skipped when
   the listing was incomplete (a manifest file could not be read).
+- **Fencing**: `may_write` (the controller's "still holding the Lease?") is asked before
+  each Grafana write and status patch; once False, the rest is left undone (`controller`).
 - `--dry-run` prints the plan with readable diffs and writes nothing.
 """
 
@@ -84,6 +86,8 @@ __all__ = ["DEFAULT_OWNER", "CrResult", "Outcome", "Summary", "SyncJob", "SyncOp
 
 log = logging.getLogger("dawg.sync")
 
+NOT_LEADING = "not written: this replica no longer holds the leader Lease (another replica takes over)"
+
 REFUSED = (
     "dashboard {uid} exists and was not written for this resource; the job will not overwrite it. "
     "Choose another uid, or set spec.adopt where the job's policy allows it"
@@ -117,6 +121,8 @@ class SyncJob:
         self._folders: dict[str, str] = {}
         self._lock = threading.Lock()
         self._status_errors: list[str] = []
+        self.may_write: Callable[[], bool] = lambda: True
+        """False once this job must stop writing (the controller's Lease was lost)."""
 
     def client(self) -> GrafanaClient:
         if not hasattr(self._clients, "client"):
@@ -177,6 +183,9 @@ class SyncJob:
         if incomplete:
             summary.errors.append("pruning skipped: the listing was incomplete (see the errors above)")
             return summary
+        if not self.may_write():
+            summary.errors.append(f"pruning skipped: {NOT_LEADING}")
+            return summary
         try:
             self._prune(resources, summary)
         except Exception as error:  # the boundary of the pass: prune bugs must not hide the results
@@ -213,6 +222,8 @@ class SyncJob:
         """The per-CR boundary: whatever goes wrong, this CR fails alone with a clear condition."""
         stamp = now.strftime("%Y-%m-%dT%H:%M:%SZ")
         try:
+            if not self.may_write():
+                return CrResult(resource.key, "", Outcome.DEFERRED, Reason.DEFERRED, NOT_LEADING)
             lost = self._keep_lease()
             if lost:
                 uid = dashboard_uid(resource, self.options.policy)
@@ -314,6 +325,8 @@ class SyncJob:
                 rendering.dashboard, resource.namespace, resource.name, resource.uid, adopted
             )
         )
+        if not self.may_write():  # rendering took a while; the folder and the dashboard are writes
+            return CrResult(resource.key, uid, Outcome.DEFERRED, Reason.DEFERRED, NOT_LEADING)
         folder_uid = self._folder(client, folder)
         desired = Desired(uid, dashboard, folder_uid)
         status_grafana = resource.status.get("grafana")
@@ -393,6 +406,8 @@ class SyncJob:
             generator_digest=digest,
             dashboard_sha256=dashboard_hash,
         )
+        if not self.may_write():  # the new leader writes this status
+            return result
         if verified or not same_status(resource.status, status):
             try:
                 self.source.patch_status(resource, status)

@@ -1,0 +1,142 @@
+"""Leader election under faults: a leader whose Lease renewals fail stops writing in the
+middle of a pass (fencing), and clock skew between replicas never makes two leaders."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from dawg_provider.cluster.controller import Controller
+from dawg_provider.cluster.crd import DashboardResource
+from dawg_provider.cluster.kube import Kube, KubeError
+from dawg_provider.cluster.leader import LeaderElector
+from dawg_provider.cluster.sources import ClusterSource, Source
+from dawg_provider.cluster.sync import SyncJob, SyncOptions
+from dawg_provider.grafana import GrafanaClient, GrafanaConnection
+from dawg_provider.render import Renderer
+from tests.grafana_standin import GrafanaStandIn
+from tests.k8s_standin import KubernetesStandIn, api_client, client_api
+from tests.test_controller import history, populate, wait_for
+from tests.test_sync import OWNER, TOKEN, grafana, renderer
+
+__all__ = ["grafana", "renderer"]
+
+Write = tuple[str, str, float, float]
+"""(replica, what, started, ended) on the monotonic clock."""
+
+
+@pytest.fixture
+def k8s() -> Iterator[KubernetesStandIn]:
+    server = KubernetesStandIn(bookmark_interval=0.2).start()
+    yield server
+    server.stop()
+
+
+class PartitionableLeases:
+    """The Lease calls of one replica, through the real client, that fail (HTTP 500) while
+    `partitioned` is set: the apiserver is unreachable for this replica's renewals only."""
+
+    def __init__(self, kube: Kube) -> None:
+        self.kube, self.partitioned = kube, threading.Event()
+
+    def _check(self) -> None:
+        if self.partitioned.is_set():
+            raise KubeError("updating Lease: HTTP 500 partitioned", 500)
+
+    def get_lease(self, namespace: str, name: str) -> dict[str, Any] | None:
+        self._check()
+        return self.kube.get_lease(namespace, name)
+
+    def create_lease(self, namespace: str, body: dict[str, Any]) -> None:
+        self._check()
+        self.kube.create_lease(namespace, body)
+
+    def replace_lease(self, namespace: str, body: dict[str, Any]) -> None:
+        self._check()
+        self.kube.replace_lease(namespace, body)
+
+
+def replica(
+    name: str,
+    k8s: KubernetesStandIn,
+    grafana: GrafanaStandIn,
+    renderer: Renderer,
+    writes: list[Write],
+    save_delay: float = 0.0,
+) -> tuple[Controller, PartitionableLeases]:
+    """A controller replica whose Grafana saves and status patches are recorded."""
+    lock = threading.Lock()
+
+    def record(what: str, started: float) -> None:
+        with lock:
+            writes.append((name, what, started, time.monotonic()))
+
+    class Client(GrafanaClient):
+        def save_dashboard(self, *args: Any, **kwargs: Any) -> Any:
+            started = time.monotonic()
+            time.sleep(save_delay)
+            try:
+                return super().save_dashboard(*args, **kwargs)
+            finally:
+                record("save", started)
+
+    class Statuses(ClusterSource):
+        def patch_status(self, resource: DashboardResource, status: dict[str, Any]) -> None:
+            started = time.monotonic()
+            try:
+                super().patch_status(resource, status)
+            finally:
+                record("status", started)
+
+    connection = GrafanaConnection(grafana.url, token=TOKEN)
+
+    def make_job(source: Source, prune: bool) -> SyncJob:
+        options = SyncOptions(owner=OWNER, prune=prune, instance="controller shard all", concurrency=1)
+        return SyncJob(source, lambda: Client(connection), renderer, options)
+
+    kube = Kube(api_client(k8s))
+    leases = PartitionableLeases(kube)
+    elector = LeaderElector(leases, "dawg", "dawg-all", name, 2.0, 1.0, 0.2)
+    source = Statuses(client_api(k8s))
+    return Controller(kube, source, make_job, elector=elector, resync=3600, watch_timeout=30), leases
+
+
+def start(c: Controller) -> None:
+    c.start()
+    threading.Thread(target=c.run_forever, daemon=True).start()
+
+
+def test_a_leader_whose_renewals_fail_stops_writing_mid_pass(
+    k8s: KubernetesStandIn, grafana: GrafanaStandIn, renderer: Renderer, example_wasm: dict[str, Path]
+) -> None:
+    writes: list[Write] = []
+    uids = populate(k8s, example_wasm, 30)
+    a, a_leases = replica("a", k8s, grafana, renderer, writes, save_delay=0.15)
+    b, _ = replica("b", k8s, grafana, renderer, writes)
+    start(a)
+    try:
+        wait_for(lambda: sum(1 for w in writes if w[:2] == ("a", "save")) >= 3)
+        a_leases.partitioned.set()  # a's renewals fail from now on; its Grafana still answers
+        lost_at = time.monotonic() + 1.0  # its last renewal started before: its renew deadline
+        start(b)
+        a_elector, b_elector = a.elector, b.elector
+        assert a_elector is not None and b_elector is not None
+        wait_for(lambda: not a_elector.is_leader())
+        wait_for(b_elector.is_leader, timeout=10)
+        wait_for(lambda: all(history(grafana, uid) >= 1 for uid in uids), timeout=40)
+        wait_for(lambda: b.passes >= 1, timeout=40)
+    finally:
+        a.stop()
+        b.stop()
+    by_a = [w for w in writes if w[0] == "a"]
+    assert by_a and all(started < lost_at for _, _, started, _ in by_a), "a wrote after losing the Lease"
+    assert sum(1 for w in by_a if w[1] == "save") < len(uids), "a's pass was not stopped"
+    for w1, what1, s1, e1 in writes:
+        for w2, what2, s2, e2 in writes:
+            assert w1 == w2 or e1 <= s2 or e2 <= s1, f"{w1} {what1} and {w2} {what2} overlapped"
+    assert all(history(grafana, uid) == 1 for uid in uids)  # nothing written twice
