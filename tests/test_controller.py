@@ -193,14 +193,11 @@ def test_a_failure_becomes_a_warning_event(
 
 
 def test_lease_decisions() -> None:
-    from datetime import UTC, datetime, timedelta
-
-    now = datetime(2026, 1, 1, tzinfo=UTC)
-    held = {"spec": {"holderIdentity": "b", "renewTime": now.isoformat(), "leaseDurationSeconds": 15}}
-    assert decide(None, "a", now) is Step.CREATE
-    assert decide(held, "a", now + timedelta(seconds=5)) is Step.WAIT
-    assert decide(held, "a", now + timedelta(seconds=16)) is Step.TAKE
-    assert decide(held, "b", now) is Step.RENEW
+    held = {"spec": {"holderIdentity": "b", "renewTime": "2026-01-01T00:00:00Z", "leaseDurationSeconds": 15}}
+    assert decide(None, "a", 0.0) is Step.CREATE
+    assert decide(held, "a", 5.0) is Step.WAIT
+    assert decide(held, "a", 16.0) is Step.TAKE
+    assert decide(held, "b", 0.0) is Step.RENEW
 
 
 def test_only_spec_changes_are_queued() -> None:

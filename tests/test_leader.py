@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +15,7 @@ import pytest
 from dawg_provider.cluster.controller import Controller
 from dawg_provider.cluster.crd import DashboardResource
 from dawg_provider.cluster.kube import Kube, KubeError
-from dawg_provider.cluster.leader import LeaderElector
+from dawg_provider.cluster.leader import LeaderElector, Step, decide
 from dawg_provider.cluster.sources import ClusterSource, Source
 from dawg_provider.cluster.sync import SyncJob, SyncOptions
 from dawg_provider.grafana import GrafanaClient, GrafanaConnection
@@ -140,3 +141,48 @@ def test_a_leader_whose_renewals_fail_stops_writing_mid_pass(
         for w2, what2, s2, e2 in writes:
             assert w1 == w2 or e1 <= s2 or e2 <= s1, f"{w1} {what1} and {w2} {what2} overlapped"
     assert all(history(grafana, uid) == 1 for uid in uids)  # nothing written twice
+
+
+def test_expiry_is_measured_from_the_observed_change_not_the_holders_clock() -> None:
+    # b's clock runs 6 s ahead of a's: the renewTime a wrote looks 15.01 s old to b 9 s after
+    # a renewed. What counts is how long b itself has seen the record unchanged.
+    lease = {"spec": {"holderIdentity": "a", "renewTime": "2026-01-01T00:00:00Z", "leaseDurationSeconds": 15}}
+    assert decide(lease, "b", 9.0) is Step.WAIT
+    assert decide(lease, "b", 15.0) is Step.TAKE
+    ancient = {"spec": {**lease["spec"], "renewTime": "1970-01-01T00:00:00Z"}}
+    assert decide(ancient, "b", 0.0) is Step.WAIT  # just seen changing: a is alive
+    hostile = {"spec": {"holderIdentity": "a", "leaseDurationSeconds": "many"}}
+    assert decide(hostile, "b", 0.0) is Step.TAKE  # an unreadable duration does not hold it forever
+    assert decide({"spec": {"holderIdentity": ""}}, "b", 0.0) is Step.TAKE
+
+
+def test_clock_skew_never_makes_two_leaders(k8s: KubernetesStandIn) -> None:
+    kube = Kube(api_client(k8s))
+    a = LeaderElector(kube, "dawg", "skew", "a", 1.0, 0.6, 0.1)
+    ahead = LeaderElector(
+        kube, "dawg", "skew", "b", 1.0, 0.6, 0.1, clock=lambda: datetime.now(UTC) + timedelta(seconds=30)
+    )
+    behind = LeaderElector(
+        kube, "dawg", "skew", "c", 1.0, 0.6, 0.1, clock=lambda: datetime.now(UTC) - timedelta(seconds=30)
+    )
+    threads = [threading.Thread(target=a.run, daemon=True)]
+    threads[0].start()
+    wait_for(a.is_leader)
+    for elector in (ahead, behind):
+        threads.append(threading.Thread(target=elector.run, daemon=True))
+        threads[-1].start()
+    both = 0
+    try:
+        deadline = time.monotonic() + 3.0
+        while time.monotonic() < deadline:
+            both += sum((a.is_leader(), ahead.is_leader(), behind.is_leader())) > 1
+            time.sleep(0.005)
+        assert a.is_leader() and not ahead.is_leader() and not behind.is_leader()
+        lease = k8s.get("dawg", "skew", "leases")
+        assert lease["spec"]["holderIdentity"] == "a" and lease["spec"].get("leaseTransitions", 0) == 0
+        a.stop()  # a goes silent: one of the others takes over after one lease duration
+        wait_for(lambda: ahead.is_leader() or behind.is_leader(), timeout=5)
+    finally:
+        for elector in (a, ahead, behind):
+            elector.stop()
+    assert both == 0, "two replicas held the Lease at once"

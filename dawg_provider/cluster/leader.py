@@ -5,10 +5,19 @@ resourcelock/leaselock.go): the Lease records `holderIdentity`, `renewTime` and
 `leaseDurationSeconds`; a candidate takes it only when it is free or its holder has
 not renewed within the duration, and every write carries the resourceVersion it
 read, so of two candidates racing the API server lets one win (409 Conflict for the
-other). The holder renews every `retry_period`; it counts itself leader only until
-`renew_deadline` after its last successful renewal, which is shorter than the
-duration another replica waits, so the old leader has stopped writing before a new
-one can start. `decide` is the pure decision; `LeaderElector` does the I/O.
+other). "Not renewed within the duration" is measured on the candidate's own
+monotonic clock from the moment it last saw the record change, never from the
+holder's `renewTime` (another machine's wall clock): client-go keeps `observedTime`
+(`setObservedRecord`, reset when the raw record differs) and tests
+`observedTime + leaseDuration > now` (`isLeaseValid`), "tolerant to arbitrary clock
+skew" (the package doc). So a replica whose clock runs ahead cannot take a live Lease,
+and a fresh replica waits one full duration before taking over a silent holder.
+
+The holder renews every `retry_period`; it counts itself leader only until
+`renew_deadline` after the start of its last successful renewal, which is shorter
+than the duration another replica waits after seeing that renewal, so the old leader
+has stopped writing before a new one can start (the controller asks before each
+write, `sync.SyncJob.may_write`). `decide` is the pure decision; `LeaderElector` does the I/O.
 """
 
 from __future__ import annotations
@@ -16,8 +25,9 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from enum import Enum
 from typing import Any, Protocol
 
@@ -41,27 +51,22 @@ class Step(Enum):
     WAIT = "wait"
 
 
-def _time(text: Any) -> datetime | None:
-    try:
-        when = datetime.fromisoformat(str(text).replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return when if when.tzinfo else when.replace(tzinfo=UTC)
-
-
-def decide(lease: dict[str, Any] | None, identity: str, now: datetime) -> Step:
-    """Pure: create a missing lease, renew our own, take an expired one, else wait."""
+def decide(lease: dict[str, Any] | None, identity: str, unchanged_for: float) -> Step:
+    """Pure: create a missing lease, renew our own, take one that is free or whose record
+    has not changed for its duration (`unchanged_for`: seconds on the caller's clock since
+    it last saw the record change), else wait. `renewTime` is not read: see the module doc."""
     if lease is None:
         return Step.CREATE
     spec = lease.get("spec") or {}
     holder = spec.get("holderIdentity") or spec.get("holder_identity")
     if holder == identity:
         return Step.RENEW
-    renewed = _time(spec.get("renewTime") or spec.get("renew_time"))
     duration = spec.get("leaseDurationSeconds") or spec.get("lease_duration_seconds") or 0
-    if not holder or renewed is None or now - renewed > timedelta(seconds=int(duration)):
-        return Step.TAKE
-    return Step.WAIT
+    try:
+        expired = unchanged_for >= int(duration)
+    except (TypeError, ValueError):
+        expired = True
+    return Step.TAKE if not holder or expired else Step.WAIT
 
 
 @dataclass
@@ -75,21 +80,32 @@ class LeaderElector:
     lease_duration: float = 15.0
     renew_deadline: float = 10.0
     retry_period: float = 2.0
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    """Wall clock for the stamps this replica writes (informational; never compared)."""
 
     def __post_init__(self) -> None:
         self._valid_until = 0.0
+        self._observed: Any = None  # the Lease spec last seen, and when (monotonic)
+        self._observed_at = 0.0
         self._stop = threading.Event()
         self.transitions = 0
 
     def is_leader(self) -> bool:
         return time.monotonic() < self._valid_until
 
+    def _observe(self, record: Any, at: float) -> float:
+        """Seconds the record has stayed as it is now, on this replica's clock."""
+        if record != self._observed:
+            self._observed, self._observed_at = record, at
+        return at - self._observed_at
+
     def try_acquire_or_renew(self) -> bool:
-        now = datetime.now(UTC)
+        now = self.clock()
         started = time.monotonic()
         try:
             lease = self.api.get_lease(self.namespace, self.name)
-            step = decide(lease, self.identity, now)
+            unchanged_for = self._observe((lease or {}).get("spec"), time.monotonic())
+            step = decide(lease, self.identity, unchanged_for)
             if step is Step.WAIT:
                 self._valid_until = 0.0
                 return False
@@ -109,6 +125,7 @@ class LeaderElector:
                 transitions = int(old.get("leaseTransitions") or 0) + (step is Step.TAKE)
                 spec = {**spec, "acquireTime": acquired, "leaseTransitions": transitions}
                 self.api.replace_lease(self.namespace, {"metadata": lease["metadata"], "spec": spec})
+            self._observe(spec, started)
         except KubeError as error:  # 409: another candidate won this round
             log.info("leader election: %s", error)
             if time.monotonic() >= self._valid_until:
