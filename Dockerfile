@@ -18,6 +18,7 @@ WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY dawg_provider ./dawg_provider
 RUN pip install ".[dev]"
+COPY wit ./wit
 COPY generators ./generators
 RUN python generators/build.py --dist /out
 
