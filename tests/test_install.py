@@ -41,7 +41,7 @@ def spec(**changes: Any) -> InstallSpec:
 def test_deploy_install_is_what_the_code_generates() -> None:
     directory = ROOT / "deploy" / "install"
     files = render_files(REPOSITORY)
-    on_disk = {path.name: path.read_text() for path in directory.glob("*.yaml")}
+    on_disk = {p.relative_to(directory).as_posix(): p.read_text() for p in directory.rglob("*.yaml")}
     assert on_disk == files, (
         "run: dawg install-manifests --mode controller --image ghcr.io/dawg-dashboards/dawg:0.1.0 "
         "--grafana-url https://grafana.example.com --allowed-registry ghcr.io"
@@ -71,7 +71,8 @@ def test_install_manifests_command_writes_the_same_files(tmp_path: Path) -> None
         check=False,
     )
     assert result.returncode == 0, result.stderr
-    assert {p.name: p.read_text() for p in tmp_path.glob("*.yaml")} == render_files(REPOSITORY)
+    written = {p.relative_to(tmp_path).as_posix(): p.read_text() for p in tmp_path.rglob("*.yaml")}
+    assert written == render_files(REPOSITORY)
     refused = subprocess.run(
         [
             sys.executable,
@@ -256,5 +257,38 @@ def test_overlapping_shards_are_refused_with_names() -> None:
 def test_the_crd_in_the_install_is_the_crd() -> None:
     from dawg_provider.cluster.crd import crd_manifest
 
-    documents = yaml.safe_load_all(render_files(REPOSITORY)["crd.yaml"])
+    documents = yaml.safe_load_all(render_files(REPOSITORY)["crd/crd.yaml"])
     assert list(documents) == [crd_manifest()]
+
+
+def kustomize_build(directory: Path) -> list[dict[str, Any]]:
+    """The objects `kubectl apply -k` / `kubectl delete -k` act on: each entry of the
+    kustomization's `resources` is a file of objects or another kustomization directory
+    (docs: kubectl.docs.kubernetes.io/references/kustomize/kustomization/resource/)."""
+    kustomization = yaml.safe_load((directory / "kustomization.yaml").read_text())
+    objects: list[dict[str, Any]] = []
+    for entry in kustomization.get("resources", []):
+        path = directory / entry
+        if path.is_dir():
+            objects += kustomize_build(path)
+        else:
+            objects += [d for d in yaml.safe_load_all(path.read_text()) if d]
+    return objects
+
+
+def test_deleting_the_install_keeps_the_crd_and_every_dashboard(tmp_path: Path) -> None:
+    from dawg_provider.cluster.kustomize import write
+
+    stale = tmp_path / "crd.yaml"  # written by an earlier version, inside the install
+    stale.write_text(render_files(REPOSITORY)["crd/crd.yaml"])
+    write(REPOSITORY, tmp_path)
+    assert not stale.exists()
+    install = kustomize_build(tmp_path)  # what `kubectl delete -k DIR` deletes
+    assert "CustomResourceDefinition" not in kinds(install)
+    assert {"Namespace", "ServiceAccount", "Deployment"} <= set(kinds(install))  # the rest still goes
+    (crd,) = kustomize_build(tmp_path / "crd")
+    assert crd["kind"] == "CustomResourceDefinition"
+    annotations = crd["metadata"]["annotations"]
+    assert annotations["kustomize.toolkit.fluxcd.io/prune"] == "disabled"
+    assert set(annotations["argocd.argoproj.io/sync-options"].split(",")) == {"Delete=false", "Prune=false"}
+    assert kustomize_build(ROOT / "deploy" / "install") == install  # the repository's copy too

@@ -66,8 +66,9 @@ def add_commands(
     install = commands.add_parser(
         "install-manifests",
         help="write the in-cluster install as plain manifests (for kubectl apply -k)",
-        description="Write Namespace, CRD, RBAC, cache claims and the CronJobs or controller "
-        "Deployments to DIR with a kustomization.yaml (the same objects the Pulumi component "
+        description="Write Namespace, RBAC, cache claims and the CronJobs or controller "
+        "Deployments to DIR with a kustomization.yaml, and the CRD to DIR/crd (its own, so "
+        "kubectl delete -k DIR keeps it; the same objects the Pulumi component "
         "creates). The Grafana token Secret is not written.",
     )
     add_install_arguments(install)

@@ -25,6 +25,13 @@ VERSION = "v1"
 PLURAL = "dashboards"
 KIND = "Dashboard"
 API_VERSION = f"{GROUP}/{VERSION}"
+KEEP_ON_UNINSTALL = {
+    "kustomize.toolkit.fluxcd.io/prune": "disabled",
+    "argocd.argoproj.io/sync-options": "Delete=false,Prune=false",
+}
+"""Deleting a CRD deletes every Dashboard of every team: GitOps tools must not delete or
+prune it (Flux: kustomizations docs, "Garbage collection"; Argo CD: docs/user-guide/
+sync-options.md, "No Prune Resources", "No Resource Deletion")."""
 
 
 class Reason(Enum):
@@ -293,7 +300,7 @@ def crd_manifest() -> dict[str, Any]:
     return {
         "apiVersion": "apiextensions.k8s.io/v1",
         "kind": "CustomResourceDefinition",
-        "metadata": {"name": f"{PLURAL}.{GROUP}"},
+        "metadata": {"name": f"{PLURAL}.{GROUP}", "annotations": dict(KEEP_ON_UNINSTALL)},
         "spec": {
             "group": GROUP,
             "scope": "Namespaced",
