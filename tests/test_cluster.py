@@ -77,6 +77,8 @@ def test_component_creates_least_privilege_rbac_and_a_hardened_cronjob() -> pulu
                 "ServiceAccount",
                 "ClusterRole",
                 "ClusterRoleBinding",
+                "Role",  # the namespace-only shard team-a: not on the ClusterRole
+                "RoleBinding",
                 "Secret",
                 "PersistentVolumeClaim",
                 "CronJob",
@@ -85,6 +87,8 @@ def test_component_creates_least_privilege_rbac_and_a_hardened_cronjob() -> pulu
         )
         (role,) = by_type("kubernetes:rbac.authorization.k8s.io/v1:ClusterRole")
         assert role.inputs["rules"] == rbac(component_args)[0]["rules"]
+        (binding,) = by_type("kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding")
+        assert [s["name"] for s in binding.inputs["subjects"]] == ["dawg-sync-rest"]
         verbs = {verb for rule in role.inputs["rules"] for verb in rule["verbs"]}
         assert verbs == {"get", "list", "watch", "patch"}  # no create/update/delete, no secrets
         assert all(rule["apiGroups"] == ["dawg.urcloud.cc"] for rule in role.inputs["rules"])

@@ -138,19 +138,74 @@ def test_namespace_only_shards_get_roles_not_cluster_roles() -> None:
     assert "ClusterRole" not in kinds(documents) and "ClusterRoleBinding" not in kinds(documents)
     roles = {(d["metadata"]["namespace"], d["metadata"]["name"]) for d in documents if d["kind"] == "Role"}
     assert roles == {
-        ("team-a", "dawg-sync"),
-        ("team-a-staging", "dawg-sync"),
-        ("team-b", "dawg-sync"),
-        ("dawg-system", "dawg-leader-election"),
+        ("team-a", "dawg-sync-a"),
+        ("team-a-staging", "dawg-sync-a"),
+        ("team-b", "dawg-sync-b"),
+        ("dawg-system", "dawg-leader-a"),
+        ("dawg-system", "dawg-leader-b"),
     }
     for role in (d for d in documents if d["kind"] == "Role"):
         for rule in role["rules"]:
             assert not {"delete", "deletecollection", "*"} & set(rule["verbs"])
             assert "secrets" not in rule["resources"]
-    lease = next(
-        d for d in documents if d["metadata"]["name"] == "dawg-leader-election" and d["kind"] == "Role"
+    lease = next(d for d in documents if d["metadata"]["name"] == "dawg-leader-b" and d["kind"] == "Role")
+    assert lease["rules"][1]["resourceNames"] == ["dawg-b"]
+
+
+def rights(documents: list[dict[str, Any]], account: str) -> set[tuple[str, str, str, str]]:
+    """(namespace or "*", resource, verb, resourceName or "*") the ServiceAccount is granted."""
+    roles = {(d["kind"], d["metadata"].get("namespace"), d["metadata"]["name"]): d for d in documents}
+    granted = set()
+    for binding in (d for d in documents if d["kind"] in ("RoleBinding", "ClusterRoleBinding")):
+        if not any(s["name"] == account for s in binding["subjects"]):
+            continue
+        ref = binding["roleRef"]
+        namespace = binding["metadata"].get("namespace")
+        role = roles[(ref["kind"], namespace if ref["kind"] == "Role" else None, ref["name"])]
+        for rule in role["rules"]:
+            for resource in rule["resources"]:
+                for verb in rule["verbs"]:
+                    for name in rule.get("resourceNames", ["*"]):
+                        granted.add((namespace or "*", resource, verb, name))
+    return granted
+
+
+def test_each_shard_holds_only_its_own_rights() -> None:
+    # One namespaced shard beside a cluster-wide one: the namespaced shard's pods must not
+    # ride on the ClusterRole, nor patch status or take the Lease of another shard.
+    layout = spec(
+        mode=Mode.CONTROLLER,
+        shards=[Shard("a", namespaces=("team-a",)), Shard("rest", exclude_namespaces=("team-a",))],
     )
-    assert lease["rules"][1]["resourceNames"] == ["dawg-a", "dawg-b"]
+    documents = install_manifests(layout)
+    pods = {
+        d["metadata"]["name"]: d["spec"]["template"]["spec"] for d in documents if d["kind"] == "Deployment"
+    }
+    accounts = {name: pod["serviceAccountName"] for name, pod in pods.items()}
+    assert accounts == {"dawg-controller-a": "dawg-sync-a", "dawg-controller-rest": "dawg-sync-rest"}
+    declared = {d["metadata"]["name"] for d in documents if d["kind"] == "ServiceAccount"}
+    assert declared == set(accounts.values())
+    a = rights(documents, "dawg-sync-a")
+    assert a == {
+        ("team-a", "dashboards", "get", "*"),
+        ("team-a", "dashboards", "list", "*"),
+        ("team-a", "dashboards", "watch", "*"),
+        ("team-a", "dashboards/status", "patch", "*"),
+        ("team-a", "events", "create", "*"),
+        ("dawg-system", "leases", "create", "*"),
+        ("dawg-system", "leases", "get", "dawg-a"),
+        ("dawg-system", "leases", "update", "dawg-a"),
+    }
+    rest = rights(documents, "dawg-sync-rest")
+    assert ("*", "dashboards/status", "patch", "*") in rest
+    assert ("dawg-system", "leases", "update", "dawg-a") not in rest
+    assert not [
+        r
+        for d in documents
+        if "rules" in d
+        for r in d["rules"]
+        if "patch" in r["verbs"] and "events" in r["resources"]
+    ]
 
 
 def test_cronjob_mode_has_no_lease_or_event_rights() -> None:

@@ -7,10 +7,11 @@ Pure: no pulumi, no kubernetes client. What it decides:
 - **Mode**: a `CronJob` per shard (a pass every few minutes) or a `Deployment` per
   shard running `dawg controller` (watches, reconciles in seconds, 2 replicas with a
   Lease so one writes).
-- **Least privilege per mode**: read Dashboards and patch their status; a shard that
-  lists namespaces gets Roles in those namespaces only, a cluster-wide shard a
-  ClusterRole. The controller adds Events (create/patch, same scope) and its Lease
-  (in DAWG's namespace only).
+- **Least privilege per mode and shard** (docs: "RBAC Good Practices", least privilege,
+  no shared service accounts): each shard runs as its own ServiceAccount; it reads
+  Dashboards and patches their status in the namespaces it lists (Roles), or cluster-wide
+  (a ClusterRole bound to the cluster-wide shards only). The controller adds creating
+  Events (same scope) and its own Lease (in DAWG's namespace only).
 - **Pod Security `restricted`**: the Namespace enforces it, and every pod meets it
   (non-root, no privilege escalation, all capabilities dropped, RuntimeDefault seccomp).
 - **Cache**: one PersistentVolumeClaim per CronJob shard (a ReadWriteOnce claim shared
@@ -173,86 +174,65 @@ def _meta(spec: InstallSpec, name: str, namespace: str | None = "") -> dict[str,
     return meta
 
 
+def account_name(shard: Shard) -> str:
+    """Each shard's pods run as their own ServiceAccount, holding only that shard's rights."""
+    return f"dawg-sync-{shard.name}"
+
+
+def _grant(
+    spec: InstallSpec,
+    kind: str,
+    name: str,
+    namespace: str | None,
+    rules: list[dict[str, Any]],
+    shards: list[Shard],
+) -> list[dict[str, Any]]:
+    """A Role (or ClusterRole, `namespace` None) and its binding to the shards' accounts."""
+    api = "rbac.authorization.k8s.io"
+    subjects = [
+        {"kind": "ServiceAccount", "name": account_name(shard), "namespace": spec.namespace}
+        for shard in shards
+    ]
+    role = {"apiVersion": f"{api}/v1", "kind": kind, "metadata": _meta(spec, name, namespace), "rules": rules}
+    binding = {
+        "apiVersion": f"{api}/v1",
+        "kind": f"{kind}Binding",
+        "metadata": _meta(spec, name, namespace),
+        "roleRef": {"apiGroup": api, "kind": kind, "name": name},
+        "subjects": subjects,
+    }
+    return [role, binding]
+
+
 def rbac(spec: InstallSpec) -> list[dict[str, Any]]:
-    """Roles where a shard names its namespaces, a ClusterRole where it spans the cluster."""
+    """Per shard: Roles in the namespaces it lists (a ClusterRole only for the shards that
+    span the cluster), and in controller mode its own Lease and Events (create only:
+    the controller never patches one)."""
     rules = [
         {"apiGroups": [GROUP], "resources": [PLURAL], "verbs": ["get", "list", "watch"]},
         {"apiGroups": [GROUP], "resources": [f"{PLURAL}/status"], "verbs": ["patch"]},
     ]
     if spec.mode is Mode.CONTROLLER:
-        rules.append({"apiGroups": [""], "resources": ["events"], "verbs": ["create", "patch"]})
-    subject = [{"kind": "ServiceAccount", "name": "dawg-sync", "namespace": spec.namespace}]
+        rules.append({"apiGroups": [""], "resources": ["events"], "verbs": ["create"]})
     out: list[dict[str, Any]] = []
-    scoped = sorted({ns for shard in spec.shards for ns in shard.namespaces})
-    if any(not shard.namespaces for shard in spec.shards):
-        name = f"dawg-sync-{spec.namespace}"
-        out.append(
-            {
-                "apiVersion": "rbac.authorization.k8s.io/v1",
-                "kind": "ClusterRole",
-                "metadata": _meta(spec, name, None),
-                "rules": rules,
-            }
-        )
-        ref = {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": name}
-        out.append(
-            {
-                "apiVersion": "rbac.authorization.k8s.io/v1",
-                "kind": "ClusterRoleBinding",
-                "metadata": _meta(spec, name, None),
-                "roleRef": ref,
-                "subjects": subject,
-            }
-        )
-    else:
-        for namespace in scoped:
-            out.append(
+    wide = [shard for shard in spec.shards if not shard.namespaces]
+    if wide:
+        out += _grant(spec, "ClusterRole", f"dawg-sync-{spec.namespace}", None, rules, wide)
+    for shard in spec.shards:
+        for namespace in shard.namespaces:
+            out += _grant(spec, "Role", account_name(shard), namespace, rules, [shard])
+        if spec.mode is Mode.CONTROLLER:
+            lease_rules = [
+                # RBAC cannot limit `create` by resourceNames (docs: "Referring to resources").
+                {"apiGroups": ["coordination.k8s.io"], "resources": ["leases"], "verbs": ["create"]},
                 {
-                    "apiVersion": "rbac.authorization.k8s.io/v1",
-                    "kind": "Role",
-                    "metadata": _meta(spec, "dawg-sync", namespace),
-                    "rules": rules,
-                }
-            )
-            ref = {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "dawg-sync"}
-            out.append(
-                {
-                    "apiVersion": "rbac.authorization.k8s.io/v1",
-                    "kind": "RoleBinding",
-                    "metadata": _meta(spec, "dawg-sync", namespace),
-                    "roleRef": ref,
-                    "subjects": subject,
-                }
-            )
-    if spec.mode is Mode.CONTROLLER:
-        leases = [f"dawg-{shard.name}" for shard in spec.shards]
-        lease_rules = [
-            {"apiGroups": ["coordination.k8s.io"], "resources": ["leases"], "verbs": ["create"]},
-            {
-                "apiGroups": ["coordination.k8s.io"],
-                "resources": ["leases"],
-                "resourceNames": leases,
-                "verbs": ["get", "update"],
-            },
-        ]
-        out.append(
-            {
-                "apiVersion": "rbac.authorization.k8s.io/v1",
-                "kind": "Role",
-                "metadata": _meta(spec, "dawg-leader-election"),
-                "rules": lease_rules,
-            }
-        )
-        ref = {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "dawg-leader-election"}
-        out.append(
-            {
-                "apiVersion": "rbac.authorization.k8s.io/v1",
-                "kind": "RoleBinding",
-                "metadata": _meta(spec, "dawg-leader-election"),
-                "roleRef": ref,
-                "subjects": subject,
-            }
-        )
+                    "apiGroups": ["coordination.k8s.io"],
+                    "resources": ["leases"],
+                    "resourceNames": [f"dawg-{shard.name}"],
+                    "verbs": ["get", "update"],
+                },
+            ]
+            out += _grant(spec, "Role", f"dawg-leader-{shard.name}", "", lease_rules, [shard])
     return out
 
 
@@ -309,7 +289,7 @@ def _pod(spec: InstallSpec, shard: Shard, instance: str) -> dict[str, Any]:
         probe = {"httpGet": {"path": "/healthz", "port": "metrics"}, "periodSeconds": 20}
         container["livenessProbe"] = probe
     pod: dict[str, Any] = {
-        "serviceAccountName": "dawg-sync",
+        "serviceAccountName": account_name(shard),
         "restartPolicy": "Never" if spec.mode is Mode.CRONJOB else "Always",
         "securityContext": {
             "runAsNonRoot": True,
@@ -387,6 +367,9 @@ def install_manifests(spec: InstallSpec, instances: dict[str, str] | None = None
         "kind": "Namespace",
         "metadata": {"name": spec.namespace, "labels": {**LABELS, **RESTRICTED}},
     }
-    account = {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": _meta(spec, "dawg-sync")}
+    accounts = [
+        {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": _meta(spec, account_name(shard))}
+        for shard in spec.shards
+    ]
     workloads = [workload(spec, shard, (instances or {}).get(shard.name, "")) for shard in spec.shards]
-    return [namespace, crd_manifest(), account, *rbac(spec), *cache_claims(spec), *workloads]
+    return [namespace, crd_manifest(), *accounts, *rbac(spec), *cache_claims(spec), *workloads]
