@@ -38,7 +38,11 @@ examples:
   dawg sync --manifests deploy/examples --dry-run
   dawg sync --namespace team-a --owner k8s-prod-team-a
 
-Exit code 1 when any Dashboard failed; the last line sums up the pass.
+exit codes (the last line sums up the pass):
+  0  the pass did its work; a Dashboard that failed says so in its own status
+  1  the job itself failed: listing, reaching Grafana, writing statuses, or pruning refused
+  3  with --fail-on-cr-errors: the pass did its work but some Dashboard failed
+  2  a usage error (bad flags)
 """
 
 
