@@ -11,6 +11,17 @@ of a list, ask for bookmarks (`allowWatchBookmarks`) so a quiet stream still mov
 the resourceVersion forward, and on 410 Gone (the version was compacted) list again.
 The client (kubernetes/watch/watch.py `Watch.stream`) raises a 410 ERROR event as an
 ApiException when `timeout_seconds` is given, which it always is here.
+
+Every call also has a client-side timeout (`_request_timeout`, a (connect, read) pair
+that kubernetes/client/rest.py `RESTClientObject.request` turns into a urllib3
+Timeout; without it a read waits forever). `timeout_seconds` only asks the server to
+end the watch: over a half-open connection (NAT or conntrack expiry, a load balancer
+failover) no byte and no end ever arrive, and the watch thread would block silently
+while the controller stops reacting. So a watch read gives up `watch_slack` seconds
+after the server's own deadline, and the Lease and Event calls after
+`request_timeout`, shorter than the renew deadline, so a hung renewal cannot freeze
+the elector. A timed-out call is a KubeError with status 0: the controller watches
+again from the last resourceVersion, the elector retries.
 """
 
 from __future__ import annotations
@@ -49,9 +60,11 @@ def _error(what: str, error: Exception) -> KubeError:
 class Kube:
     """The calls the controller makes, through one `kubernetes.client.ApiClient`."""
 
-    def __init__(self, api_client: Any) -> None:
+    def __init__(self, api_client: Any, request_timeout: float = 5.0, watch_slack: float = 30.0) -> None:
         from kubernetes import client
 
+        self.timeout = (request_timeout, request_timeout)
+        self.watch_slack = watch_slack
         self.custom = client.CustomObjectsApi(api_client)
         self.coordination = client.CoordinationV1Api(api_client)
         self.core = client.CoreV1Api(api_client)
@@ -69,6 +82,7 @@ class Kube:
             "resource_version": resource_version,
             "allow_watch_bookmarks": True,
             "timeout_seconds": timeout,
+            "_request_timeout": (self.timeout[0], timeout + self.watch_slack),
         }
         try:
             if namespace is None:
@@ -89,7 +103,7 @@ class Kube:
 
     def get_lease(self, namespace: str, name: str) -> dict[str, Any] | None:
         try:
-            lease = self.coordination.read_namespaced_lease(name, namespace)
+            lease = self.coordination.read_namespaced_lease(name, namespace, _request_timeout=self.timeout)
         except Exception as error:
             failure = _error(f"reading Lease {namespace}/{name}", error)
             if failure.status == 404:
@@ -99,19 +113,19 @@ class Kube:
 
     def create_lease(self, namespace: str, body: dict[str, Any]) -> None:
         try:
-            self.coordination.create_namespaced_lease(namespace, body)  # type: ignore[arg-type]
+            self.coordination.create_namespaced_lease(namespace, body, _request_timeout=self.timeout)  # type: ignore[arg-type]
         except Exception as error:
             raise _error(f"creating Lease {namespace}/{body['metadata']['name']}", error) from None
 
     def replace_lease(self, namespace: str, body: dict[str, Any]) -> None:
         name = body["metadata"]["name"]
         try:
-            self.coordination.replace_namespaced_lease(name, namespace, body)  # type: ignore[arg-type]
+            self.coordination.replace_namespaced_lease(name, namespace, body, _request_timeout=self.timeout)  # type: ignore[arg-type]
         except Exception as error:
             raise _error(f"updating Lease {namespace}/{name}", error) from None
 
     def create_event(self, namespace: str, body: dict[str, Any]) -> None:
         try:
-            self.core.create_namespaced_event(namespace, body)  # type: ignore[arg-type]
+            self.core.create_namespaced_event(namespace, body, _request_timeout=self.timeout)  # type: ignore[arg-type]
         except Exception as error:
             raise _error(f"creating an Event in {namespace}", error) from None
