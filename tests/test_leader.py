@@ -186,3 +186,33 @@ def test_clock_skew_never_makes_two_leaders(k8s: KubernetesStandIn) -> None:
         for elector in (a, ahead, behind):
             elector.stop()
     assert both == 0, "two replicas held the Lease at once"
+
+
+def test_a_renewal_in_flight_when_stopped_does_not_lead_again() -> None:
+    """stop() zeroes leadership; a renewal that was on the wire must not restore it (the
+    replica would write after stopping, beside the next leader)."""
+    on_wire, answer = threading.Event(), threading.Event()
+
+    class SlowLeases:
+        lease: dict[str, Any] | None = None
+
+        def get_lease(self, namespace: str, name: str) -> dict[str, Any] | None:
+            return self.lease
+
+        def create_lease(self, namespace: str, body: dict[str, Any]) -> None:
+            self.lease = {**body, "metadata": {**body["metadata"], "resourceVersion": "1"}}
+
+        def replace_lease(self, namespace: str, body: dict[str, Any]) -> None:
+            on_wire.set()
+            answer.wait(5)
+            self.lease = body
+
+    elector = LeaderElector(SlowLeases(), "dawg", "l", "a", 1.0, 0.6, 0.1)
+    assert elector.try_acquire_or_renew() and elector.is_leader()
+    renewal = threading.Thread(target=elector.try_acquire_or_renew)
+    renewal.start()
+    assert on_wire.wait(5)
+    elector.stop()
+    answer.set()
+    renewal.join(5)
+    assert not elector.is_leader()

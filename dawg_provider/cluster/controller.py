@@ -13,7 +13,15 @@ about a second and shares every decision with `dawg sync`: each reconcile is a
   status writes come back as watch events and must not loop.
 - **Full passes**: at start, after a relist, after a deletion (pruning), and every
   `resync` seconds, to catch Grafana-side drift and retry failures. A full pass skips
-  what was verified within `--verify-interval`, as the CronJob does.
+  what was verified within `--verify-interval`, as the CronJob does. It runs on its own
+  thread, so a change does not wait minutes behind a verifying pass: batches go on
+  beside it (controller-runtime's controller.go runs periodic resyncs as ordinary queue
+  items that do not block other keys). `KeyGate` keeps one writer per CR (client-go
+  util/workqueue queue.go: a key being processed is not handed to a second worker), and
+  a CR a batch reconciled during the pass is left to the batch (the pass listed an
+  older version). Beside a pass, a batch takes only CRs the pass listed with the same
+  dashboard uid, so the pass's pruning, decided over its listing, keeps what the batch
+  writes; a new CR or a uid change waits for the pass to end.
 - **Leader election** (`leader`): only the Lease holder reconciles; the others watch
   and keep their queue, ready to take over. Leading is checked again before every
   write of a pass (the job's `may_write`), not only when the pass starts: a leader
@@ -31,7 +39,8 @@ import builtins
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
@@ -60,6 +69,78 @@ def needs_reconcile(resource: DashboardResource) -> bool:
     """True when the CR's spec is newer than what its status records. Pure."""
     status = resource.status
     return status.get("observedGeneration") != resource.generation or not status.get("conditions")
+
+
+class KeyGate:
+    """One writer per CR while a full pass and batches run side by side."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._held: set[str] = set()
+        self._newer: set[str] = set()
+        self.passing = False
+        self.listed: dict[str, Any] | None = None
+        """The running pass's listing: key -> spec.uid (None until it has listed)."""
+
+    def start_pass(self) -> None:
+        with self._cond:
+            self.passing, self.listed, self._newer = True, None, set()
+
+    def record_listing(self, resources: list[DashboardResource]) -> None:
+        with self._cond:
+            self.listed = {r.key: r.spec.get("uid") for r in resources}
+
+    def end_pass(self) -> None:
+        with self._cond:
+            self.passing, self.listed = False, None
+            self._newer.clear()
+
+    def may_batch(self, resource: DashboardResource) -> bool:
+        """Pure on the gate's state: no pass, or the pass listed this CR with the same uid."""
+        with self._cond:
+            if not self.passing:
+                return True
+            listed = self.listed or {}
+            return resource.key in listed and listed[resource.key] == resource.spec.get("uid")
+
+    @contextmanager
+    def claim(self, key: str, by_pass: bool) -> Iterator[str | None]:
+        """Waits while another job holds `key`; says why the pass must skip it, or None."""
+        with self._cond:
+            while key in self._held:
+                self._cond.wait()
+            skip = by_pass and key in self._newer
+            if not skip:
+                self._held.add(key)
+                if not by_pass and self.passing:
+                    self._newer.add(key)
+        if skip:
+            yield "reconciled on its own: a newer version came in during this pass"
+            return
+        try:
+            yield None
+        finally:
+            with self._cond:
+                self._held.discard(key)
+                self._cond.notify_all()
+
+
+class PassSource:
+    """The cluster source of a full pass, telling the gate what the pass listed."""
+
+    def __init__(self, source: Source, gate: KeyGate) -> None:
+        self.source, self.gate = source, gate
+
+    def list(self) -> list[DashboardResource]:
+        resources = self.source.list()
+        self.gate.record_listing(resources)
+        return resources
+
+    def problems(self) -> tuple[Sequence[str], Sequence[str]]:
+        return self.source.problems()
+
+    def patch_status(self, resource: DashboardResource, status: dict[str, Any]) -> None:
+        self.source.patch_status(resource, status)
 
 
 class BatchSource:
@@ -127,6 +208,8 @@ class Controller:
         self.batches = 0
         self.relists = 0
         self.threads: list[threading.Thread] = []
+        self.gate = KeyGate()
+        self._pass: threading.Thread | None = None
         self._next_resync = time.monotonic() + resync
 
     # -- watching --------------------------------------------------------------------------
@@ -187,32 +270,50 @@ class Controller:
     # -- reconciling --------------------------------------------------------------------------
 
     def step(self, wait: float = 0.2) -> str:
-        """One round of the worker: a full pass, a batch, or nothing. Returns which."""
+        """One round of the worker: start a full pass (on its own thread), run a batch, or
+        wait. Returns which."""
         if self.elector is not None and not self.elector.is_leader():
             self.metrics.leader.set(0)
             self.stopping.wait(min(wait, 0.1))
             return "follower"
         self.metrics.leader.set(1)
         with self.changed:
-            if not self.queue and not self.full_pass_due and time.monotonic() < self._next_resync:
-                self.changed.wait(wait)
-            full = self.full_pass_due or time.monotonic() >= self._next_resync
-            batch = [] if full else list(self.queue.values())
-            self.queue.clear() if full else [self.queue.pop(r.key) for r in batch]
-            self.full_pass_due = False
+            due = self.full_pass_due or time.monotonic() >= self._next_resync
+            full = due and self._pass is None
+            if full:
+                self.full_pass_due = False
+                self.queue.clear()  # the pass lists afresh
+                self.gate.start_pass()
+                self._pass = threading.Thread(target=self._full_pass, daemon=True)
+            batch = [r for r in self.queue.values() if self.gate.may_batch(r)]
+            for resource in batch:
+                self.queue.pop(resource.key)
             self.metrics.queue_depth.set(len(self.queue))
-        if full:
+            if not full and not batch:
+                self.changed.wait(wait)
+                return "idle"
+        if full and self._pass is not None:
             self._next_resync = time.monotonic() + self.resync
-            self._run(self.make_job(self.source, True), "pass", {})
-            self.passes += 1
-            return "pass"
+            self._pass.start()
         if batch:
-            self._run(
-                self.make_job(BatchSource(batch, self.source), False), "batch", {r.key: r for r in batch}
-            )
+            job = self.make_job(BatchSource(batch, self.source), False)
+            job.claim = lambda key: self.gate.claim(key, by_pass=False)
+            self._run(job, "batch", {r.key: r for r in batch})
             self.batches += 1
             return "batch"
-        return "idle"
+        return "pass"
+
+    def _full_pass(self) -> None:
+        try:
+            job = self.make_job(PassSource(self.source, self.gate), True)
+            job.claim = lambda key: self.gate.claim(key, by_pass=True)
+            self._run(job, "pass", {})
+            self.passes += 1
+        finally:
+            self.gate.end_pass()
+            with self.changed:
+                self._pass = None
+                self.changed.notify_all()
 
     def _run(self, job: SyncJob, kind: str, before: dict[str, DashboardResource]) -> Summary:
         started = time.monotonic()

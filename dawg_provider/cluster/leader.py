@@ -88,6 +88,7 @@ class LeaderElector:
         self._observed: Any = None  # the Lease spec last seen, and when (monotonic)
         self._observed_at = 0.0
         self._stop = threading.Event()
+        self._stopping = threading.Lock()
         self.transitions = 0
 
     def is_leader(self) -> bool:
@@ -131,10 +132,13 @@ class LeaderElector:
             if time.monotonic() >= self._valid_until:
                 self._valid_until = 0.0
             return False
-        if not self.is_leader():
-            self.transitions += 1
-            log.info("leader election: %s leads %s/%s", self.identity, self.namespace, self.name)
-        self._valid_until = started + self.renew_deadline
+        with self._stopping:  # a renewal in flight when stop() is called must not lead again
+            if self._stop.is_set():
+                return False
+            if not self.is_leader():
+                self.transitions += 1
+                log.info("leader election: %s leads %s/%s", self.identity, self.namespace, self.name)
+            self._valid_until = started + self.renew_deadline
         return True
 
     def run(self) -> None:
@@ -144,5 +148,6 @@ class LeaderElector:
             self._stop.wait(self.retry_period)
 
     def stop(self) -> None:
-        self._stop.set()
-        self._valid_until = 0.0
+        with self._stopping:
+            self._stop.set()
+            self._valid_until = 0.0

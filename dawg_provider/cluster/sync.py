@@ -31,8 +31,8 @@ local use: the same code path). It is a thin adapter: the decisions are the core
   found nothing although the job owns dashboards (an empty directory, a namespace
   typo), or when more than half of what it owns would go (no floor); skipped when
   the listing was incomplete (a manifest file could not be read).
-- **Fencing**: `may_write` (the controller's "still holding the Lease?") is asked before
-  each Grafana write and status patch; once False, the rest is left undone (`controller`).
+- **For the controller**: `may_write` ("still holding the Lease?") is asked before each
+  write, and `claim` gives each CR one writer at a time (`controller`); else Deferred.
 - `--dry-run` prints the plan with readable diffs and writes nothing.
 """
 
@@ -43,6 +43,7 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
@@ -87,7 +88,6 @@ __all__ = ["DEFAULT_OWNER", "CrResult", "Outcome", "Summary", "SyncJob", "SyncOp
 log = logging.getLogger("dawg.sync")
 
 NOT_LEADING = "not written: this replica no longer holds the leader Lease (another replica takes over)"
-
 REFUSED = (
     "dashboard {uid} exists and was not written for this resource; the job will not overwrite it. "
     "Choose another uid, or set spec.adopt where the job's policy allows it"
@@ -122,7 +122,7 @@ class SyncJob:
         self._lock = threading.Lock()
         self._status_errors: list[str] = []
         self.may_write: Callable[[], bool] = lambda: True
-        """False once this job must stop writing (the controller's Lease was lost)."""
+        self.claim: Callable[[str], AbstractContextManager[str | None]] = lambda key: nullcontext(None)
 
     def client(self) -> GrafanaClient:
         if not hasattr(self._clients, "client"):
@@ -177,7 +177,7 @@ class SyncJob:
         self._lease_at = now
         self._budget = PassBudget(self.options.deadline, self.options.namespace_budget, self._timer)
         with ThreadPoolExecutor(max_workers=max(1, self.options.concurrency)) as pool:
-            summary.results = list(pool.map(lambda r: self._guarded(r, now), interleave(resources)))
+            summary.results = list(pool.map(lambda r: self._claimed(r, now), interleave(resources)))
         if not self.options.prune:
             return summary
         if incomplete:
@@ -218,12 +218,16 @@ class SyncJob:
             self._folders[folder] = resolved
         return resolved
 
+    def _claimed(self, resource: DashboardResource, now: datetime) -> CrResult:
+        with self.claim(resource.key) as taken:  # why not to sync it here, or None
+            if why := taken or (None if self.may_write() else NOT_LEADING):
+                return CrResult(resource.key, "", Outcome.DEFERRED, Reason.DEFERRED, why)
+            return self._guarded(resource, now)
+
     def _guarded(self, resource: DashboardResource, now: datetime) -> CrResult:
         """The per-CR boundary: whatever goes wrong, this CR fails alone with a clear condition."""
         stamp = now.strftime("%Y-%m-%dT%H:%M:%SZ")
         try:
-            if not self.may_write():
-                return CrResult(resource.key, "", Outcome.DEFERRED, Reason.DEFERRED, NOT_LEADING)
             lost = self._keep_lease()
             if lost:
                 uid = dashboard_uid(resource, self.options.policy)
