@@ -5,12 +5,9 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
-
-import pytest
 
 from dawg_provider.cluster.controller import Controller, KeyGate
 from dawg_provider.cluster.crd import DashboardResource
@@ -21,17 +18,10 @@ from dawg_provider.grafana import GrafanaClient, GrafanaConnection
 from dawg_provider.render import Renderer
 from tests.grafana_standin import GrafanaStandIn
 from tests.k8s_standin import KubernetesStandIn, api_client, client_api
-from tests.test_controller import history, populate, wait_for
+from tests.test_controller import history, k8s, populate, wait_for
 from tests.test_sync import OWNER, TOKEN, grafana, renderer, simple
 
-__all__ = ["grafana", "renderer"]
-
-
-@pytest.fixture
-def k8s() -> Iterator[KubernetesStandIn]:
-    server = KubernetesStandIn(bookmark_interval=0.2).start()
-    yield server
-    server.stop()
+__all__ = ["grafana", "k8s", "renderer"]
 
 
 def test_a_change_during_a_verifying_pass_is_applied_beside_it(

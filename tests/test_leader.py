@@ -5,12 +5,9 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
-
-import pytest
 
 from dawg_provider.cluster.controller import Controller
 from dawg_provider.cluster.crd import DashboardResource
@@ -22,20 +19,13 @@ from dawg_provider.grafana import GrafanaClient, GrafanaConnection
 from dawg_provider.render import Renderer
 from tests.grafana_standin import GrafanaStandIn
 from tests.k8s_standin import KubernetesStandIn, api_client, client_api
-from tests.test_controller import history, populate, wait_for
+from tests.test_controller import history, k8s, populate, wait_for
 from tests.test_sync import OWNER, TOKEN, grafana, renderer
 
-__all__ = ["grafana", "renderer"]
+__all__ = ["grafana", "k8s", "renderer"]
 
 Write = tuple[str, str, float, float]
 """(replica, what, started, ended) on the monotonic clock."""
-
-
-@pytest.fixture
-def k8s() -> Iterator[KubernetesStandIn]:
-    server = KubernetesStandIn(bookmark_interval=0.2).start()
-    yield server
-    server.stop()
 
 
 class PartitionableLeases:
