@@ -347,5 +347,6 @@ def test_a_v2_stored_dashboard_on_each_api(standin: GrafanaStandIn) -> None:
     else:  # 12.x: 406 naming the v2 API
         assert legacy.status_code == 406
         assert (
-            "/apis/dashboard.grafana.app/v2beta1/namespaces/default/dashboards/ui" in legacy.json()["message"]
+            "/apis/dashboard.grafana.app/v2alpha1/namespaces/default/dashboards/ui"
+            in legacy.json()["message"]
         )
