@@ -67,7 +67,6 @@ class Dashboards(Transport):
                 found = apis.live(json_body(response), uid)
             self._seen[uid] = (found.version, found.resource_version)
             return found
-        self.legacy_v2_risk()
         path = f"/api/dashboards/uid/{quote(uid, safe='')}"
         response = self._request("GET", path, f"dashboard {uid!r}", retry_500=True, allow=(404, 406))
         if response.status_code == 404:
