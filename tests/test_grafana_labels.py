@@ -139,3 +139,28 @@ def test_own_last_write_without_labels_converges() -> None:
     assert plan(want, other, Recorded(3, None), Policy(OWNER)).action is Action.REFUSE  # named: read
     legacy = Observed(board, 3, "", labels=None)  # the legacy API has no labels: tags decide
     assert plan(want, legacy, None, Policy(OWNER)).action is Action.NOOP
+
+
+def test_prune_deletes_its_own_and_never_one_whose_labels_name_another_owner(
+    standin: GrafanaStandIn,
+) -> None:
+    """Through the job's prune itself: tags claiming DAWG's owner are not enough on /apis."""
+    from dataclasses import dataclass
+
+    from dawg_provider.cluster.prune import prune
+
+    @dataclass(frozen=True)
+    class Options:
+        dry_run: bool = False
+        force_prune: bool = True
+
+    client = make(standin)
+    for uid in ("dawg-gone", "dawg-relabelled"):
+        apply(client, desired(uid), None, Policy(OWNER))
+    stored = standin.dashboard("dawg-relabelled")
+    assert stored is not None
+    stored.labels = {**stored.labels, ownership.LABEL_OWNER: "k8s-mallory"}
+    standin.catch_up_index(standin.orgs[1])  # 13.0's search index lags writes
+    result = prune(make(standin), OWNER, set(), 0, Options())
+    assert result.pruned == ["dawg-gone"] and standin.dashboard("dawg-gone") is None
+    assert standin.dashboard("dawg-relabelled") is not None  # kept: no one owns it for sure
