@@ -246,3 +246,12 @@ def test_no_legacy_warning_where_it_does_not_apply(g12: GrafanaStandIn) -> None:
 
 def desired_classic(uid: str) -> Desired:
     return Desired(uid, ownership.mark({"title": "Classic"}, OWNER), "")
+
+
+def test_dawg_render_prints_a_v2_dashboard_as_the_generator_printed_it() -> None:
+    from dawg_provider.grafana.v2 import as_object
+
+    printed = v2_output()
+    assert as_object(carried()) == printed
+    classic = {"title": "Classic", "panels": []}
+    assert as_object(classic) is classic

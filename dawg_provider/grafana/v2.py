@@ -43,6 +43,16 @@ def carried(spec: dict[str, Any], version: str) -> dict[str, Any]:
     return {**spec, MARK: f"{GROUP}/{version}"}
 
 
+def as_object(dashboard: dict[str, Any]) -> dict[str, Any]:
+    """What `dawg render` prints: a carried v2 dashboard as the object a generator prints
+    (`{apiVersion, kind, spec}`); a classic dashboard unchanged."""
+    version = version_of(dashboard)
+    if version is None:
+        return dashboard
+    spec = {key: value for key, value in dashboard.items() if key != MARK}
+    return {MARK: f"{GROUP}/{version}", "kind": "Dashboard", "spec": spec}
+
+
 def write_problem(
     dashboard: dict[str, Any], served: tuple[str, ...] | None, grafana_version: str | None
 ) -> str | None:
