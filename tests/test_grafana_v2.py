@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -255,3 +256,70 @@ def test_dawg_render_prints_a_v2_dashboard_as_the_generator_printed_it() -> None
     assert as_object(carried()) == printed
     classic = {"title": "Classic", "panels": []}
     assert as_object(classic) is classic
+
+
+# ---- end to end: the sync job with a generator that prints v2 ------------------------------------
+
+
+@pytest.fixture(scope="module")
+def v2_generator(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The C hostile generator alone (its `v2 <version>` mode prints a v2 dashboard)."""
+    from generators.build import Language, build
+
+    hostile = Path(__file__).resolve().parent / "hostile" / "hostile.c"
+    return build(Language.C, hostile, tmp_path_factory.mktemp("v2gen") / "v2.wasm")
+
+
+def sync_v2(server: GrafanaStandIn, k8s: Any, cache: Path) -> Any:
+    from datetime import timedelta
+
+    from dawg_provider import Runtime
+    from dawg_provider.cluster.sources import ClusterSource
+    from dawg_provider.cluster.sync import SyncJob, SyncOptions
+    from dawg_provider.cluster.tenancy import TenancyPolicy
+    from dawg_provider.render import Renderer
+    from dawg_provider.sources.fetch import Fetcher
+    from tests.k8s_standin import client_api
+
+    connection = GrafanaConnection(server.url, token=TOKEN, retry=FAST)
+    policy = TenancyPolicy(folder_roots={"shop": "Shop"})
+    options = SyncOptions(owner=OWNER, concurrency=1, verify_interval=timedelta(0), policy=policy)
+    renderer = Renderer(Runtime(cache), Fetcher(cache))
+    return SyncJob(ClusterSource(client_api(k8s)), lambda: GrafanaClient(connection), renderer, options).run()
+
+
+@pytest.mark.parametrize(
+    ("profile", "version"), [("12.0", "v2beta1"), ("13.0", "v2beta1"), ("12.0", "v2alpha1")]
+)
+def test_the_sync_job_writes_or_refuses_a_generators_v2_dashboard(
+    profile: str, version: str, v2_generator: Path, tmp_path: Path
+) -> None:
+    from tests.k8s_standin import KubernetesStandIn
+
+    server = GrafanaStandIn(profile, tokens={TOKEN: (1, "Admin")}).start()
+    k8s = KubernetesStandIn().start()
+    try:
+        spec = {"generator": f"file://{v2_generator}", "config": f"v2 {version}\n", "folder": "Shop"}
+        k8s.add("shop", "dyn", spec)
+        uid = ownership.derived_uid("k8s", "shop", "dyn")
+        first = sync_v2(server, k8s, tmp_path)
+        result = first.results[0]
+        if profile == "12.0" and version == "v2beta1":  # 12.0 serves v2alpha1 only
+            assert result.outcome.value == "failed", result.message
+            assert f"dashboard {uid} from generator" in result.message and "Grafana 12.0.0" in result.message
+            assert "serves v2alpha1" in result.message
+            assert server.dashboard(uid) is None and server.orgs[1].folders == {}  # not even the folder
+            return
+        assert result.outcome.value == "created", result.message
+        stored = server.dashboard(uid)
+        assert stored is not None and stored.schema == version and stored.json["title"] == f"v2 {version}"
+        assert (
+            server.count("POST", f"/apis/dashboard.grafana.app/{version}/namespaces/default/dashboards$") == 1
+        )
+        before = (stored.version, stored.resource_version)
+        second = sync_v2(server, k8s, tmp_path)
+        assert second.results[0].outcome.value == "unchanged", second.results[0].message
+        assert (stored.version, stored.resource_version) == before
+    finally:
+        k8s.stop()
+        server.stop()
