@@ -2,7 +2,9 @@
 
 1. Requests per dashboard on each profile (planner + client, one warmed client):
    a new dashboard costs 1 GET + 1 POST, an unchanged one 1 GET and 0 writes, a
-   changed one 1 GET + 1 write (POST on legacy, PUT on /apis); detection (health,
+   changed one 1 GET + 1 write (POST on legacy, PUT on /apis); a generator's v2
+   dashboard one GET more (read at the classic version, then at its stored v2 one);
+   detection (health,
    frontend settings, the API groups, the org) is 3 to 5 GETs once per client.
 2. A pass over N dashboards (resolve the folder, apply each with 8 workers sharing
    one connection, then prune) with Grafana down: with the breaker, and without it
@@ -38,6 +40,7 @@ from dawg_provider.grafana import (  # noqa: E402
     HealthState,
     RetryPolicy,
     ownership,
+    v2,
 )
 from dawg_provider.grafana.apply import apply  # noqa: E402
 from dawg_provider.grafana.planner import Desired, Policy, Recorded  # noqa: E402
@@ -60,9 +63,24 @@ def dashboard(i: int, expr: str = "up", folder: str = "") -> Desired:
     return Desired(f"dawg-bench-{i}", ownership.mark(board, OWNER), folder)
 
 
+def dashboard_v2(i: int, version: str, expr: str = "up") -> Desired:
+    """The same dashboard as a generator printing schema v2 would have it carried (grafana/v2.py)."""
+    elements = {
+        f"panel-{p}": {"kind": "Panel", "spec": {"id": p, "title": f"P{p}", "query": f"{expr}{{i='{i}'}}"}}
+        for p in range(10)
+    }
+    spec = {
+        "title": f"Bench v2 {i}",
+        "elements": elements,
+        "layout": {"kind": "GridLayout", "spec": {"items": []}},
+    }
+    return Desired(f"dawg-bench-v2-{i}", ownership.mark(v2.carried(spec, version), OWNER), "")
+
+
 def requests_per_dashboard() -> None:
     rows = []
-    for profile in ("10.4", "11.5", "12.0", "13.0"):
+    runs = [(p, "classic") for p in ("10.4", "11.5", "12.0", "13.0")] + [("12.0", "v2alpha1"), ("13.0", "v2")]
+    for profile, schema in runs:
         server = GrafanaStandIn(profile, tokens={"t": (1, "Admin")}).start()
         try:
             client = GrafanaClient(GrafanaConnection(server.url, token="t"))
@@ -70,14 +88,24 @@ def requests_per_dashboard() -> None:
             client.info()
             found = client.apis()
             dialect = f"apis {found.dashboard}" if found is not None else "legacy"
+            if schema != "classic":
+                dialect = f"apis {schema} (v2 output)"
             detection = server.count("GET")
             policy = Policy(OWNER)
             recorded = None
-            for label, desired in (
-                ("new", dashboard(0)),
-                ("unchanged", dashboard(0)),
-                ("changed", dashboard(0, "sum(up)")),
-            ):
+            if schema == "classic":
+                steps = (
+                    ("new", dashboard(0)),
+                    ("unchanged", dashboard(0)),
+                    ("changed", dashboard(0, "sum(up)")),
+                )
+            else:
+                steps = (
+                    ("new", dashboard_v2(0, schema)),
+                    ("unchanged", dashboard_v2(0, schema)),
+                    ("changed", dashboard_v2(0, schema, "sum(up)")),
+                )
+            for label, desired in steps:
                 server.reset_counts()
                 applied = apply(client, desired, recorded, policy)
                 writes = server.count("POST") + server.count("PUT") + server.count("DELETE")
@@ -99,7 +127,10 @@ def requests_per_dashboard() -> None:
         finally:
             server.stop()
     print_table(("profile", "dialect", "detection GETs", "dashboard", "plan", "GETs", "writes"), rows)
-    print("(detection: once per client; writes = POST + PUT + DELETE)")
+    print(
+        "(detection: once per client; writes = POST + PUT + DELETE; a v2 dashboard is read at the "
+        "classic version, then again at its stored v2 version)"
+    )
     print()
 
 

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import DawgError
+from .grafana.v2 import as_object
 from .kit import command as author_commands
 from .kit import docs, golden, publish
 from .render import check_model
@@ -275,9 +276,9 @@ def _render(args: argparse.Namespace) -> int:
     if args.compact and not rendered.warnings:
         sys.stdout.buffer.write(rendered.raw)
     elif args.compact:
-        print(json.dumps(rendered.dashboard, separators=(",", ":"), ensure_ascii=False))
+        print(json.dumps(as_object(rendered.dashboard), separators=(",", ":"), ensure_ascii=False))
     else:
-        print(json.dumps(rendered.dashboard, indent=2, ensure_ascii=False))
+        print(json.dumps(as_object(rendered.dashboard), indent=2, ensure_ascii=False))
     logging.getLogger("dawg").info("rendered %s in %.1f ms", artifact.label, rendered.elapsed * 1000)
     return 0
 

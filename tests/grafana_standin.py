@@ -17,7 +17,7 @@ from 12.x, no `folderUid` in 10.x save answers, and 13.x's unified search (tags 
 an index one search behind the writes).
 
 12.0 and 13.0 also serve `/apis` (`tests/grafana_standin_apis.py`, same store): the
-dashboard versions of each (12.0: v1beta1, v2alpha1, v2beta1; 13.0: v1, v2 preferred),
+dashboard versions of each (12.0: v1beta1, v0alpha1, v2alpha1; 13.0: v2 preferred, v1, v2beta1, ...),
 folder.grafana.app, resourceVersion conflicts, generation, labels, v2-stored
 dashboards (`ui_save_as_v2`: 406 on the 12.x legacy GET, a lossy 200 on 13.x,
 `status.conversion` on /apis), and a legacy save resetting labels and annotations.
@@ -93,6 +93,9 @@ class GrafanaStandIn(LegacyDashboards, LegacyFolders):
         self.frontend_settings = True
         """False: /api/frontend/settings answers 404 (e.g. blocked by a proxy), so a client must learn."""
         self.hide_version = False
+        self.legacy_v2_marker = True
+        """13.x legacy GET of a v2-stored dashboard: `meta.apiVersion` names the stored v2 version
+        (True) or says nothing of it (False); which one 13.x does is UNCONFIRMED."""
         """True: /api/health without `version`, as with `[auth.anonymous] hide_version`."""
         self.sub_path = sub_path.rstrip("/")
         self.tokens = tokens if tokens is not None else {"glsa_admin_token": (1, "Admin")}
@@ -162,7 +165,7 @@ class GrafanaStandIn(LegacyDashboards, LegacyFolders):
         """Simulate the 13.x UI (dynamic dashboards on) saving a dashboard as schema v2."""
         with self.lock:
             stored = self.orgs[org].dashboards[uid]
-            version = "v2" if "v2" in self.profile.apis else "v2beta1"
+            version = next(v for v in ("v2", "v2beta1", "v2alpha1") if v in self.profile.apis)
             old = stored.json
             stored.json = {
                 "title": old.get("title", ""),

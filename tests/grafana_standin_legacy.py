@@ -201,6 +201,11 @@ class LegacyDashboards(StandInBase):
             "provisionedExternalId": "",
         }
         dashboard = {**copy.deepcopy(stored.json), "id": stored.id, "version": stored.version}
+        if stored.schema.startswith("v2") and self.legacy_v2_marker:
+            # 13.x GetDashboard copies the dashboard's APIVersion into meta (pkg/api/dashboard.go
+            # `GetDashboard`: `APIVersion: dash.APIVersion`), the field 12.x's 406 branch tests for
+            # "v2"; that 13.x still fills it with the stored version is UNCONFIRMED (switchable)
+            meta["apiVersion"] = stored.schema
         if stored.schema.startswith("v2"):  # 13.x: a lossy v1 down-conversion (grafana-apis.md §9)
             dashboard = {
                 "title": stored.json.get("title", ""),

@@ -61,7 +61,12 @@ PROFILES = {
         False,
         folder_uid_412=True,
         lagging_counts=True,
-        apis=("v1beta1", "v0alpha1", "v2alpha1", "v2beta1"),
+        # 12.0/12.1 serve v2alpha1 only: v2beta1 came with PR #108172 ("Add `v2beta1` api version",
+        # merged July 2025, after the 12.1 branch; grafana-api.md §8 "v2alpha1 (12.0-12.1; later 12.x
+        # add v2beta1)"); the 12.x frontend's v1 client checks `storedVersion === 'v2alpha1'` only
+        # (public/app/features/dashboard/api/v1.ts `getDashboardDTO`); v1beta1 first = preferred
+        # (register.go `GetGroupVersions`; "For G12: v1 = beta, v2 = alpha", PR #104009).
+        apis=("v1beta1", "v0alpha1", "v2alpha1"),
         folder_apis=("v1beta1",),
     ),
     "13.0": Profile(
@@ -208,6 +213,7 @@ class StandInBase:
     min_refresh: str
     frontend_settings: bool
     hide_version: bool
+    legacy_v2_marker: bool
     orgs: dict[int, Org]
     _ids: itertools.count[int]
     _uids: itertools.count[int]

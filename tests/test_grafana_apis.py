@@ -196,11 +196,11 @@ def test_a_v2_dashboard_on_the_12_legacy_api_is_drift_too() -> None:
         assert first.saved is not None
         server.ui_save_as_v2("dawg-406")
         live = client.get_dashboard("dawg-406")
-        assert live is not None and live.schema == "v2beta1"  # the 406 names the version
+        assert live is not None and live.schema == "v2alpha1"  # the 406 names the version
         result = apply(
             client, want, Recorded(first.saved.version, want.hash), Policy(OWNER, drift=DriftPolicy.FAIL)
         )
-        assert result.plan.action is Action.DRIFTED and "schema v2beta1" in result.plan.reason
+        assert result.plan.action is Action.DRIFTED and "schema v2alpha1" in result.plan.reason
         assert server.count("POST", "/api/dashboards/db") == 1
     finally:
         server.stop()

@@ -347,5 +347,31 @@ def test_a_v2_stored_dashboard_on_each_api(standin: GrafanaStandIn) -> None:
     else:  # 12.x: 406 naming the v2 API
         assert legacy.status_code == 406
         assert (
-            "/apis/dashboard.grafana.app/v2beta1/namespaces/default/dashboards/ui" in legacy.json()["message"]
+            "/apis/dashboard.grafana.app/v2alpha1/namespaces/default/dashboards/ui"
+            in legacy.json()["message"]
         )
+
+
+def test_which_v2_versions_each_release_serves() -> None:
+    """12.0/12.1 serve v2alpha1 only (v2beta1 came with PR #108172, after the 12.1 branch);
+    13.0 serves v2 (preferred), v2beta1 and v2alpha1 (grafana-apis.md §0)."""
+    expected = {
+        "12.0": ["v1beta1", "v0alpha1", "v2alpha1"],
+        "13.0": ["v2", "v1", "v1beta1", "v0alpha1", "v2alpha1", "v2beta1"],
+    }
+    for profile, versions in expected.items():
+        server = GrafanaStandIn(profile, tokens={"glsa_admin_token": (1, "Admin")}).start()
+        try:
+            group = get(server, "/apis/dashboard.grafana.app").json()
+            assert [v["version"] for v in group["versions"]] == versions
+            spec = {"title": "V", "elements": {}, "layout": {"kind": "GridLayout", "spec": {"items": []}}}
+            base = "/apis/dashboard.grafana.app/{}/namespaces/default/dashboards"
+            beta = post(server, base.format("v2beta1"), {"metadata": {"name": "b"}, "spec": spec})
+            assert beta.status_code == (404 if profile == "12.0" else 201)
+            alpha = post(server, base.format("v2alpha1"), {"metadata": {"name": "a"}, "spec": spec})
+            assert alpha.status_code == 201
+            classic = versions[0] if profile == "12.0" else "v1"
+            read = get(server, base.format(classic) + "/a").json()
+            assert read["status"]["conversion"]["storedVersion"] == "v2alpha1"
+        finally:
+            server.stop()

@@ -55,7 +55,8 @@ def prune(client: GrafanaClient, owner: str, wanted: set[str], listed: int, opti
             continue
         try:
             live = client.get_dashboard(hit.uid)
-            if live is None or not ownership.owned_by(live.dashboard, owner):
+            # on /apis, tags and labels must agree (a claim copied into tags alone is not pruned)
+            if live is None or not ownership.owned_by(live.dashboard, owner, live.labels):
                 continue
             if ownership.is_adopted(live.dashboard):
                 released = {**ownership.release(live.dashboard), "uid": hit.uid, "version": live.version}

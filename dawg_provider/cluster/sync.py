@@ -59,7 +59,7 @@ from ..errors import (
     printable,
 )
 from ..grafana import GrafanaClient, ownership
-from ..grafana.apply import Applied, apply, preview
+from ..grafana.apply import Applied, apply, check_writable, preview
 from ..grafana.canonical import content_hash
 from ..grafana.planner import Action, Desired, DriftPolicy, Policy, Recorded
 from ..render import Renderer
@@ -331,8 +331,9 @@ class SyncJob:
         )
         if not self.may_write():  # rendering took a while; the folder and the dashboard are writes
             return CrResult(resource.key, uid, Outcome.DEFERRED, Reason.DEFERRED, NOT_LEADING)
+        check_writable(client, uid, dashboard, rendering.generator_ref)  # before any folder is made
         folder_uid = self._folder(client, folder)
-        desired = Desired(uid, dashboard, folder_uid)
+        desired = Desired(uid, dashboard, folder_uid, rendering.generator_ref)
         status_grafana = resource.status.get("grafana")
         version = status_grafana.get("version") if isinstance(status_grafana, dict) else None
         recorded = Recorded(

@@ -10,11 +10,16 @@ decides, so the client's parts convert here and keep one control flow
 - The folder is the `grafana.app/folder` annotation; the version message the
   `grafana.app/message` annotation (500 bytes).
 - `spec.uid`, `spec.id` and `spec.version` are never sent (the server drops them).
-- DAWG's ownership goes in labels as well as in tags (`ownership.labels`), and,
+- DAWG's ownership goes in labels as well as in tags (`ownership.labels`), and is read
+  back from both (`ownership.disagreement`: tags and labels naming different owners,
+  or only one of them naming one, mean no one owns the dashboard for sure), and,
   when asked, the provenance annotations that make the 13.x UI show the dashboard as
   managed (`grafana.app/managedBy`, `managerId`, `managerAllowsEdits`).
 - A v1 read of a dashboard stored as v2 carries `status.conversion`
-  (`dialect.stored_schema`): DAWG treats it as a v2 dashboard, never as its spec.
+  (`dialect.stored_schema`): DAWG treats it as a v2 dashboard, never as its spec, and
+  the client reads it again at its stored version (grafana-apis.md §10.3). A v2
+  dashboard is carried as its spec with its `apiVersion` at the top (`v2.py`), and
+  written at that version.
 
 All functions here are pure.
 """
@@ -24,7 +29,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from . import ownership
+from . import ownership, v2
 from .dialect import stored_schema
 from .models import LiveDashboard
 from .server import clip_message
@@ -49,6 +54,7 @@ def live(obj: dict[str, Any], uid: str) -> LiveDashboard:
     metadata = meta(obj)
     annotations: dict[str, Any] = metadata.get("annotations") or {}
     spec: dict[str, Any] = obj.get("spec") or {}
+    labels: Any = metadata.get("labels")
     if not isinstance(annotations, dict):
         annotations = {}
     if not isinstance(spec, dict):
@@ -57,18 +63,24 @@ def live(obj: dict[str, Any], uid: str) -> LiveDashboard:
         annotations.get("grafana.app/updatedBy") or annotations.get("grafana.app/createdBy") or ""
     )
     name = str(metadata.get("name") or uid)
+    # The legacy API's JSON carries its uid; the same here, so a caller that saves what it
+    # read back (a lease renewal, a release) names the dashboard on either dialect.
+    dashboard = {**spec, "uid": name}
+    read_at = str(obj.get("apiVersion") or "").rpartition("/")[2]
+    schema = stored_schema(obj)
+    if read_at.startswith("v2"):  # read at a v2 version: carried as DAWG carries v2 (`v2.carried`)
+        dashboard, schema = v2.carried(dashboard, read_at), read_at
     return LiveDashboard(
         uid=name,
-        # The legacy API's JSON carries its uid; the same here, so a caller that saves what it
-        # read back (a lease renewal, a release) names the dashboard on either dialect.
-        dashboard={**spec, "uid": name},
+        dashboard=dashboard,
         version=int(metadata.get("generation") or 0),
         folder_uid=str(annotations.get(FOLDER_ANNOTATION) or ""),
         url=dashboard_url(str(metadata.get("name") or uid), str(spec.get("title") or "")),
         updated_by=updated_by.split(":", 1)[-1],
         provisioned=False,
-        schema=stored_schema(obj),
+        schema=schema,
         resource_version=str(metadata.get("resourceVersion") or ""),
+        labels={str(k): str(v) for k, v in labels.items()} if isinstance(labels, dict) else {},
     )
 
 
@@ -107,7 +119,7 @@ def dashboard_object(
     }
     if resource_version:
         metadata["resourceVersion"] = resource_version
-    spec = {key: value for key, value in dashboard.items() if key not in ("id", "uid", "version")}
+    spec = {key: value for key, value in dashboard.items() if key not in ("id", "uid", "version", v2.MARK)}
     return {
         "apiVersion": f"dashboard.grafana.app/{api_version}",
         "kind": "Dashboard",

@@ -19,6 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any
 
+from ..errors import GrafanaUnsupported
 from .client import GrafanaClient
 from .models import LiveDashboard, SaveResult
 from .planner import Desired, Observed, Plan, Policy, Recorded, plan
@@ -37,7 +38,13 @@ def observed(live: LiveDashboard | None) -> Observed | None:
     if live is None:
         return None
     return Observed(
-        live.dashboard, live.version, live.folder_uid, live.updated_by, live.provisioned, live.schema
+        live.dashboard,
+        live.version,
+        live.folder_uid,
+        live.updated_by,
+        live.provisioned,
+        live.schema,
+        live.labels,
     )
 
 
@@ -50,10 +57,24 @@ def payload(desired: Desired, expected_version: int | None) -> dict[str, Any]:
     return body
 
 
+def check_writable(client: GrafanaClient, uid: str, dashboard: dict[str, Any], generator: str = "") -> None:
+    """Refuse a schema v2 dashboard this Grafana cannot store, naming the dashboard, its generator
+    and the Grafana version (`v2.write_problem`). Adapters call it before creating folders too,
+    so nothing is half-written."""
+    problem = client.v2_problem(dashboard)
+    if problem is not None:
+        source = f" from generator {generator}" if generator else ""
+        path = "/apis/dashboard.grafana.app" if client.apis() is not None else "/api/dashboards/db"
+        raise GrafanaUnsupported("POST", path, f"dashboard {uid}{source}", None, problem)
+
+
 def prepare(
     client: GrafanaClient, desired: Desired, live: LiveDashboard | None, recorded: Recorded | None
 ) -> Desired:
-    """`desired` as this Grafana will store it; learns the refresh minimum from DAWG's own last write."""
+    """`desired` as this Grafana will store it; learns the refresh minimum from DAWG's own last write.
+
+    A schema v2 dashboard this Grafana cannot store is refused here, in a dry run alike."""
+    check_writable(client, desired.uid, desired.dashboard, desired.generator)
     own_last_write = (
         live is not None
         and recorded is not None
@@ -82,7 +103,13 @@ def preview(
     """What `apply` would do, without writing. Pass `live` when the caller already read it."""
     if isinstance(live, _Unread):
         live = client.get_dashboard(desired.uid)
-    return plan(prepare(client, desired, live, recorded), observed(live), recorded, policy)
+    return _warned(client, plan(prepare(client, desired, live, recorded), observed(live), recorded, policy))
+
+
+def _warned(client: GrafanaClient, decision: Plan) -> Plan:
+    """The plan, carrying the warning for the legacy dialect forced on Grafana 13+ (if it is)."""
+    risk = client.legacy_v2_risk()
+    return replace(decision, warnings=(*decision.warnings, risk)) if risk else decision
 
 
 def apply(
@@ -98,7 +125,7 @@ def apply(
     if isinstance(live, _Unread):
         live = client.get_dashboard(desired.uid)
     ready = prepare(client, desired, live, recorded)
-    decision = plan(ready, observed(live), recorded, policy)
+    decision = _warned(client, plan(ready, observed(live), recorded, policy))
     if not decision.writes:
         return Applied(decision, None, live)
     saved = client.save_dashboard(

@@ -9,6 +9,9 @@ re-read failed): the dashboard is read once more and, if it holds exactly what w
 sent in the folder asked for, the save is reported as landed, not as someone else's
 edit.
 
+A schema v2 dashboard (`v2.py`) is written through `/apis` at the version it carries,
+and refused before anything is sent where this Grafana cannot store it.
+
 Also: `folderUid` is always sent (omitting it moves a dashboard to the root); titles
 over 5000 bytes are refused before anything is sent and version messages cut to 500
 bytes (Grafana counts bytes, `server.py`); the versions list is read in both shapes
@@ -21,13 +24,13 @@ import re
 from typing import Any
 from urllib.parse import quote
 
-from ..errors import GrafanaConflict, GrafanaError, GrafanaInvalidRequest
-from . import apis
+from ..errors import GrafanaConflict, GrafanaError, GrafanaInvalidRequest, GrafanaUnsupported
+from . import apis, v2
 from .canonical import content_hash
-from .dialect import Apis
+from .dialect import Apis, Dialect
 from .models import LiveDashboard, SaveResult
 from .responses import grafana_message, json_body
-from .server import check_lengths, clip_message
+from .server import check_lengths, clip_message, major_minor
 from .transport import Attempt, Transport, log
 
 SAVE_PATH = "/api/dashboards/db"
@@ -51,6 +54,17 @@ class Dashboards(Transport):
             if response.status_code == 404:
                 return None
             found = apis.live(json_body(response), uid)
+            if (
+                found.schema != "v1"
+                and found.schema in dialect.served
+                and found.dashboard.get(v2.MARK) is None
+            ):
+                # stored as v2 and read down-converted: read it again as what it is (grafana-apis.md §10.3)
+                again = f"{dialect.dashboards(found.schema)}/{quote(uid, safe='')}"
+                response = self._request("GET", again, f"dashboard {uid!r}", retry_500=True, allow=(404,))
+                if response.status_code == 404:
+                    return None
+                found = apis.live(json_body(response), uid)
             self._seen[uid] = (found.version, found.resource_version)
             return found
         path = f"/api/dashboards/uid/{quote(uid, safe='')}"
@@ -63,6 +77,11 @@ class Dashboards(Transport):
             return LiveDashboard(uid, {}, 0, "", f"/d/{uid}", "", False, named.group(1) if named else "v2")
         meta = body.get("meta") or {}
         dashboard = body.get("dashboard") or {}
+        # 13.x answers a v2-stored dashboard with a lossy classic down-conversion (no 406). Its
+        # `meta.apiVersion` is the dashboard's `APIVersion`, the field 12.x's 406 branch tests for
+        # "v2" (pkg/api/dashboard.go `GetDashboard`, both versions): read as the marker it is where
+        # it says v2. Where it does not, the conversion is invisible here (`legacy_v2_risk`).
+        marked = str(meta.get("apiVersion") or "")
         return LiveDashboard(
             uid=uid,
             dashboard=dashboard,
@@ -71,6 +90,7 @@ class Dashboards(Transport):
             url=str(meta.get("url") or f"/d/{uid}"),
             updated_by=str(meta.get("updatedBy") or ""),
             provisioned=bool(meta.get("provisioned")),
+            schema=marked if marked.startswith("v2") else "v1",
         )
 
     def save_dashboard(
@@ -87,8 +107,12 @@ class Dashboards(Transport):
         problem = check_lengths(dashboard, what)
         if problem is not None:
             raise GrafanaInvalidRequest("POST", SAVE_PATH, what, None, problem)
-        self.health_state.wrote_into(folder_uid)
         dialect = self.apis()
+        problem = self.v2_problem(dashboard)
+        if problem is not None:
+            path = SAVE_PATH if dialect is None else dialect.dashboards()
+            raise GrafanaUnsupported("POST", path, what, None, problem)
+        self.health_state.wrote_into(folder_uid)
         if dialect is not None:
             return self._save_apis(dialect, dashboard, folder_uid, message, what, overwrite)
         body = {
@@ -129,6 +153,38 @@ class Dashboards(Transport):
                 folder_uid=str(result.get("folderUid", folder_uid) or ""),
             )
 
+    def legacy_v2_risk(self) -> str | None:
+        """The warning for the legacy dialect forced on Grafana 13 or newer, logged once per client.
+
+        13.x stores dashboards edited in the UI as schema v2 (dynamic dashboards on by default) and
+        its legacy GET answers them down-converted, lossily, with 200 instead of 12.x's 406
+        (grafana-apis.md §9). DAWG reads `meta.apiVersion` as the marker where it says v2; if a
+        13.x build leaves it at v1 (UNCONFIRMED either way), a v2 edit looks like a classic one:
+        drift by version still stops it under `drift: fail`, but `drift: overwrite` replaces it."""
+        if self.connection.dialect is not Dialect.LEGACY:
+            return None
+        release = major_minor(self.info().version)
+        if release is None or release < (13, 0):
+            return None
+        warning = (
+            f"the legacy /api dialect is forced on Grafana {self.info().version}, which stores dashboards "
+            "edited in its UI as schema v2 and answers the legacy GET of one with a lossy classic "
+            "conversion; DAWG may not see that conversion (a v2 edit then looks like a classic one). "
+            "Use the /apis dialect (the default) on Grafana 13 and newer"
+        )
+        with self._info_lock:
+            if not self._warned_legacy:
+                self._warned_legacy = True
+                log.warning("%s", warning)
+        return warning
+
+    def v2_problem(self, dashboard: dict[str, Any]) -> str | None:
+        """Why this Grafana cannot store `dashboard` when it is schema v2 (`v2.write_problem`)."""
+        if v2.version_of(dashboard) is None:
+            return None
+        dialect = self.apis()
+        return v2.write_problem(dashboard, dialect.served if dialect else None, self.info().version)
+
     def _save_apis(
         self,
         dialect: Apis,
@@ -146,7 +202,8 @@ class Dashboards(Transport):
         """
         uid = str(dashboard.get("uid") or "")
         expected = dashboard.get("version")
-        path = dialect.dashboards()
+        api_version = v2.version_of(dashboard) or dialect.dashboard
+        path = dialect.dashboards(api_version)
         method, resource_version = "POST", ""
         if expected is None and overwrite and uid:
             current = self.get_dashboard(uid)
@@ -170,7 +227,7 @@ class Dashboards(Transport):
             method, path, resource_version = "PUT", f"{path}/{quote(uid, safe='')}", seen[1]
         body = apis.dashboard_object(
             dashboard,
-            dialect.dashboard,
+            api_version,
             folder_uid,
             message,
             resource_version,
@@ -222,7 +279,7 @@ class Dashboards(Transport):
             live = self.get_dashboard(uid)
         except GrafanaError:
             return None
-        if live is None or live.folder_uid != folder_uid or live.schema != "v1":
+        if live is None or live.folder_uid != folder_uid or live.schema != (v2.version_of(dashboard) or "v1"):
             return None
         if content_hash(live.dashboard) != content_hash(dashboard):
             return None

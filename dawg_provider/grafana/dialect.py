@@ -27,7 +27,6 @@ class Dialect(Enum):
 
 
 CLASSIC_VERSIONS = ("v1", "v1beta1")
-V2_VERSIONS = ("v2", "v2beta1")
 FOLDER_VERSIONS = ("v1", "v1beta1")
 
 
@@ -37,8 +36,9 @@ class Apis:
 
     dashboard: str
     folder: str | None
-    v2: str | None
     namespace: str
+    served: tuple[str, ...] = ()
+    """Every dashboard.grafana.app version the server lists (a v2 dashboard is written at its own)."""
 
     def dashboards(self, version: str | None = None) -> str:
         return (
@@ -64,8 +64,7 @@ def choose(
     if classic is None:
         return None
     folder = next((v for v in FOLDER_VERSIONS if v in folder_versions), None)
-    v2 = next((v for v in V2_VERSIONS if v in dashboard_versions), None)
-    return Apis(classic, folder, v2, namespace)
+    return Apis(classic, folder, namespace, tuple(dashboard_versions))
 
 
 def namespace_for(org_id: int, override: str | None = None) -> str:

@@ -99,6 +99,8 @@ class LiveDashboard:
     schema: str = "v1"
     """"v1" for classic JSON; the v2 version when Grafana stores it as v2 (edited in the 13.x UI)."""
     resource_version: str = ""
+    labels: dict[str, str] | None = None
+    """The `/apis` object's labels (where DAWG's ownership is too); None on the legacy API."""
 
     @property
     def title(self) -> str:

@@ -96,25 +96,36 @@ def mark(dashboard: dict[str, Any], owner: str) -> dict[str, Any]:
     return {**dashboard, "tags": [*tags, MANAGED_TAG, owner_tag(owner)]}
 
 
-def is_managed(dashboard: dict[str, Any]) -> bool:
-    """True when the dashboard carries DAWG's managed tag."""
+def is_managed(dashboard: dict[str, Any], labels: dict[str, str] | None = None) -> bool:
+    """True when the dashboard carries DAWG's managed tag (or, on `/apis`, DAWG's managed label):
+    any claim, agreeing or not (`disagreement` says whether the claims agree)."""
     tags = dashboard.get("tags")
-    return isinstance(tags, list) and MANAGED_TAG in tags
+    return (isinstance(tags, list) and MANAGED_TAG in tags) or label_owner(labels) is not None
 
 
-def owner_of(dashboard: dict[str, Any]) -> str | None:
-    """The owner tag's value, if the dashboard is DAWG's."""
-    if not is_managed(dashboard):
+def _tag_owner(dashboard: dict[str, Any]) -> str | None:
+    tags = dashboard.get("tags")
+    if not (isinstance(tags, list) and MANAGED_TAG in tags):
         return None
-    for tag in dashboard.get("tags") or []:
+    for tag in tags:
         if isinstance(tag, str) and tag.startswith(OWNER_TAG_PREFIX):
             return tag[len(OWNER_TAG_PREFIX) :]
     return None
 
 
-def owned_by(dashboard: dict[str, Any], owner: str) -> bool:
-    """True when `owner` (as `owner_tag` would write it) wrote this dashboard."""
-    return is_managed(dashboard) and owner_tag(owner) in (dashboard.get("tags") or [])
+def owner_of(dashboard: dict[str, Any], labels: dict[str, str] | None = None) -> str | None:
+    """The owner tag's value, if the dashboard is DAWG's. `labels` (an `/apis` read; None on the
+    legacy API) must name the same owner, else no one owns it for sure (`disagreement`)."""
+    if disagreement(dashboard, labels) is not None:
+        return None
+    return _tag_owner(dashboard)
+
+
+def owned_by(dashboard: dict[str, Any], owner: str, labels: dict[str, str] | None = None) -> bool:
+    """True when `owner` (as `owner_tag` would write it) wrote this dashboard, by its tags and,
+    on `/apis`, by its labels too."""
+    tagged = _tag_owner(dashboard) is not None and owner_tag(owner) in (dashboard.get("tags") or [])
+    return tagged and disagreement(dashboard, labels) is None
 
 
 LABEL_MANAGED = "dawg.urcloud.cc/managed"
@@ -132,10 +143,55 @@ def label_value(owner: str) -> str:
 
 def labels(dashboard: dict[str, Any]) -> dict[str, str]:
     """The `/apis` labels that carry DAWG's ownership (from its tags), empty when not DAWG's."""
-    owner = owner_of(dashboard)
+    owner = _tag_owner(dashboard)
     if owner is None:
         return {}
     return {LABEL_MANAGED: "true", LABEL_OWNER: label_value(owner)}
+
+
+def label_owner(labels: dict[str, str] | None) -> str | None:
+    """The owner DAWG's labels name ("" when the owner label is missing), None without them."""
+    if not isinstance(labels, dict) or labels.get(LABEL_MANAGED) != "true":
+        return None
+    return str(labels.get(LABEL_OWNER) or "")
+
+
+def disagreement(dashboard: dict[str, Any], labels: dict[str, str] | None) -> str | None:
+    """Why the tags and the `/apis` labels of a dashboard do not name the same DAWG owner, or None.
+
+    DAWG writes both on `/apis` (`labels`), and the UI's `/apis` save sends back the metadata it
+    read (public/app/features/dashboard/api/v1.ts `saveDashboard`: `metadata: {...options.k8s}`),
+    so a DAWG dashboard edited in the UI keeps them. Tags and labels that disagree were written by
+    someone else: tags copied into another dashboard's JSON (anyone who can edit one can), labels
+    removed or rewritten, or a legacy save on 12.x/13.x, which resets labels (pkg/api/dashboard.go
+    `saveDashboardViaK8s`, grafana-apis.md §9). No one owns such a dashboard for sure: DAWG
+    refuses to write it (unless adopting) and never prunes it. `labels` None (the legacy API, which
+    has none) means tags alone decide."""
+    if labels is None:
+        return None
+    tagged, labelled = _tag_owner(dashboard), label_owner(labels)
+    if tagged is None and labelled is None:
+        return None
+    if tagged is None:
+        return f"its labels name DAWG owner {labelled!r} but its tags name no DAWG owner"
+    if labelled is None:
+        return (
+            f"its tags name DAWG owner {tagged!r} but it carries none of DAWG's labels (saved through "
+            "the legacy API, which resets labels, or its tags were copied from a DAWG dashboard)"
+        )
+    if labelled != label_value(tagged):
+        return f"its tags name DAWG owner {tagged!r} but its labels name {labelled!r}"
+    return None
+
+
+def trusted_labels(labels: dict[str, str] | None, own_last_write: bool) -> dict[str, str] | None:
+    """The labels to read ownership from. None (tags decide) when DAWG's own last write, recorded
+    at the version Grafana still has, came back without DAWG's labels: a Grafana whose `/apis`
+    drops custom labels (legacy storage, grafana#116049) or a dashboard DAWG wrote through the
+    legacy API before an upgrade. Labels that name another owner are always read."""
+    if own_last_write and label_owner(labels) is None:
+        return None
+    return labels
 
 
 # -- which resource owns a dashboard (one writer serving many tenants) -------------------

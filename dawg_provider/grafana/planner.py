@@ -8,14 +8,19 @@ The rules, in order:
 
 1. Nothing in Grafana -> CREATE.
 2. Stored as schema v2 (saved from the 13.x UI with dynamic dashboards, or by
-   another tool): drift whatever the version says, because writing classic JSON
+   another tool) while DAWG's is classic: drift whatever the version says, because writing classic JSON
    over it would silently drop what only v2 can hold. Drift policy `fail` ->
    DRIFTED, whoever owns it and even with `adopt` (checked before adoption, so
    adopting can never overwrite a v2 dashboard behind `fail`'s back); `overwrite`
    -> go on through rule 3, never NOOP, always with a warning naming the v2 loss.
-   Drift policy `overwrite` is the explicit opt-in to replace it.
+   Drift policy `overwrite` is the explicit opt-in to replace it. A generator that
+   prints v2 (`v2.py`) is compared with the v2 dashboard like any other: its
+   edits in the UI show as drift by version (rule 4).
 3. Something DAWG did not write (no `dawg-managed` tag), or that another owner
-   wrote -> REFUSE, unless adoption was asked for explicitly -> ADOPT.
+   wrote, or (on `/apis`) whose tags and labels do not name the same owner
+   (`ownership.disagreement`) -> REFUSE, unless adoption was asked for explicitly
+   -> ADOPT. Labels missing on DAWG's own last write (recorded at the version
+   Grafana has) are not a disagreement: some Grafanas drop them (`trusted_labels`).
 4. DAWG's own, but its version is not the one DAWG last applied: someone edited it
    (usually in the UI). Drift policy `fail` -> DRIFTED (no write, with who changed
    it); `overwrite` -> go on, with a warning naming who.
@@ -31,7 +36,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
-from . import ownership
+from . import ownership, v2
 from .canonical import DashboardDiff, content_hash, diff
 
 
@@ -64,10 +69,17 @@ class Desired:
     uid: str
     dashboard: dict[str, Any]
     folder_uid: str
+    generator: str = ""
+    """The generator that printed it (its reference), for messages."""
 
     @property
     def hash(self) -> str:
         return content_hash(self.dashboard)
+
+    @property
+    def schema(self) -> str:
+        """ "v1" for the classic model, else the v2 version it is written at (`v2.py`)."""
+        return v2.version_of(self.dashboard) or "v1"
 
 
 @dataclass(frozen=True)
@@ -81,6 +93,8 @@ class Observed:
     provisioned: bool = False
     schema: str = "v1"
     """"v1" for classic JSON, else the v2 version Grafana stores it as."""
+    labels: dict[str, str] | None = None
+    """The `/apis` labels (DAWG's ownership is there too); None on the legacy API."""
 
 
 @dataclass(frozen=True)
@@ -135,7 +149,7 @@ def plan(desired: Desired, observed: Observed | None, recorded: Recorded | None,
             return Plan(Action.DRIFTED, f"{unreadable}; drift policy is 'fail', so nothing was written")
         return Plan(Action.REFUSE, f"{unreadable}, so DAWG cannot tell whose it is; use the /apis dialect")
     v2_loss: tuple[str, ...] = ()
-    if observed.schema != "v1":
+    if observed.schema != "v1" and desired.schema == "v1":
         converted = (
             f"dashboard {desired.uid} was converted to the v2 schema ({observed.schema}) in the Grafana UI"
             f"{' by ' + observed.updated_by if observed.updated_by else ''}; writing DAWG's classic JSON "
@@ -144,8 +158,11 @@ def plan(desired: Desired, observed: Observed | None, recorded: Recorded | None,
         if policy.drift is DriftPolicy.FAIL:
             return Plan(Action.DRIFTED, f"{converted}; drift policy is 'fail', so nothing was written")
         v2_loss = (f"{converted}; overwriting it (drift policy 'overwrite')",)
-    owner = ownership.owner_of(observed.dashboard)
-    ours = ownership.owned_by(observed.dashboard, policy.owner)
+    own_last_write = recorded is not None and recorded.version == observed.version
+    labels = ownership.trusted_labels(observed.labels, own_last_write)
+    conflict = ownership.disagreement(observed.dashboard, labels)
+    owner = ownership.owner_of(observed.dashboard, labels)
+    ours = ownership.owned_by(observed.dashboard, policy.owner, labels)
     if not ours:
         if policy.adopt:
             if same and not v2_loss:
@@ -156,6 +173,12 @@ def plan(desired: Desired, observed: Observed | None, recorded: Recorded | None,
                 changes,
                 observed.version,
                 v2_loss,
+            )
+        if conflict is not None:
+            return Plan(
+                Action.REFUSE,
+                f"dashboard {desired.uid} ({observed.dashboard.get('title', '')!r}) exists and {conflict}, "
+                "so no one owns it for sure; DAWG will not overwrite it. Set adopt to take it over",
             )
         whose = f"DAWG owner {owner!r}" if owner else "someone else (it has no dawg-managed tag)"
         return Plan(

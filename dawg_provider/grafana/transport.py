@@ -96,6 +96,7 @@ class Transport:
         self._seen: dict[str, tuple[int, str]] = {}
         """uid -> (generation, resourceVersion) of the last `/apis` read: an update needs no second GET."""
         self._info_lock = threading.Lock()
+        self._warned_legacy = False
 
     @property
     def health_state(self) -> HealthState:

@@ -65,7 +65,7 @@ from ..errors import (
     scrub,
 )
 from ..grafana import GrafanaClient, GrafanaConnection, ownership
-from ..grafana.apply import Applied, apply
+from ..grafana.apply import Applied, apply, check_writable
 from ..grafana.canonical import canonical, content_hash
 from ..grafana.planner import Action, Desired, Policy, Recorded
 from ..render import Renderer, Rendering
@@ -292,8 +292,9 @@ class WasmDashboardProvider(ResourceProvider):
         client = _client(props)
         folder_uid_text, path = parse_folder(spec.folder)
         with client.deadline(OPERATION_DEADLINE):  # a hanging Grafana cannot stall `pulumi up`
+            check_writable(client, uid, rendering.dashboard, rendering.generator_ref)
             folder_uid = client.resolve_folder(folder_uid_text, path)
-            desired = Desired(uid, stamped(rendering.dashboard, stamp), folder_uid)
+            desired = Desired(uid, stamped(rendering.dashboard, stamp), folder_uid, rendering.generator_ref)
             policy = Policy(owner=owner, adopt=spec.adopt, drift=spec.drift)
             applied: Applied = apply(client, desired, recorded, policy, spec.message)
         warnings = [scrub(warning) for warning in (*rendering.warnings, *applied.plan.warnings)]
@@ -330,7 +331,8 @@ class WasmDashboardProvider(ResourceProvider):
             live = client.get_dashboard(uid)
             if live is None:
                 return
-            if not ownership.owned_by(live.dashboard, owner):
+            labels = ownership.trusted_labels(live.labels, props.get("version") == live.version)
+            if not ownership.owned_by(live.dashboard, owner, labels):
                 pulumi.log.warn(
                     f"dashboard {uid} is no longer DAWG's ({owner}); leaving it in Grafana and forgetting it"
                 )

@@ -1,6 +1,7 @@
 """Checking what a generator wrote on stdout before anyone trusts it as a dashboard.
 
-Contract v1 says stdout is one UTF-8 JSON object with a non-empty `title`. Each way
+Contract v1 says stdout is one UTF-8 JSON object with a non-empty `title`, or a
+schema v2 dashboard object (`apiVersion`/`kind` at the top, output_v2.py). Each way
 to miss that gets its own sentence, naming the generator, because the person
 reading it is usually the generator's author.
 """
@@ -11,6 +12,7 @@ import json
 from typing import Any
 
 from ..errors import InvalidOutput
+from .output_v2 import is_v2, v2_dashboard
 
 # Real dashboards nest about ten levels (panels -> targets -> ...). A limit well
 # above that still stops nesting bombs long before Python's recursion limit would.
@@ -60,6 +62,8 @@ def parse_dashboard(generator: str, raw: bytes) -> dict[str, Any]:
         )
     if nesting_depth(value) > MAX_DEPTH:
         raise InvalidOutput(generator, too_deep)
+    if is_v2(value):  # `apiVersion`/`kind` at the top: a schema v2 dashboard (output_v2.py)
+        return v2_dashboard(generator, value)
     title = value.get("title")
     if not isinstance(title, str) or not title.strip():
         problem = (

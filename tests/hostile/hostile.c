@@ -72,6 +72,13 @@ int main(int argc, char **argv) {
         printf("{\"title\":\"echo\",\"config\":\"%s\"}\n", arg);
         return 0;
     }
+    if (!strcmp(mode, "v2")) { /* a schema v2 dashboard at the version named (generator-contract.md) */
+        printf("{\"apiVersion\":\"dashboard.grafana.app/%s\",\"kind\":\"Dashboard\",\"spec\":"
+               "{\"title\":\"v2 %s\",\"tags\":[],\"elements\":{\"p\":{\"kind\":\"Panel\",\"spec\":"
+               "{\"id\":1,\"title\":\"CPU\"}}},\"layout\":{\"kind\":\"GridLayout\",\"spec\":"
+               "{\"items\":[]}}}}\n", arg, arg);
+        return 0;
+    }
     if (!strcmp(mode, "log-to-stdout")) { /* a debug print where stderr was meant */
         printf("loading config...\n{\"title\":\"logged\"}\n");
         return 0;

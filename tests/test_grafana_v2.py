@@ -1,0 +1,325 @@
+"""Generators that print schema v2: checked, carried, hashed, written through /apis v2 where the
+Grafana serves that version, refused (naming dashboard, generator, Grafana version) where not; and
+what the legacy dialect forced on 13.x can and cannot see."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from dawg_provider.errors import GrafanaUnsupported, InvalidOutput
+from dawg_provider.grafana import Dialect, GrafanaClient, GrafanaConnection, RetryPolicy, ownership
+from dawg_provider.grafana.apply import apply, preview
+from dawg_provider.grafana.canonical import content_hash, diff
+from dawg_provider.grafana.planner import Action, Desired, DriftPolicy, Policy, Recorded
+from dawg_provider.wasm.output import parse_dashboard, without_identity
+from tests.grafana_standin import GrafanaStandIn
+
+TOKEN = "glsa_admin_token"
+FAST = RetryPolicy(attempts=3, base_delay=0.001, max_delay=0.005, total=30)
+OWNER = "k8s-v2"
+GEN = "oci://registry.example/gen/v2:1.0@sha256:abc"
+
+
+def v2_output(version: str = "v2beta1", **spec: Any) -> dict[str, Any]:
+    """A minimal v2 dashboard as a generator prints it (grafana-apis.md §4's minimal example)."""
+    body = {
+        "title": "Dyn",
+        "cursorSync": "Off",
+        "elements": {"panel-1": {"kind": "Panel", "spec": {"title": "CPU", "id": 1}}},
+        "layout": {"kind": "GridLayout", "spec": {"items": []}},
+        "links": [],
+        "preload": False,
+        "annotations": [],
+        "variables": [],
+        "tags": ["team"],
+        "timeSettings": {"timezone": "browser", "from": "now-6h", "to": "now"},
+        **spec,
+    }
+    return {"apiVersion": f"dashboard.grafana.app/{version}", "kind": "Dashboard", "spec": body}
+
+
+def carried(version: str = "v2beta1", **spec: Any) -> dict[str, Any]:
+    return parse_dashboard("gen", json.dumps(v2_output(version, **spec)).encode())
+
+
+def make(server: GrafanaStandIn, **extra: Any) -> GrafanaClient:
+    return GrafanaClient(GrafanaConnection(server.url, token=TOKEN, retry=FAST, timeout=(2.0, 2.0), **extra))
+
+
+def desired(uid: str, version: str = "v2beta1", **spec: Any) -> Desired:
+    return Desired(uid, ownership.mark(carried(version, **spec), OWNER), "", GEN)
+
+
+def writes(server: GrafanaStandIn) -> int:
+    return server.count("POST") + server.count("PUT") + server.count("DELETE")
+
+
+@pytest.fixture
+def g13() -> Iterator[GrafanaStandIn]:
+    server = GrafanaStandIn("13.0", tokens={TOKEN: (1, "Admin")}).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def g12() -> Iterator[GrafanaStandIn]:
+    server = GrafanaStandIn("12.0", tokens={TOKEN: (1, "Admin")}).start()
+    yield server
+    server.stop()
+
+
+# ---- the output contract --------------------------------------------------------------------
+
+
+def test_a_v2_output_is_carried_as_its_spec_with_its_api_version() -> None:
+    board = carried()
+    assert board["apiVersion"] == "dashboard.grafana.app/v2beta1" and board["title"] == "Dyn"
+    assert "spec" not in board and "kind" not in board and board["elements"]["panel-1"]["kind"] == "Panel"
+    named = dict(v2_output(), metadata={"name": "generator-picked", "labels": {"x": "y"}})
+    parsed = parse_dashboard("gen", json.dumps(named).encode())
+    kept, warnings = without_identity("gen", parsed)
+    assert "uid" not in kept and "labels" not in kept and "metadata" not in kept
+    assert len(warnings) == 1 and "'uid'" in warnings[0] and "generator-picked" in warnings[0]
+
+
+@pytest.mark.parametrize(
+    ("change", "problem"),
+    [
+        (
+            {"apiVersion": "dashboard.grafana.app/v1"},
+            "apiVersion 'dashboard.grafana.app/v1' is not a dashboard schema v2",
+        ),
+        ({"apiVersion": "dashboard.grafana.app/v3alpha0"}, "is not a dashboard schema v2 version"),
+        ({"apiVersion": 2}, "apiVersion '2' is not"),
+        ({"kind": "Folder"}, "kind 'Folder' is not 'Dashboard'"),
+        ({"kind": None}, "kind 'None' is not 'Dashboard'"),
+        ({"spec": []}, "spec is missing or not an object"),
+        ({"panels": []}, "unexpected top-level field(s) 'panels'"),
+        (
+            {"spec": {"title": " ", "elements": {}, "layout": {"kind": "GridLayout", "spec": {}}}},
+            "spec.title",
+        ),
+        ({"spec": {"title": "t", "layout": {"kind": "GridLayout", "spec": {}}}}, "spec.elements is missing"),
+        (
+            {"spec": {"title": "t", "elements": {"a": {"kind": "Graph", "spec": {}}}, "layout": {}}},
+            "spec.elements['a'].kind is not one of Panel, LibraryPanel",
+        ),
+        ({"spec": {"title": "t", "elements": {"a": {"kind": "Panel"}}}}, "spec.elements['a'].spec"),
+        (
+            {"spec": {"title": "t", "elements": {}, "layout": {"kind": "Masonry", "spec": {}}}},
+            "spec.layout.kind",
+        ),
+        ({"spec": {"title": "t", "elements": {}, "layout": {"kind": "TabsLayout"}}}, "spec.layout.spec"),
+        ({"spec": {"title": "t", "tags": "a,b", "elements": {}, "layout": {}}}, "spec.tags is not a list"),
+    ],
+)
+def test_a_malformed_v2_output_is_refused_naming_the_field(change: dict[str, Any], problem: str) -> None:
+    with pytest.raises(InvalidOutput, match=r"^generator gen: ") as caught:
+        parse_dashboard("gen", json.dumps({**v2_output(), **change}).encode())
+    assert problem in str(caught.value) and "spec: {title, elements, layout" in str(caught.value)
+
+
+def test_canonical_form_hash_and_diff_of_v2() -> None:
+    one, same = carried(), carried()
+    assert content_hash(one) == content_hash(same)
+    assert content_hash(carried("v2")) != content_hash(one)  # another version is another dashboard
+    renamed = carried(elements={"panel-1": {"kind": "Panel", "spec": {"title": "Memory", "id": 1}}})
+    changes = diff(one, renamed)
+    assert [c.path for c in changes.changes] == ["elements.panel-1.spec.title"]
+    assert changes.summary() == "1 other change"
+    assert content_hash({**one, "uid": "x", "version": 3}) == content_hash(one)  # volatile fields
+
+
+# ---- writing it -----------------------------------------------------------------------------
+
+
+def test_v2_is_written_through_apis_at_its_version_and_converges(g13: GrafanaStandIn) -> None:
+    client = make(g13)
+    want = desired("dawg-v2out")
+    first = apply(client, want, None, Policy(OWNER))
+    assert first.plan.action is Action.CREATE and first.saved is not None
+    posts = [p for m, p in g13.requests if m == "POST"]
+    assert posts == ["/apis/dashboard.grafana.app/v2beta1/namespaces/default/dashboards"]
+    stored = g13.dashboard("dawg-v2out")
+    assert stored is not None and stored.schema == "v2beta1" and "apiVersion" not in stored.json
+    assert stored.json["elements"]["panel-1"]["spec"]["title"] == "CPU"
+    assert stored.labels[ownership.LABEL_OWNER] == OWNER
+    sent = writes(g13)
+    recorded = Recorded(first.saved.version, want.hash)
+    again = apply(make(g13), want, recorded, Policy(OWNER))  # read back at v2beta1: the same content
+    assert again.plan.action is Action.NOOP and writes(g13) == sent
+    changed = desired("dawg-v2out", title="Dyn 2")
+    update = apply(make(g13), changed, recorded, Policy(OWNER))
+    assert update.plan.action is Action.UPDATE and update.saved is not None and update.saved.version == 2
+    assert g13.count("PUT", "/v2beta1/namespaces/default/dashboards/dawg-v2out$") == 1
+    # a UI edit of DAWG's v2 dashboard is drift by version: never overwritten under fail
+    g13.ui_edit("dawg-v2out", {"description": "Alice's"}, user="alice")
+    sent = writes(g13)
+    strict = apply(make(g13), changed, Recorded(2, changed.hash), Policy(OWNER, drift=DriftPolicy.FAIL))
+    assert strict.plan.action is Action.DRIFTED and "changed outside DAWG by alice" in strict.plan.reason
+    assert writes(g13) == sent and g13.dashboard("dawg-v2out").json["description"] == "Alice's"  # type: ignore[union-attr]
+
+
+def test_12_0_serves_v2alpha1_only_so_v2beta1_is_refused_before_any_write(g12: GrafanaStandIn) -> None:
+    client = make(g12)
+    with pytest.raises(GrafanaUnsupported) as caught:
+        preview(client, desired("dawg-beta"), None, Policy(OWNER))  # a dry run refuses too
+    text = str(caught.value)
+    assert f"dashboard dawg-beta from generator {GEN}" in text and "Grafana 12.0.0" in text
+    assert "serves v2alpha1 of dashboard.grafana.app" in text and "v2beta1" in text
+    with pytest.raises(GrafanaUnsupported):
+        apply(client, desired("dawg-beta"), None, Policy(OWNER))
+    assert writes(g12) == 0 and g12.dashboard("dawg-beta") is None
+    alpha = apply(client, desired("dawg-alpha", "v2alpha1"), None, Policy(OWNER))
+    assert alpha.plan.action is Action.CREATE
+    assert g12.dashboard("dawg-alpha").schema == "v2alpha1"  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("profile", ["10.4", "11.5", "13.0"])
+def test_the_legacy_api_refuses_v2_clearly_and_writes_nothing(profile: str) -> None:
+    server = GrafanaStandIn(profile, tokens={TOKEN: (1, "Admin")}).start()
+    try:
+        client = make(server, dialect=Dialect.LEGACY)
+        with pytest.raises(
+            GrafanaUnsupported, match="through the legacy /api, which cannot store v2"
+        ) as caught:
+            apply(client, desired("dawg-legacy-v2"), None, Policy(OWNER))
+        assert f"from generator {GEN}" in str(caught.value)
+        assert f"Grafana {server.profile.version}" in str(caught.value)
+        with pytest.raises(GrafanaUnsupported):  # the client itself, called directly, refuses too
+            client.save_dashboard({**desired("dawg-legacy-v2").dashboard, "uid": "dawg-legacy-v2"})
+        assert writes(server) == 0
+    finally:
+        server.stop()
+
+
+# ---- 13.x with the legacy dialect forced ---------------------------------------------------------
+
+
+def test_forced_legacy_on_13_sees_the_v2_marker_and_warns(g13: GrafanaStandIn) -> None:
+    client = make(g13, dialect=Dialect.LEGACY)
+    want = Desired("dawg-13legacy", ownership.mark({"title": "Classic"}, OWNER), "")
+    first = apply(client, want, None, Policy(OWNER))
+    assert first.saved is not None
+    risk = [w for w in first.plan.warnings if "legacy /api dialect is forced on Grafana 13.0.1" in w]
+    assert len(risk) == 1 and "lossy classic conversion" in risk[0]
+    g13.ui_save_as_v2("dawg-13legacy")
+    live = client.get_dashboard("dawg-13legacy")
+    assert live is not None and live.schema == "v2"  # meta.apiVersion said so
+    sent = writes(g13)
+    strict = apply(
+        client, want, Recorded(first.saved.version, want.hash), Policy(OWNER, drift=DriftPolicy.FAIL)
+    )
+    assert strict.plan.action is Action.DRIFTED and "converted to the v2 schema" in strict.plan.reason
+    assert writes(g13) == sent and g13.dashboard("dawg-13legacy").schema == "v2"  # type: ignore[union-attr]
+
+
+def test_forced_legacy_on_13_without_the_marker_is_the_documented_limit(g13: GrafanaStandIn) -> None:
+    """Without `meta.apiVersion` the lossy conversion looks classic: drift by version still stops
+    it under fail, and the plan says why DAWG could not tell."""
+    g13.legacy_v2_marker = False
+    client = make(g13, dialect=Dialect.LEGACY)
+    want = Desired("dawg-13blind", ownership.mark({"title": "Classic"}, OWNER), "")
+    first = apply(client, want, None, Policy(OWNER))
+    assert first.saved is not None
+    g13.ui_save_as_v2("dawg-13blind")
+    live = client.get_dashboard("dawg-13blind")
+    assert live is not None and live.schema == "v1"  # invisible here
+    strict = apply(
+        client, want, Recorded(first.saved.version, want.hash), Policy(OWNER, drift=DriftPolicy.FAIL)
+    )
+    assert strict.plan.action is Action.DRIFTED
+    assert any("DAWG may not see that conversion" in w for w in strict.plan.warnings)
+    assert g13.dashboard("dawg-13blind").schema == "v2"  # type: ignore[union-attr]
+
+
+def test_no_legacy_warning_where_it_does_not_apply(g12: GrafanaStandIn) -> None:
+    legacy12 = apply(make(g12, dialect=Dialect.LEGACY), desired_classic("dawg-w12"), None, Policy(OWNER))
+    assert not any("dialect is forced" in w for w in legacy12.plan.warnings)  # 12.x answers 406 instead
+    auto = apply(make(g12), desired_classic("dawg-w12b"), None, Policy(OWNER))
+    assert not any("dialect is forced" in w for w in auto.plan.warnings)
+
+
+def desired_classic(uid: str) -> Desired:
+    return Desired(uid, ownership.mark({"title": "Classic"}, OWNER), "")
+
+
+def test_dawg_render_prints_a_v2_dashboard_as_the_generator_printed_it() -> None:
+    from dawg_provider.grafana.v2 import as_object
+
+    printed = v2_output()
+    assert as_object(carried()) == printed
+    classic = {"title": "Classic", "panels": []}
+    assert as_object(classic) is classic
+
+
+# ---- end to end: the sync job with a generator that prints v2 ------------------------------------
+
+
+@pytest.fixture(scope="module")
+def v2_generator(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The C hostile generator alone (its `v2 <version>` mode prints a v2 dashboard)."""
+    from generators.build import Language, build
+
+    hostile = Path(__file__).resolve().parent / "hostile" / "hostile.c"
+    return build(Language.C, hostile, tmp_path_factory.mktemp("v2gen") / "v2.wasm")
+
+
+def sync_v2(server: GrafanaStandIn, k8s: Any, cache: Path) -> Any:
+    from datetime import timedelta
+
+    from dawg_provider import Runtime
+    from dawg_provider.cluster.sources import ClusterSource
+    from dawg_provider.cluster.sync import SyncJob, SyncOptions
+    from dawg_provider.cluster.tenancy import TenancyPolicy
+    from dawg_provider.render import Renderer
+    from dawg_provider.sources.fetch import Fetcher
+    from tests.k8s_standin import client_api
+
+    connection = GrafanaConnection(server.url, token=TOKEN, retry=FAST)
+    policy = TenancyPolicy(folder_roots={"shop": "Shop"})
+    options = SyncOptions(owner=OWNER, concurrency=1, verify_interval=timedelta(0), policy=policy)
+    renderer = Renderer(Runtime(cache), Fetcher(cache))
+    return SyncJob(ClusterSource(client_api(k8s)), lambda: GrafanaClient(connection), renderer, options).run()
+
+
+@pytest.mark.parametrize(
+    ("profile", "version"), [("12.0", "v2beta1"), ("13.0", "v2beta1"), ("12.0", "v2alpha1")]
+)
+def test_the_sync_job_writes_or_refuses_a_generators_v2_dashboard(
+    profile: str, version: str, v2_generator: Path, tmp_path: Path
+) -> None:
+    from tests.k8s_standin import KubernetesStandIn
+
+    server = GrafanaStandIn(profile, tokens={TOKEN: (1, "Admin")}).start()
+    k8s = KubernetesStandIn().start()
+    try:
+        spec = {"generator": f"file://{v2_generator}", "config": f"v2 {version}\n", "folder": "Shop"}
+        k8s.add("shop", "dyn", spec)
+        uid = ownership.derived_uid("k8s", "shop", "dyn")
+        first = sync_v2(server, k8s, tmp_path)
+        result = first.results[0]
+        if profile == "12.0" and version == "v2beta1":  # 12.0 serves v2alpha1 only
+            assert result.outcome.value == "failed", result.message
+            assert f"dashboard {uid} from generator" in result.message and "Grafana 12.0.0" in result.message
+            assert "serves v2alpha1" in result.message
+            assert server.dashboard(uid) is None and server.orgs[1].folders == {}  # not even the folder
+            return
+        assert result.outcome.value == "created", result.message
+        stored = server.dashboard(uid)
+        assert stored is not None and stored.schema == version and stored.json["title"] == f"v2 {version}"
+        assert (
+            server.count("POST", f"/apis/dashboard.grafana.app/{version}/namespaces/default/dashboards$") == 1
+        )
+        before = (stored.version, stored.resource_version)
+        second = sync_v2(server, k8s, tmp_path)
+        assert second.results[0].outcome.value == "unchanged", second.results[0].message
+        assert (stored.version, stored.resource_version) == before
+    finally:
+        k8s.stop()
+        server.stop()
