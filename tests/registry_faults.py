@@ -16,6 +16,11 @@ Sources of each behaviour:
   (spec.md, "Pulling manifests"): here it does not.
 - `trickle`, `huge`: a body's pace and length are the server's choice; `Content-Length`
   is optional with chunked transfer (RFC 9112 section 6), so a cap cannot trust it.
+- `header_pause`: so is the pace of the status line and header fields, which the
+  client parses inside `http.client` (`HTTPResponse.begin`) before any body read of
+  ours runs. A read timeout does not bound it: requests' "timeout is not a time limit
+  on the entire response download ... if no bytes have been received on the
+  underlying socket for timeout seconds" (requests docs, user/quickstart, "Timeouts").
 - `Echo`: any host a request may be sent to records the `Authorization` it received.
 
 Every server records `(method, path, Authorization)` for each request in `seen`.
@@ -73,6 +78,8 @@ class Answer:
     pause: float = 0.0
     length: int | None = None
     """Content-Length to send; None = close-delimited (no length, as a hostile server may)."""
+    header_pause: float = 0.0
+    """When set, the status line and headers go out one byte at a time, this far apart."""
 
 
 def body(data: bytes) -> Answer:
@@ -106,15 +113,18 @@ class FaultServer:
                     route = Answer(status=404)
                 elif callable(route):
                     route = route(dict(self.headers))
-                self.send_response(route.status)
-                for name, value in route.headers.items():
-                    self.send_header(name, value)
-                if route.length is not None:
-                    self.send_header("Content-Length", str(route.length))
-                self.end_headers()
-                if head:
-                    return
                 try:
+                    if route.header_pause:
+                        self.trickle_head(route)
+                    else:
+                        self.send_response(route.status)
+                        for name, value in route.headers.items():
+                            self.send_header(name, value)
+                        if route.length is not None:
+                            self.send_header("Content-Length", str(route.length))
+                        self.end_headers()
+                    if head:
+                        return
                     for chunk in route.chunks():
                         self.wfile.write(chunk)
                         self.wfile.flush()
@@ -122,6 +132,18 @@ class FaultServer:
                             time.sleep(route.pause)
                 except OSError:  # the client hung up: what a capped client does
                     return
+
+            def trickle_head(self, route: Answer) -> None:
+                fields = dict(route.headers)
+                if route.length is not None:
+                    fields["Content-Length"] = str(route.length)
+                head = f"HTTP/1.0 {route.status} Slow\r\n" + "".join(
+                    f"{k}: {v}\r\n" for k, v in fields.items()
+                )
+                for byte in (head + "\r\n").encode():
+                    self.wfile.write(bytes([byte]))
+                    self.wfile.flush()
+                    time.sleep(route.header_pause)
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True

@@ -284,3 +284,52 @@ def test_one_deadline_covers_the_manifest_and_the_blob_together(
     text = fail(fetcher(tmp_path, registry, set(), deadline=1.5, timeout=5.0), registry, RegistryUnreachable)
     assert "fetch deadline (1.5 s)" in text
     assert not (tmp_path / "cache" / "blobs" / "sha256" / sha256(blob)[7:]).exists()
+
+
+def slow_head(data: bytes) -> Answer:
+    """`data` after a status line and headers sent 1 byte every 0.2 s (~40 bytes: ~8 s)."""
+    return Answer(chunks=lambda: iter([data]), length=len(data), header_pause=0.2)
+
+
+@pytest.mark.parametrize("what", ["manifest", "blob", "token"])
+def test_trickling_headers_end_at_the_fetch_deadline(
+    tmp_path: Path, servers: tuple[FaultServer, FaultServer], what: str
+) -> None:
+    registry, _ = servers
+    blob = WASM + bytes(200)
+    manifest = f"{REPO}/manifests/v1"
+    registry.routes[manifest] = body(manifest_for(blob))
+    registry.routes[f"{REPO}/blobs/{sha256(blob)}"] = body(blob)
+    if what == "manifest":
+        registry.routes[manifest] = slow_head(manifest_for(blob))
+    elif what == "blob":
+        registry.routes[f"{REPO}/blobs/{sha256(blob)}"] = slow_head(blob)
+    else:
+        challenge = f'Bearer realm="{registry.url("/token")}",service="reg"'
+        registry.routes[manifest] = lambda headers: (
+            body(manifest_for(blob))
+            if headers.get("Authorization") == "Bearer t"
+            else Answer(status=401, headers={"WWW-Authenticate": challenge}, length=0)
+        )
+        registry.routes["/token"] = slow_head(b'{"token": "t"}')
+    started = time.monotonic()
+    text = fail(fetcher(tmp_path, registry, set(), deadline=1.5, timeout=5.0), registry, RegistryUnreachable)
+    elapsed = time.monotonic() - started
+    assert f"oci://{registry.host}/team/gen:v1" in text  # names the generator reference
+    assert "fetch deadline (1.5 s)" in text and "broke off" not in text and "did not answer" not in text
+    # Every byte came well within the 5 s read timeout: only the watchdog ends it.
+    assert 1.4 <= elapsed < 3.0, elapsed
+    assert not (tmp_path / "cache" / "blobs" / "sha256" / sha256(blob)[7:]).exists()
+
+
+def test_the_watchdog_leaves_a_finished_fetch_alone(
+    tmp_path: Path, servers: tuple[FaultServer, FaultServer]
+) -> None:
+    """A fast fetch, then a wait past its deadline: the next fetch (same kept-alive session) works."""
+    registry, _ = servers
+    registry.routes[f"{REPO}/manifests/v1"] = body(manifest_for(WASM))
+    registry.routes[f"{REPO}/blobs/{sha256(WASM)}"] = body(WASM)
+    fetch = fetcher(tmp_path, registry, set(), deadline=0.5, timeout=5.0)
+    fetch.fetch(f"oci://{registry.host}/team/gen:v1")
+    time.sleep(0.7)
+    assert fetch.fetch(f"oci://{registry.host}/team/gen:v1").artifact.digest == sha256(WASM)

@@ -47,6 +47,7 @@ from ..errors import (
 from ..units import format_size
 from .artifact import WASM_MAGIC
 from .blobstore import BlobDigestMismatch, BlobStore, BlobTooLarge
+from .deadline import Deadline, TransportError, running
 from .manifest import (
     ACCEPT,
     ARTIFACT_TYPE,
@@ -62,10 +63,8 @@ from .reference import OciRef
 from .transport import (
     MAX_ANSWER,
     AuthUnavailable,
-    Deadline,
     ReachRefused,
     TooLarge,
-    TransportError,
     is_loopback,
     iter_body,
     make_oras_registry,
@@ -145,25 +144,20 @@ class RegistryClient:
         self.requests = 0
         self._hosts: dict[str, Any] = {}
         self._lock = threading.Lock()
-        self._local = threading.local()
 
     def deadline(self) -> Deadline:
         """The running fetch's deadline (per thread), or a fresh one for a lone request."""
-        current: Deadline | None = getattr(self._local, "deadline", None)
-        return current or Deadline(self.options.deadline)
+        return running() or Deadline(self.options.deadline)
 
     @contextlib.contextmanager
     def fetching(self) -> Iterator[Deadline]:
-        """One deadline for everything inside (a fetch: manifest, blob, redirects, tokens)."""
-        current: Deadline | None = getattr(self._local, "deadline", None)
+        """One deadline, and its watchdog, for everything inside (manifest, blob, redirects, tokens)."""
+        current = running()
         if current is not None:  # inside an enclosing fetch: share its deadline
             yield current
             return
-        self._local.deadline = deadline = Deadline(self.options.deadline)
-        try:
+        with Deadline(self.options.deadline) as deadline:
             yield deadline
-        finally:
-            self._local.deadline = None
 
     # -- plumbing ---------------------------------------------------------------------
 
