@@ -198,7 +198,13 @@ def test_operator_choices_reach_the_pod() -> None:
     container = pod["containers"][0]
     assert {"name": "DOCKER_CONFIG", "value": "/etc/dawg/registry"} in container["env"]
     assert "--grafana-ca-bundle" in container["args"] and container["args"][0] == "controller"
-    assert {v["name"] for v in pod["volumes"]} == {"cache", "tmp", "registry", "grafana-ca"}
+    assert {v["name"] for v in pod["volumes"]} == {
+        "cache",
+        "tmp",
+        "module-cache-key",
+        "registry",
+        "grafana-ca",
+    }
     assert pod["volumes"][0] == {"name": "cache", "emptyDir": {"sizeLimit": "2Gi"}}
     assert deployment["spec"]["replicas"] == 2
     assert "PersistentVolumeClaim" not in kinds(documents)
@@ -258,3 +264,34 @@ def test_the_crd_in_the_install_is_the_crd() -> None:
 
     documents = yaml.safe_load_all(render_files(REPOSITORY)["crd.yaml"])
     assert list(documents) == [crd_manifest()]
+
+
+@pytest.mark.parametrize("layout", sorted(LAYOUTS))
+def test_every_workload_mounts_the_module_cache_key(layout: str) -> None:
+    """Without the key each run recompiles every generator; the Secret is not optional (loud)."""
+    spec = LAYOUTS[layout]
+    for document in install_manifests(spec):
+        if document["kind"] not in ("CronJob", "Deployment"):
+            continue
+        template = (
+            document["spec"]["jobTemplate"]["spec"]["template"]
+            if document["kind"] == "CronJob"
+            else document["spec"]["template"]
+        )
+        pod = template["spec"]
+        container = pod["containers"][0]
+        assert {"name": "DAWG_MODULE_CACHE_KEY_FILE", "value": "/etc/dawg/module-cache-key/key"} in container[
+            "env"
+        ]
+        assert {
+            "name": "module-cache-key",
+            "mountPath": "/etc/dawg/module-cache-key",
+            "readOnly": True,
+        } in container["volumeMounts"]
+        (volume,) = [v for v in pod["volumes"] if v["name"] == "module-cache-key"]
+        assert volume["secret"] == {
+            "secretName": spec.module_cache_key_secret,
+            "items": [{"key": "key", "path": "key"}],
+            "defaultMode": 0o440,
+        }
+        assert pod["securityContext"]["fsGroup"] == 65532  # the group the 0440 file is readable by

@@ -4,10 +4,14 @@ The objects are `manifests.install_manifests` (the same ones `dawg install-manif
 writes to `deploy/install/` for `kubectl apply -k`); this module only turns each into
 its pulumi-kubernetes resource, and adds what plain manifests cannot hold: the Secret
 with the Grafana token (a Pulumi secret; pods read it through `secretKeyRef`, never in
-their spec). The CRD is created with `retain_on_delete`: `pulumi destroy` of the
-install leaves it, and with it every team's Dashboards (deleting a CRD deletes all
-its objects). Each shard's `--instance` names the stack and shard, so the owner's
-lease (`lease`) tells two installs with the same owner apart.
+their spec), and the Secret with the compiled-module cache's key: 32 random bytes
+made once by `pulumi_random.RandomBytes` (its `base64` is a secret output, kept in
+the state encrypted; no keepers, so every later `pulumi up` keeps the same key and
+pods keep loading the modules earlier runs compiled), passed on as a Pulumi secret.
+The CRD is created with `retain_on_delete`: `pulumi destroy` of the install leaves it,
+and with it every team's Dashboards (deleting a CRD deletes all its objects). Each
+shard's `--instance` names the stack and shard, so the owner's lease (`lease`) tells
+two installs with the same owner apart.
 
 The tenancy policy and every other choice are `manifests.InstallSpec` fields; see
 that module for what is decided (mode, RBAC, cache, image, Pod Security).
@@ -20,6 +24,7 @@ from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
+import pulumi_random
 
 from .manifests import InstallSpec, Mode, install_manifests, memory_limit
 from .shards import Shard
@@ -78,7 +83,20 @@ class DawgSync(pulumi.ComponentResource):
             string_data={"token": pulumi.Output.secret(args.grafana_token)},
             opts=in_ns,
         )
-        self.children: list[pulumi.Resource] = [ns, secret]
+        key = pulumi_random.RandomBytes(f"{name}-module-cache-key", length=32, opts=child)
+        key_value: pulumi.Input[str] = key.base64
+        key_secret = k8s.core.v1.Secret(
+            f"{name}-module-cache-key",
+            metadata={
+                "name": args.module_cache_key_secret,
+                "namespace": args.namespace,
+                "labels": namespace["metadata"]["labels"],
+            },
+            type="Opaque",
+            string_data={"key": pulumi.Output.secret(key_value)},
+            opts=in_ns,
+        )
+        self.children: list[pulumi.Resource] = [ns, secret, key, key_secret]
         self.workloads: list[pulumi.Resource] = []
         for document in rest:
             kind, meta = document["kind"], document["metadata"]
