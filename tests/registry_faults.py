@@ -22,6 +22,9 @@ Sources of each behaviour:
   on the entire response download ... if no bytes have been received on the
   underlying socket for timeout seconds" (requests docs, user/quickstart, "Timeouts").
 - `Echo`: any host a request may be sent to records the `Authorization` it received.
+- `tls`: a token service on another host over HTTPS, as Docker Hub's
+  `https://auth.docker.io/token` (distribution docs/spec/auth/token.md, "How to
+  authenticate"); the certificate is a throwaway self-signed one for 127.0.0.1.
 
 Every server records `(method, path, Authorization)` for each request in `seen`.
 """
@@ -30,12 +33,15 @@ from __future__ import annotations
 
 import hashlib
 import json
+import ssl
+import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 from dawg_provider.sources.manifest import (
@@ -89,7 +95,9 @@ def body(data: bytes) -> Answer:
 class FaultServer:
     """A loopback server; `routes` maps a path (exact) to an Answer or a function of the headers."""
 
-    def __init__(self) -> None:
+    def __init__(self, tls: tuple[Path, Path] | None = None) -> None:
+        """`tls` = (certificate, key): serve HTTPS with them."""
+        self.scheme = "https" if tls else "http"
         self.routes: dict[str, Answer | Callable[[dict[str, str]], Answer]] = {}
         self.seen: list[tuple[str, str, str | None]] = []
         outer = self
@@ -147,19 +155,51 @@ class FaultServer:
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
+        if tls:
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(*tls)
+            self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
         self.host = f"127.0.0.1:{self.server.server_address[1]}"
 
     def url(self, path: str) -> str:
-        return f"http://{self.host}{path}"
+        return f"{self.scheme}://{self.host}{path}"
 
     def authorizations(self) -> list[str | None]:
         return [auth for _, _, auth in self.seen]
 
 
+def self_signed(directory: Path) -> tuple[Path, Path]:
+    """A certificate and key for 127.0.0.1, made by the openssl CLI (a missing openssl fails loudly)."""
+    cert, key = directory / "cert.pem", directory / "key.pem"
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    return cert, key
+
+
 @contextmanager
-def fault_servers(count: int = 2) -> Iterator[list[FaultServer]]:
+def fault_servers(count: int = 2, tls: tuple[Path, Path] | None = None) -> Iterator[list[FaultServer]]:
     """`count` servers on distinct loopback ports (distinct hosts to the client)."""
-    servers = [FaultServer() for _ in range(count)]
+    servers = [FaultServer(tls) for _ in range(count)]
     for server in servers:
         threading.Thread(target=server.server.serve_forever, args=(0.02,), daemon=True).start()
     try:

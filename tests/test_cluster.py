@@ -217,6 +217,7 @@ def test_the_installed_arguments_are_what_dawg_sync_accepts() -> None:
         allow_literal_uid=["ops"],
         allow_adopt=["legacy"],
         allowed_registries=["registry.example.com", "ghcr.io"],
+        registry_auth_realms=["registry-1.docker.io=auth.docker.io"],
         max_memory="128Mi",
         max_timeout="3s",
         concurrency=2,
@@ -228,6 +229,11 @@ def test_the_installed_arguments_are_what_dawg_sync_accepts() -> None:
     assert parsed.allow_literal_uid == ["ops"] and parsed.max_memory == "128Mi" and parsed.max_timeout == "3s"
     assert parsed.concurrency == 2 and parsed.instance == "pulumi p/s dawg shard a"
     assert parsed.allowed_registry == ["registry.example.com", "ghcr.io"]
+    assert parsed.registry_auth_realm == ["registry-1.docker.io=auth.docker.io"]
+    assert parsed.command == "sync"  # the binding is a registry option, before the command
+    from dawg_provider.cli import registry_options
+
+    assert registry_options(parsed).auth_realms == frozenset({("registry-1.docker.io", "auth.docker.io")})
     assert parsed.deadline == 600.0 and parsed.namespace_budget == "30s"
     assert memory_limit(2, "128Mi") == "576Mi"
 
@@ -300,3 +306,17 @@ def test_the_key_file_variable_is_the_one_the_module_cache_reads() -> None:
     from dawg_provider.wasm.modcache import ENV_KEY_FILE
 
     assert MODULE_CACHE_KEY_ENV == ENV_KEY_FILE
+
+
+def test_a_malformed_realm_binding_refuses_the_install() -> None:
+    from dawg_provider.cluster.manifests import install_manifests
+    from dawg_provider.errors import DawgError
+
+    args = DawgSyncArgs(
+        image="registry.example.com/dawg:0.1.0",
+        grafana_url="https://g",
+        grafana_token="t",
+        registry_auth_realms=["https://registry-1.docker.io=auth.docker.io/token"],
+    )
+    with pytest.raises(DawgError, match="--registry-auth-realm"):
+        install_manifests(args)

@@ -146,6 +146,7 @@ def args_from_config(
         "allowLiteralUid": list,
         "allowAdopt": list,
         "allowedRegistries": list,
+        "registryAuthRealms": list,
     }
     known = {*simple, "name", "shards", "mode"}
     unknown = sorted(set(raw) - known)

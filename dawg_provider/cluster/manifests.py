@@ -38,6 +38,7 @@ from enum import Enum
 from typing import Any
 
 from ..errors import DawgError
+from ..sources.credentials import parse_auth_realm
 from ..units import MIB, parse_size
 from .crd import GROUP, PLURAL, crd_manifest
 from .shards import Shard, shard_problems
@@ -111,6 +112,8 @@ class InstallSpec:
     allow_literal_uid: list[str] = field(default_factory=list)
     allow_adopt: list[str] = field(default_factory=list)
     allowed_registries: list[str] = field(default_factory=list)
+    registry_auth_realms: list[str] = field(default_factory=list)
+    """`REGISTRY=REALM_HOST`: where a registry's credentials may go for tokens (`--registry-auth-realm`)."""
     replicas: int = 2
     metrics_port: int = 9090
 
@@ -130,6 +133,11 @@ def image_problem(image: str) -> str | None:
 def check(spec: InstallSpec) -> None:
     """Refuses an install that cannot work, naming every reason."""
     problems = shard_problems(spec.shards)
+    for realm in spec.registry_auth_realms:
+        try:
+            parse_auth_realm(realm)
+        except DawgError as error:
+            problems.append(str(error))
     if image := image_problem(spec.image):
         problems.insert(0, image)
     if problems:
@@ -148,7 +156,8 @@ def shard_owner(cluster_name: str, shard: Shard) -> str:
 
 def job_args(spec: InstallSpec, shard: Shard, instance: str = "") -> list[str]:
     """The container's arguments: the command, the shard, then the policy."""
-    args = [spec.mode.value if spec.mode is Mode.CONTROLLER else "sync"]
+    args = [arg for realm in spec.registry_auth_realms for arg in ("--registry-auth-realm", realm)]
+    args += [spec.mode.value if spec.mode is Mode.CONTROLLER else "sync"]
     args += ["--owner", shard_owner(spec.cluster_name, shard)]
     for namespace in shard.namespaces:
         args += ["--namespace", namespace]

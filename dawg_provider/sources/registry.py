@@ -18,8 +18,6 @@ The manifest checks are pure functions (`parse_manifest`, `wasm_layer`).
 
 from __future__ import annotations
 
-import base64
-import binascii
 import contextlib
 import hashlib
 import json
@@ -47,6 +45,7 @@ from ..errors import (
 from ..units import format_size
 from .artifact import WASM_MAGIC
 from .blobstore import BlobDigestMismatch, BlobStore, BlobTooLarge
+from .credentials import docker_credentials
 from .deadline import Deadline, TransportError, running
 from .manifest import (
     ACCEPT,
@@ -98,6 +97,9 @@ class RegistryOptions:
     max_blob_size: int = DEFAULT_MAX_BLOB_SIZE
     allowed_hosts: frozenset[str] | None = None
     """Hosts a redirect or token realm may lead to besides the registry; None = any public HTTPS host."""
+    auth_realms: frozenset[tuple[str, str]] = frozenset()
+    """(registry, realm host) pairs: that registry's credentials may go to a token realm on that
+    host, over HTTPS (`transport.realm_credentials`); the realm host is also reachable from it."""
 
     @classmethod
     def from_env(cls, **overrides: Any) -> RegistryOptions:
@@ -106,34 +108,6 @@ class RegistryOptions:
         values: dict[str, Any] = {"insecure": insecure, "ca_bundle": os.environ.get(ENV_CA_BUNDLE) or None}
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)
-
-
-def docker_credentials(host: str, config: Path | None = None) -> tuple[str, str] | None:
-    """Username and password for `host` from a docker config.json, if it has them."""
-    path = config or Path(os.environ.get("DOCKER_CONFIG") or Path.home() / ".docker") / "config.json"
-    try:
-        data = json.loads(path.read_text())
-    except FileNotFoundError:
-        return None
-    except (OSError, ValueError) as error:
-        raise DawgError(f"docker config {path}: cannot read it ({type(error).__name__})") from None
-    auths = data.get("auths") if isinstance(data, dict) else None
-    if not isinstance(auths, dict):
-        return None
-    hosts = {host, host.replace("localhost", "127.0.0.1"), host.replace("127.0.0.1", "localhost")}
-    for key, entry in auths.items():
-        bare = str(key).removeprefix("https://").removeprefix("http://").split("/")[0]
-        if bare not in hosts or not isinstance(entry, dict):
-            continue
-        if entry.get("auth"):
-            try:
-                user, _, password = base64.b64decode(entry["auth"]).decode().partition(":")
-            except (binascii.Error, UnicodeDecodeError):
-                raise DawgError(f"docker config {path}: the auth entry for {bare} is not base64") from None
-            return user, password
-        if entry.get("username") and entry.get("password"):
-            return str(entry["username"]), str(entry["password"])
-    return None
 
 
 class RegistryClient:
@@ -380,13 +354,16 @@ def _make_oras_registry(client: RegistryClient, host: str) -> Any:
     def count() -> None:
         client.requests += 1
 
+    realms = frozenset(realm for registry, realm in options.auth_realms if registry == host.lower())
+    allowed = None if options.allowed_hosts is None else options.allowed_hosts | realms
     return make_oras_registry(
         host,
         plain=client.plain_http(host),
         verify=options.ca_bundle or system_ca_bundle(),
         timeout=options.timeout,
         credentials=credentials,
-        check=lambda url: target_problem(url, host, options.allowed_hosts, options.insecure),
+        realms=realms,
+        check=lambda url: target_problem(url, host, allowed, options.insecure),
         deadline=client.deadline,
         count=count,
         tls_hint=f"give its CA with --ca-bundle or {ENV_CA_BUNDLE}; plain HTTP only with --insecure-registry",

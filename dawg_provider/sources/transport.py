@@ -13,9 +13,17 @@ A registry is untrusted: it names the next URL (a redirect `Location`, a token
   otherwise, HTTPS unless the host is listed insecure), and always without the
   `Authorization` header. At most `MAX_REDIRECTS` hops, GET and HEAD only.
 - **Token realms** (`WWW-Authenticate: Bearer realm=...`) pass the same rule. The
-  registry's credentials go to a realm only on the registry's own host: a realm on
-  another host gets an anonymous token request, so credentials never leave the host
-  they were configured for.
+  Docker token spec has the client authenticate to the token server "using any
+  authentication credentials provided with the request" (Basic), and the token server
+  may be another host: Docker Hub's `registry-1.docker.io` names
+  `https://auth.docker.io/token` (distribution/distribution docs/spec/auth/token.md,
+  "How to authenticate", "Requesting a Token"). The realm comes from the registry, so
+  the registry's credentials go to it only when it is bound to the registry
+  (`realm_credentials`): on the registry's own host, or on a realm host the operator
+  listed for that registry (`--registry-auth-realm REGISTRY=REALM_HOST`), and then
+  over HTTPS only. Any other realm gets an anonymous token request. Otherwise a
+  registry could name a real token service (or its own) and receive a token minted
+  with our credentials for any scope it asks.
 - **Bytes and time**: every answer is read here, `read1` at a time, against a byte cap
   (`MAX_ANSWER` for anything not streamed, the caller's cap for blobs). One
   `Deadline` per fetch bounds every network read of it, headers and TLS included:
@@ -98,6 +106,25 @@ def is_internal(host: str) -> bool:
 def url_host(url: str) -> str:
     """`host[:port]` of a URL, lower case, without userinfo."""
     return urlsplit(url).netloc.rpartition("@")[2].lower()
+
+
+def realm_host(url: str) -> str:
+    """`host[:port]` of a realm URL, without the default port of its scheme."""
+    host = url_host(url)
+    default = {"https": ":443", "http": ":80"}.get(urlsplit(url).scheme, "")
+    return host.removesuffix(default) if default and host.endswith(default) else host
+
+
+def realm_credentials(realm: str, registry: str, bound: frozenset[str]) -> bool:
+    """Whether `registry`'s credentials may go with a token request to `realm`. Pure.
+
+    Yes on the registry's own host; on a realm host the operator bound to this registry
+    (`bound`), only over HTTPS; never anywhere else, whatever the registry says.
+    """
+    host = realm_host(realm)
+    if host == registry.lower():
+        return True
+    return urlsplit(realm).scheme == "https" and host in bound
 
 
 def target_problem(
@@ -243,6 +270,7 @@ def make_oras_registry(
     verify: str | bool,
     timeout: float,
     credentials: tuple[str, str] | None,
+    realms: frozenset[str],
     check: Callable[[str], str | None],
     deadline: Callable[[], Deadline],
     count: Callable[[], None],
@@ -250,7 +278,8 @@ def make_oras_registry(
 ) -> Any:
     """An oras Registry for `host` under the rules above; oras is imported lazily (slow to import).
 
-    `check(url)` says why a redirect target or token realm is refused (`target_problem`).
+    `check(url)` says why a redirect target or token realm is refused (`target_problem`);
+    `realms` are the realm hosts the operator bound to `host` (`realm_credentials`).
     """
     import oras.auth
     import oras.auth.utils
@@ -289,7 +318,7 @@ def make_oras_registry(
             params = {k: v for k, v in (("service", h.service), ("scope", h.scope)) if v}
             headers = {"Accept": "application/json"}
             basic = getattr(self, "_basic_auth", None)
-            if with_credentials and basic and url_host(realm) == host.lower():
+            if with_credentials and basic and realm_credentials(realm, host, realms):
                 headers["Authorization"] = f"Basic {basic}"
             answer = self.session.get(realm, headers=headers, params=params, verify=verify)
             if answer.status_code != 200:
