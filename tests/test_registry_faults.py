@@ -468,3 +468,31 @@ def test_docker_hub_credentials_are_found_under_the_index_server_key(tmp_path: P
     assert docker_credentials("docker.io", config) == ("hubuser", "hubpass")
     assert docker_credentials("auth.docker.io", config) is None
     assert docker_credentials("index.docker.io.evil.example", config) is None
+
+
+def test_a_token_service_trickling_its_headers_over_https_ends_at_the_deadline(
+    tmp_path: Path, servers: tuple[FaultServer, FaultServer], certificate: tuple[Path, Path]
+) -> None:
+    """The watchdog holds across TLS (urllib3 hands the raw socket to `ssl`, which detaches it)."""
+    registry, _ = servers
+    with fault_servers(1, tls=certificate) as (auth,):
+        token_flow(registry, auth.url("/token"))
+        auth.routes["/token"] = slow_head(b'{"token": "t"}')
+        fetch = Fetcher(
+            tmp_path / "cache",
+            RegistryOptions(
+                username="team",
+                password=PASSWORD,
+                allowed_hosts=frozenset({registry.host}),
+                auth_realms=frozenset({(registry.host, auth.host)}),
+                ca_bundle=str(certificate[0]),
+                deadline=1.5,
+                timeout=5.0,
+            ),
+        )
+        started = time.monotonic()
+        text = fail(fetch, registry, RegistryUnreachable)
+        elapsed = time.monotonic() - started
+    assert "fetch deadline (1.5 s)" in text and f"oci://{registry.host}/team/gen:v1" in text
+    assert 1.4 <= elapsed < 3.0, elapsed
+    assert stored(tmp_path) == []

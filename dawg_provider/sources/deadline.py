@@ -10,8 +10,13 @@ deadline passes a timer thread shuts those sockets down. A read blocked in the
 status line, the headers, a TLS handshake or the body returns at once, and the
 caller reports the deadline (`expired`), not a broken connection.
 
-`shutdown`, not `close`: it wakes a thread blocked in `recv` on Linux without
-freeing the file descriptor under it (the owner closes it as usual).
+The watchdog holds its own duplicate of each socket's descriptor and calls
+`shutdown` on it: `shutdown` acts on the connection, not the descriptor, so it wakes
+the thread blocked in `recv` on the owner's descriptor, and works even after the
+owner's socket object was handed to `ssl` (`wrap_socket` detaches it: the raw socket
+urllib3 opens before the TLS handshake has no descriptor left by then). Owning the
+duplicate also means a descriptor number the owner closed and the process reused is
+never touched. The duplicates are closed when the deadline's `with` ends.
 
 Not covered: the name lookup (`getaddrinfo` cannot be interrupted; it is bounded by
 the resolver's own timeouts) and connections through a SOCKS proxy. The connect is
@@ -21,6 +26,7 @@ bounded by the connect timeout, which is never longer than the time left.
 from __future__ import annotations
 
 import contextlib
+import os
 import socket
 import threading
 import time
@@ -81,23 +87,29 @@ class Deadline:
         if self._timer is not None:
             self._timer.cancel()
         _running.deadline = self._outer
-        with self._lock:
-            self._sockets.clear()
+        with self._lock:  # not while the watchdog is shutting them down
+            for duplicate in self._sockets:
+                duplicate.close()
+            self._sockets = []
 
     def watch(self, sock: socket.socket) -> None:
-        """Shut `sock` down when the deadline passes (at once if it has)."""
+        """Shut `sock`'s connection down when the deadline passes (at once if it has)."""
+        try:
+            duplicate = socket.socket(fileno=os.dup(sock.fileno()))
+        except OSError:  # already closed: nothing left to wait on
+            return
         with self._lock:
             if not self.expired:
-                self._sockets.append(sock)
+                self._sockets.append(duplicate)
                 return
-        _shut(sock)
+        _shut(duplicate)
+        duplicate.close()
 
     def _expire(self) -> None:
-        with self._lock:
+        with self._lock:  # shutdown does not block
             self.expired = True
-            sockets, self._sockets = self._sockets, []
-        for sock in sockets:
-            _shut(sock)
+            for duplicate in self._sockets:
+                _shut(duplicate)
 
 
 def running() -> Deadline | None:
