@@ -320,3 +320,31 @@ def test_a_malformed_realm_binding_refuses_the_install() -> None:
     )
     with pytest.raises(DawgError, match="--registry-auth-realm"):
         install_manifests(args)
+
+
+@pulumi.runtime.test  # type: ignore[untyped-decorator]
+def test_a_module_cache_key_from_config_replaces_the_random_one_and_stays_secret() -> pulumi.Output[Any]:
+    MOCKS.resources.clear()
+    configured = "a-key-set-with-pulumi-config-set-secret"
+    component = DawgSync(
+        "configured",
+        DawgSyncArgs(
+            image="registry.example.com/dawg:0.1.0",
+            grafana_url="https://grafana.example.com",
+            grafana_token=pulumi.Output.secret(TOKEN),
+            module_cache_key=configured,  # even given as plain text, it is passed on as a secret
+        ),
+    )
+
+    def check(_: Any) -> None:
+        assert by_type("random:index/randomBytes:RandomBytes") == []
+        (key_secret,) = [
+            s
+            for s in by_type("kubernetes:core/v1:Secret")
+            if s.inputs["metadata"]["name"] == "dawg-module-cache-key"
+        ]
+        assert reveal(key_secret.inputs)["stringData"] == {"key": configured}
+        for resource in MOCKS.resources:
+            assert configured not in json.dumps(without_secrets(resource.inputs)), resource.typ
+
+    return pulumi.Output.all(*[child.urn for child in component.children]).apply(check)

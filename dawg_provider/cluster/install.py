@@ -58,6 +58,9 @@ class DawgSyncArgs(InstallSpec):
 
     grafana_token: pulumi.Input[str]
     create_crd: bool = True
+    module_cache_key: pulumi.Input[str] | None = None
+    """The module-cache key to use instead of random bytes (e.g. `pulumi config set --secret
+    dawg:moduleCacheKey`, where the random provider cannot be installed); kept secret."""
 
 
 class DawgSync(pulumi.ComponentResource):
@@ -83,8 +86,13 @@ class DawgSync(pulumi.ComponentResource):
             string_data={"token": pulumi.Output.secret(args.grafana_token)},
             opts=in_ns,
         )
-        key = pulumi_random.RandomBytes(f"{name}-module-cache-key", length=32, opts=child)
-        key_value: pulumi.Input[str] = key.base64
+        made: list[pulumi.Resource] = []
+        key_value: pulumi.Input[str]
+        if args.module_cache_key is not None:
+            key_value = args.module_cache_key
+        else:
+            key = pulumi_random.RandomBytes(f"{name}-module-cache-key", length=32, opts=child)
+            key_value, made = key.base64, [key]
         key_secret = k8s.core.v1.Secret(
             f"{name}-module-cache-key",
             metadata={
@@ -96,7 +104,7 @@ class DawgSync(pulumi.ComponentResource):
             string_data={"key": pulumi.Output.secret(key_value)},
             opts=in_ns,
         )
-        self.children: list[pulumi.Resource] = [ns, secret, key, key_secret]
+        self.children: list[pulumi.Resource] = [ns, secret, *made, key_secret]
         self.workloads: list[pulumi.Resource] = []
         for document in rest:
             kind, meta = document["kind"], document["metadata"]
@@ -117,7 +125,11 @@ class DawgSync(pulumi.ComponentResource):
 
 
 def args_from_config(
-    raw: dict[str, Any], grafana_url: pulumi.Input[str], grafana_token: pulumi.Input[str], org_id: int | None
+    raw: dict[str, Any],
+    grafana_url: pulumi.Input[str],
+    grafana_token: pulumi.Input[str],
+    org_id: int | None,
+    module_cache_key: pulumi.Input[str] | None = None,
 ) -> DawgSyncArgs:
     """`dawg:cluster` stack config -> DawgSyncArgs (unknown keys are an error, naming them)."""
     simple = {
@@ -176,6 +188,7 @@ def args_from_config(
         grafana_url=grafana_url,
         grafana_token=grafana_token,
         grafana_org_id=org_id,
+        module_cache_key=module_cache_key,
         cluster_name=str(raw.get("name", "cluster")),
         mode=Mode(raw.get("mode", Mode.CRONJOB.value)),
         shards=shards,
