@@ -249,6 +249,15 @@ def without_secrets(value: Any) -> Any:
     return value
 
 
+def module_cache_key_secret() -> pulumi.runtime.MockResourceArgs:
+    (found,) = [
+        s
+        for s in by_type("kubernetes:core/v1:Secret")
+        if s.inputs["metadata"]["name"] == "dawg-module-cache-key"
+    ]
+    return found
+
+
 @pulumi.runtime.test  # type: ignore[untyped-decorator]
 def test_the_module_cache_key_is_random_made_once_secret_and_mounted() -> pulumi.Output[Any]:
     MOCKS.resources.clear()
@@ -271,11 +280,7 @@ def test_the_module_cache_key_is_random_made_once_secret_and_mounted() -> pulumi
         (made,) = by_type("random:index/randomBytes:RandomBytes")
         # No keepers: nothing of the install replaces the key, so later `pulumi up`s keep it.
         assert made.inputs == {"length": 32}
-        (key_secret,) = [
-            s
-            for s in by_type("kubernetes:core/v1:Secret")
-            if s.inputs["metadata"]["name"] == "dawg-module-cache-key"
-        ]
+        key_secret = module_cache_key_secret()
         assert reveal(key_secret.inputs)["stringData"] == {"key": CACHE_KEY}
         assert key_secret.inputs["metadata"]["namespace"] == "dawg-system"
         for resource in MOCKS.resources:  # the key is nowhere in plaintext, not even the Secret's inputs
@@ -338,11 +343,7 @@ def test_a_module_cache_key_from_config_replaces_the_random_one_and_stays_secret
 
     def check(_: Any) -> None:
         assert by_type("random:index/randomBytes:RandomBytes") == []
-        (key_secret,) = [
-            s
-            for s in by_type("kubernetes:core/v1:Secret")
-            if s.inputs["metadata"]["name"] == "dawg-module-cache-key"
-        ]
+        key_secret = module_cache_key_secret()
         assert reveal(key_secret.inputs)["stringData"] == {"key": configured}
         for resource in MOCKS.resources:
             assert configured not in json.dumps(without_secrets(resource.inputs)), resource.typ

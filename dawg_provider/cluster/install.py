@@ -75,36 +75,29 @@ class DawgSync(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         ns = k8s.core.v1.Namespace(f"{name}-namespace", metadata=namespace["metadata"], opts=child)
         in_ns = pulumi.ResourceOptions(parent=self, depends_on=[ns])
-        secret = k8s.core.v1.Secret(
-            f"{name}-grafana",
-            metadata={
-                "name": args.token_secret,
-                "namespace": args.namespace,
-                "labels": namespace["metadata"]["labels"],
-            },
-            type="Opaque",
-            string_data={"token": pulumi.Output.secret(args.grafana_token)},
-            opts=in_ns,
-        )
+        labels = namespace["metadata"]["labels"]
+
+        def secret(logical: str, secret_name: str, key: str, value: pulumi.Input[str]) -> pulumi.Resource:
+            """An Opaque Secret whose one value is a Pulumi secret (encrypted in the state)."""
+            made: pulumi.Resource = k8s.core.v1.Secret(
+                f"{name}-{logical}",
+                metadata={"name": secret_name, "namespace": args.namespace, "labels": labels},
+                type="Opaque",
+                string_data={key: pulumi.Output.secret(value)},
+                opts=in_ns,
+            )
+            return made
+
+        token = secret("grafana", args.token_secret, "token", args.grafana_token)
         made: list[pulumi.Resource] = []
         key_value: pulumi.Input[str]
         if args.module_cache_key is not None:
             key_value = args.module_cache_key
         else:
-            key = pulumi_random.RandomBytes(f"{name}-module-cache-key", length=32, opts=child)
-            key_value, made = key.base64, [key]
-        key_secret = k8s.core.v1.Secret(
-            f"{name}-module-cache-key",
-            metadata={
-                "name": args.module_cache_key_secret,
-                "namespace": args.namespace,
-                "labels": namespace["metadata"]["labels"],
-            },
-            type="Opaque",
-            string_data={"key": pulumi.Output.secret(key_value)},
-            opts=in_ns,
-        )
-        self.children: list[pulumi.Resource] = [ns, secret, *made, key_secret]
+            random_key = pulumi_random.RandomBytes(f"{name}-module-cache-key", length=32, opts=child)
+            key_value, made = random_key.base64, [random_key]
+        key_secret = secret("module-cache-key", args.module_cache_key_secret, "key", key_value)
+        self.children: list[pulumi.Resource] = [ns, token, *made, key_secret]
         self.workloads: list[pulumi.Resource] = []
         for document in rest:
             kind, meta = document["kind"], document["metadata"]
