@@ -42,6 +42,9 @@ def test_a_recreated_resource_takes_over_its_predecessors_dashboard(
 ) -> None:
     before = snapshot(grafana)[alpha_uid()]
     recreate(k8s, "alpha", "web", simple(example_wasm, "alpha-web"), "uid-alpha-web-2")
+    dry = sync(k8s, grafana, renderer, dry_run=True)  # a dry run says so and writes nothing
+    (planned,) = [r for r in dry.results if r.key == "alpha/web"]
+    assert "took over dashboard" in planned.message and snapshot(grafana)[alpha_uid()] == before
     summary = sync(k8s, grafana, renderer)
     assert not summary.failed and summary.pruned == []
     assert outcomes(summary) == {"alpha/web": ("updated", "Updated"), "beta/web": ("unchanged", "UpToDate")}

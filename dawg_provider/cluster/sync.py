@@ -338,7 +338,8 @@ class SyncJob:
             decision = preview(client, desired, recorded, policy, live=live)
             outcome, reason = classify(decision.action)
             lines = tuple(decision.diff.lines()) if decision.diff else ()
-            return CrResult(resource.key, uid, outcome, reason, decision.reason, lines)
+            message = "; ".join((decision.reason, *([takeover] if takeover else [])))
+            return CrResult(resource.key, uid, outcome, reason, message, lines)
         applied: Applied = apply(
             client, desired, recorded, policy, spec.message or f"DAWG sync of {resource.key}", live=live
         )
