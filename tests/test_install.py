@@ -72,6 +72,9 @@ def test_install_manifests_command_writes_the_same_files(tmp_path: Path) -> None
     )
     assert result.returncode == 0, result.stderr
     assert {p.name: p.read_text() for p in tmp_path.glob("*.yaml")} == render_files(REPOSITORY)
+    assert "create secret generic dawg-module-cache-key" in result.stdout  # the once-only step
+    assert "create secret generic dawg-grafana" in result.stdout
+    assert not any("kind: Secret" in p.read_text() for p in tmp_path.glob("*.yaml"))
     refused = subprocess.run(
         [
             sys.executable,

@@ -408,4 +408,5 @@ def run_install(args: argparse.Namespace) -> int:
     )
     for path in kustomize.write(spec, args.output):
         print(f"wrote {path}")
+    print(kustomize.secrets_step(spec))
     return 0
