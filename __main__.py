@@ -37,7 +37,11 @@ if cluster is not None:
     sync = DawgSync(
         "dawg-sync",
         args_from_config(
-            cluster, config.require("grafanaUrl"), config.require_secret("grafanaToken"), org_id
+            cluster,
+            config.require("grafanaUrl"),
+            config.require_secret("grafanaToken"),
+            org_id,
+            config.get_secret("moduleCacheKey"),  # else random bytes made once (pulumi_random)
         ),
     )
     pulumi.export("syncNamespace", cluster.get("namespace", "dawg-system"))

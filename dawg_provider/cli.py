@@ -21,6 +21,7 @@ from .grafana.v2 import as_object
 from .kit import command as author_commands
 from .kit import docs, golden, publish
 from .render import check_model
+from .sources.credentials import parse_auth_realm
 from .sources.fetch import Fetched, Fetcher
 from .sources.reference import OciRef, parse_reference
 from .sources.registry import RegistryClient, RegistryOptions
@@ -63,6 +64,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="allow plain HTTP to this registry (loopback ones always may); also $DAWG_INSECURE_REGISTRIES",
     )
     registry.add_argument("--ca-bundle", metavar="FILE", help="PEM CA bundle for HTTPS registries")
+    registry.add_argument(
+        "--registry-auth-realm",
+        action="append",
+        default=[],
+        metavar="REGISTRY=REALM_HOST",
+        help="the registry's credentials may also go to its token service on REALM_HOST, over HTTPS "
+        "(e.g. registry-1.docker.io=auth.docker.io); never to a realm host not listed",
+    )
     registry.add_argument(
         "--registry-username",
         metavar="USER",
@@ -237,6 +246,7 @@ def registry_options(args: argparse.Namespace) -> RegistryOptions:
         username=args.registry_username,
         password=password if args.registry_username else None,
         docker_config=args.docker_config,
+        auth_realms=frozenset(parse_auth_realm(text) for text in args.registry_auth_realm),
     )
 
 

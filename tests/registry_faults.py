@@ -16,7 +16,15 @@ Sources of each behaviour:
   (spec.md, "Pulling manifests"): here it does not.
 - `trickle`, `huge`: a body's pace and length are the server's choice; `Content-Length`
   is optional with chunked transfer (RFC 9112 section 6), so a cap cannot trust it.
+- `header_pause`: so is the pace of the status line and header fields, which the
+  client parses inside `http.client` (`HTTPResponse.begin`) before any body read of
+  ours runs. A read timeout does not bound it: requests' "timeout is not a time limit
+  on the entire response download ... if no bytes have been received on the
+  underlying socket for timeout seconds" (requests docs, user/quickstart, "Timeouts").
 - `Echo`: any host a request may be sent to records the `Authorization` it received.
+- `tls`: a token service on another host over HTTPS, as Docker Hub's
+  `https://auth.docker.io/token` (distribution docs/spec/auth/token.md, "How to
+  authenticate"); the certificate is a throwaway self-signed one for 127.0.0.1.
 
 Every server records `(method, path, Authorization)` for each request in `seen`.
 """
@@ -25,12 +33,15 @@ from __future__ import annotations
 
 import hashlib
 import json
+import ssl
+import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 from dawg_provider.sources.manifest import (
@@ -73,6 +84,8 @@ class Answer:
     pause: float = 0.0
     length: int | None = None
     """Content-Length to send; None = close-delimited (no length, as a hostile server may)."""
+    header_pause: float = 0.0
+    """When set, the status line and headers go out one byte at a time, this far apart."""
 
 
 def body(data: bytes) -> Answer:
@@ -82,7 +95,9 @@ def body(data: bytes) -> Answer:
 class FaultServer:
     """A loopback server; `routes` maps a path (exact) to an Answer or a function of the headers."""
 
-    def __init__(self) -> None:
+    def __init__(self, tls: tuple[Path, Path] | None = None) -> None:
+        """`tls` = (certificate, key): serve HTTPS with them."""
+        self.scheme = "https" if tls else "http"
         self.routes: dict[str, Answer | Callable[[dict[str, str]], Answer]] = {}
         self.seen: list[tuple[str, str, str | None]] = []
         outer = self
@@ -106,15 +121,18 @@ class FaultServer:
                     route = Answer(status=404)
                 elif callable(route):
                     route = route(dict(self.headers))
-                self.send_response(route.status)
-                for name, value in route.headers.items():
-                    self.send_header(name, value)
-                if route.length is not None:
-                    self.send_header("Content-Length", str(route.length))
-                self.end_headers()
-                if head:
-                    return
                 try:
+                    if route.header_pause:
+                        self.trickle_head(route)
+                    else:
+                        self.send_response(route.status)
+                        for name, value in route.headers.items():
+                            self.send_header(name, value)
+                        if route.length is not None:
+                            self.send_header("Content-Length", str(route.length))
+                        self.end_headers()
+                    if head:
+                        return
                     for chunk in route.chunks():
                         self.wfile.write(chunk)
                         self.wfile.flush()
@@ -123,21 +141,65 @@ class FaultServer:
                 except OSError:  # the client hung up: what a capped client does
                     return
 
+            def trickle_head(self, route: Answer) -> None:
+                fields = dict(route.headers)
+                if route.length is not None:
+                    fields["Content-Length"] = str(route.length)
+                head = f"HTTP/1.0 {route.status} Slow\r\n" + "".join(
+                    f"{k}: {v}\r\n" for k, v in fields.items()
+                )
+                for byte in (head + "\r\n").encode():
+                    self.wfile.write(bytes([byte]))
+                    self.wfile.flush()
+                    time.sleep(route.header_pause)
+
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
+        if tls:
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(*tls)
+            self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
         self.host = f"127.0.0.1:{self.server.server_address[1]}"
 
     def url(self, path: str) -> str:
-        return f"http://{self.host}{path}"
+        return f"{self.scheme}://{self.host}{path}"
 
     def authorizations(self) -> list[str | None]:
         return [auth for _, _, auth in self.seen]
 
 
+def self_signed(directory: Path) -> tuple[Path, Path]:
+    """A certificate and key for 127.0.0.1, made by the openssl CLI (a missing openssl fails loudly)."""
+    cert, key = directory / "cert.pem", directory / "key.pem"
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    return cert, key
+
+
 @contextmanager
-def fault_servers(count: int = 2) -> Iterator[list[FaultServer]]:
+def fault_servers(count: int = 2, tls: tuple[Path, Path] | None = None) -> Iterator[list[FaultServer]]:
     """`count` servers on distinct loopback ports (distinct hosts to the client)."""
-    servers = [FaultServer() for _ in range(count)]
+    servers = [FaultServer(tls) for _ in range(count)]
     for server in servers:
         threading.Thread(target=server.server.serve_forever, args=(0.02,), daemon=True).start()
     try:

@@ -7,6 +7,7 @@ from typing import Any
 
 import kubernetes_validate
 import pulumi
+import pulumi_random
 import pytest
 
 from dawg_provider.cluster.crd import crd_manifest
@@ -18,6 +19,9 @@ class Mocks(pulumi.runtime.Mocks):
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
         self.resources.append(args)
+        if args.typ == "random:index/randomBytes:RandomBytes":
+            # pulumi_random's provider fills base64/hex on create (random_bytes.py `RandomBytes`).
+            return f"{args.name}-id", {**args.inputs, "base64": CACHE_KEY, "hex": CACHE_KEY.encode().hex()}
         return f"{args.name}-id", args.inputs
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
@@ -31,6 +35,7 @@ from dawg_provider.cluster.install import DawgSync, DawgSyncArgs, Shard  # noqa:
 from dawg_provider.cluster.manifests import rbac  # noqa: E402
 
 TOKEN = "glsa_cluster_secret"
+CACHE_KEY = "bW9kdWxlLWNhY2hlLWtleS1vZi0zMi1ieXRlcyEhIQ=="
 
 
 SECRET_SIG = "4dabf18193072939515e22adb298388d"
@@ -80,6 +85,7 @@ def test_component_creates_least_privilege_rbac_and_a_hardened_cronjob() -> pulu
                 "Role",  # the namespace-only shard team-a: not on the ClusterRole
                 "RoleBinding",
                 "Secret",
+                "RandomBytes",
                 "PersistentVolumeClaim",
                 "CronJob",
                 "DawgSync",
@@ -149,7 +155,7 @@ def test_component_creates_least_privilege_rbac_and_a_hardened_cronjob() -> pulu
             "args"
         ]
         assert rest_args[3:5] == ["--exclude-namespace", "team-a"]
-        (secret,) = by_type("kubernetes:core/v1:Secret")
+        secret, _ = by_type("kubernetes:core/v1:Secret")
         assert SECRET_SIG in json.dumps(secret.inputs["stringData"])  # a Pulumi secret, encrypted in state
         assert reveal(secret.inputs)["stringData"]["token"] == TOKEN
         (crd,) = by_type("kubernetes:apiextensions.k8s.io/v1:CustomResourceDefinition")
@@ -215,6 +221,7 @@ def test_the_installed_arguments_are_what_dawg_sync_accepts() -> None:
         allow_literal_uid=["ops"],
         allow_adopt=["legacy"],
         allowed_registries=["registry.example.com", "ghcr.io"],
+        registry_auth_realms=["registry-1.docker.io=auth.docker.io"],
         max_memory="128Mi",
         max_timeout="3s",
         concurrency=2,
@@ -226,5 +233,123 @@ def test_the_installed_arguments_are_what_dawg_sync_accepts() -> None:
     assert parsed.allow_literal_uid == ["ops"] and parsed.max_memory == "128Mi" and parsed.max_timeout == "3s"
     assert parsed.concurrency == 2 and parsed.instance == "pulumi p/s dawg shard a"
     assert parsed.allowed_registry == ["registry.example.com", "ghcr.io"]
+    assert parsed.registry_auth_realm == ["registry-1.docker.io=auth.docker.io"]
+    assert parsed.command == "sync"  # the binding is a registry option, before the command
+    from dawg_provider.cli import registry_options
+
+    assert registry_options(parsed).auth_realms == frozenset({("registry-1.docker.io", "auth.docker.io")})
     assert parsed.deadline == 600.0 and parsed.namespace_budget == "30s"
     assert memory_limit(2, "128Mi") == "576Mi"
+
+
+def without_secrets(value: Any) -> Any:
+    """`value` with every Pulumi secret replaced: what the state holds in plaintext."""
+    if isinstance(value, dict):
+        if SECRET_SIG in value:
+            return "[secret]"
+        return {k: without_secrets(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [without_secrets(v) for v in value]
+    return value
+
+
+def module_cache_key_secret() -> pulumi.runtime.MockResourceArgs:
+    (found,) = [
+        s
+        for s in by_type("kubernetes:core/v1:Secret")
+        if s.inputs["metadata"]["name"] == "dawg-module-cache-key"
+    ]
+    return found
+
+
+@pulumi.runtime.test  # type: ignore[untyped-decorator]
+def test_the_module_cache_key_is_random_made_once_secret_and_mounted() -> pulumi.Output[Any]:
+    MOCKS.resources.clear()
+    component = DawgSync(
+        "keyed",
+        DawgSyncArgs(
+            image="registry.example.com/dawg:0.1.0",
+            grafana_url="https://grafana.example.com",
+            grafana_token=pulumi.Output.secret(TOKEN),
+            cluster_name="keyed",
+            shards=[Shard("a", namespaces=("a",)), Shard("rest", exclude_namespaces=("a",))],
+        ),
+    )
+    assert any(isinstance(c, pulumi_random.RandomBytes) for c in component.children)
+
+    def check(_: Any) -> None:
+        # RandomBytes' own outputs (base64, hex) are `additional_secret_outputs` of the SDK
+        # (pulumi_random/random_bytes.py, `RandomBytes._internal_init`), applied by the engine,
+        # not by mocks; what DAWG adds is below: the key only ever flows on as a secret.
+        (made,) = by_type("random:index/randomBytes:RandomBytes")
+        # No keepers: nothing of the install replaces the key, so later `pulumi up`s keep it.
+        assert made.inputs == {"length": 32}
+        key_secret = module_cache_key_secret()
+        assert reveal(key_secret.inputs)["stringData"] == {"key": CACHE_KEY}
+        assert key_secret.inputs["metadata"]["namespace"] == "dawg-system"
+        for resource in MOCKS.resources:  # the key is nowhere in plaintext, not even the Secret's inputs
+            assert CACHE_KEY not in json.dumps(without_secrets(resource.inputs)), resource.typ
+        workloads = by_type("kubernetes:batch/v1:CronJob")
+        assert len(workloads) == 2
+        for cron in workloads:
+            pod = cron.inputs["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+            container = pod["containers"][0]
+            env = {e["name"]: e.get("value") for e in container["env"]}
+            assert env["DAWG_MODULE_CACHE_KEY_FILE"] == "/etc/dawg/module-cache-key/key"
+            mount = next(m for m in container["volumeMounts"] if m["name"] == "module-cache-key")
+            assert mount == {
+                "name": "module-cache-key",
+                "mountPath": "/etc/dawg/module-cache-key",
+                "readOnly": True,
+            }
+            volume = next(v for v in pod["volumes"] if v["name"] == "module-cache-key")
+            assert volume["secret"]["secretName"] == "dawg-module-cache-key"
+            assert volume["secret"]["defaultMode"] == 0o440 and "optional" not in volume["secret"]
+            assert CACHE_KEY not in json.dumps(reveal(cron.inputs))
+
+    return pulumi.Output.all(*[child.urn for child in component.children]).apply(check)
+
+
+def test_the_key_file_variable_is_the_one_the_module_cache_reads() -> None:
+    from dawg_provider.cluster.manifests import MODULE_CACHE_KEY_ENV
+    from dawg_provider.wasm.modcache import ENV_KEY_FILE
+
+    assert MODULE_CACHE_KEY_ENV == ENV_KEY_FILE
+
+
+def test_a_malformed_realm_binding_refuses_the_install() -> None:
+    from dawg_provider.cluster.manifests import install_manifests
+    from dawg_provider.errors import DawgError
+
+    args = DawgSyncArgs(
+        image="registry.example.com/dawg:0.1.0",
+        grafana_url="https://g",
+        grafana_token="t",
+        registry_auth_realms=["https://registry-1.docker.io=auth.docker.io/token"],
+    )
+    with pytest.raises(DawgError, match="--registry-auth-realm"):
+        install_manifests(args)
+
+
+@pulumi.runtime.test  # type: ignore[untyped-decorator]
+def test_a_module_cache_key_from_config_replaces_the_random_one_and_stays_secret() -> pulumi.Output[Any]:
+    MOCKS.resources.clear()
+    configured = "a-key-set-with-pulumi-config-set-secret"
+    component = DawgSync(
+        "configured",
+        DawgSyncArgs(
+            image="registry.example.com/dawg:0.1.0",
+            grafana_url="https://grafana.example.com",
+            grafana_token=pulumi.Output.secret(TOKEN),
+            module_cache_key=configured,  # even given as plain text, it is passed on as a secret
+        ),
+    )
+
+    def check(_: Any) -> None:
+        assert by_type("random:index/randomBytes:RandomBytes") == []
+        key_secret = module_cache_key_secret()
+        assert reveal(key_secret.inputs)["stringData"] == {"key": configured}
+        for resource in MOCKS.resources:
+            assert configured not in json.dumps(without_secrets(resource.inputs)), resource.typ
+
+    return pulumi.Output.all(*[child.urn for child in component.children]).apply(check)

@@ -73,6 +73,9 @@ def test_install_manifests_command_writes_the_same_files(tmp_path: Path) -> None
     assert result.returncode == 0, result.stderr
     written = {p.relative_to(tmp_path).as_posix(): p.read_text() for p in tmp_path.rglob("*.yaml")}
     assert written == render_files(REPOSITORY)
+    assert "create secret generic dawg-module-cache-key" in result.stdout  # the once-only step
+    assert "create secret generic dawg-grafana" in result.stdout
+    assert not any("kind: Secret" in text for text in written.values())
     refused = subprocess.run(
         [
             sys.executable,
@@ -254,7 +257,13 @@ def test_operator_choices_reach_the_pod() -> None:
     container = pod["containers"][0]
     assert {"name": "DOCKER_CONFIG", "value": "/etc/dawg/registry"} in container["env"]
     assert "--grafana-ca-bundle" in container["args"] and container["args"][0] == "controller"
-    assert {v["name"] for v in pod["volumes"]} == {"cache", "tmp", "registry", "grafana-ca"}
+    assert {v["name"] for v in pod["volumes"]} == {
+        "cache",
+        "tmp",
+        "module-cache-key",
+        "registry",
+        "grafana-ca",
+    }
     assert pod["volumes"][0] == {"name": "cache", "emptyDir": {"sizeLimit": "2Gi"}}
     assert deployment["spec"]["replicas"] == 2
     assert "PersistentVolumeClaim" not in kinds(documents)
@@ -347,3 +356,34 @@ def test_deleting_the_install_keeps_the_crd_and_every_dashboard(tmp_path: Path) 
     assert annotations["kustomize.toolkit.fluxcd.io/prune"] == "disabled"
     assert set(annotations["argocd.argoproj.io/sync-options"].split(",")) == {"Delete=false", "Prune=false"}
     assert kustomize_build(ROOT / "deploy" / "install") == install  # the repository's copy too
+
+
+@pytest.mark.parametrize("layout", sorted(LAYOUTS))
+def test_every_workload_mounts_the_module_cache_key(layout: str) -> None:
+    """Without the key each run recompiles every generator; the Secret is not optional (loud)."""
+    spec = LAYOUTS[layout]
+    for document in install_manifests(spec):
+        if document["kind"] not in ("CronJob", "Deployment"):
+            continue
+        template = (
+            document["spec"]["jobTemplate"]["spec"]["template"]
+            if document["kind"] == "CronJob"
+            else document["spec"]["template"]
+        )
+        pod = template["spec"]
+        container = pod["containers"][0]
+        assert {"name": "DAWG_MODULE_CACHE_KEY_FILE", "value": "/etc/dawg/module-cache-key/key"} in container[
+            "env"
+        ]
+        assert {
+            "name": "module-cache-key",
+            "mountPath": "/etc/dawg/module-cache-key",
+            "readOnly": True,
+        } in container["volumeMounts"]
+        (volume,) = [v for v in pod["volumes"] if v["name"] == "module-cache-key"]
+        assert volume["secret"] == {
+            "secretName": spec.module_cache_key_secret,
+            "items": [{"key": "key", "path": "key"}],
+            "defaultMode": 0o440,
+        }
+        assert pod["securityContext"]["fsGroup"] == 65532  # the group the 0440 file is readable by

@@ -98,3 +98,20 @@ def test_a_bad_key_file_is_a_clear_error(tmp_path: Path, monkeypatch: pytest.Mon
     monkeypatch.setenv(modcache.ENV_KEY_FILE, str(path))
     with pytest.raises(CacheError, match=f"{modcache.ENV_KEY_FILE}={path}"):
         modcache.cache_key()
+
+
+def test_a_key_file_mounted_from_a_secret_volume_is_read_through_its_links(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The kubelet's layout (kubernetes pkg/volume/util/atomic_writer.go, `AtomicWriter.Write` step 7):
+    key -> ..data/key, ..data -> ..<timestamp>/."""
+    mount = tmp_path / "module-cache-key"
+    (mount / "..2026_11_29_08_00_00.1").mkdir(parents=True)
+    (mount / "..2026_11_29_08_00_00.1" / "key").write_bytes(b"c2VjcmV0LWtleS1ieXRlcw==\n")
+    (mount / "..data").symlink_to("..2026_11_29_08_00_00.1")
+    (mount / "key").symlink_to("..data/key")
+    monkeypatch.delenv(modcache.ENV_KEY, raising=False)
+    monkeypatch.setenv(modcache.ENV_KEY_FILE, str(mount / "key"))
+    modcache.cache_key.cache_clear()
+    assert modcache.cache_key() == b"c2VjcmV0LWtleS1ieXRlcw=="
+    modcache.cache_key.cache_clear()

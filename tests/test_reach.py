@@ -21,11 +21,14 @@ from dawg_provider.errors import InvalidModule
 from dawg_provider.grafana import ownership
 from dawg_provider.render import Renderer
 from dawg_provider.sources.artifact import load_artifact
+from dawg_provider.sources.fetch import Fetcher
 from dawg_provider.sources.reference import FileRef
+from dawg_provider.sources.registry import RegistryOptions
 from tests.grafana_standin import GrafanaStandIn
 from tests.k8s_standin import KubernetesStandIn
+from tests.registry_faults import Answer, fault_servers
 from tests.test_sync import condition, grafana, k8s, outcomes, renderer, simple
-from tests.test_tenancy import sync, teams, unchanged
+from tests.test_tenancy import snapshot, sync, teams, unchanged
 
 __all__ = ["grafana", "k8s", "renderer", "teams"]
 
@@ -127,3 +130,34 @@ def test_loading_a_special_file_is_refused_without_reading_it() -> None:
     with pytest.raises(InvalidModule, match="not a regular file"):
         load_artifact(FileRef("file:///dev/zero", Path("/dev/zero")))
     assert time.monotonic() - started < 5
+
+
+def test_a_registry_trickling_its_headers_fails_its_cr_at_the_fetch_deadline(
+    teams: dict[str, Any],
+    k8s: KubernetesStandIn,
+    grafana: GrafanaStandIn,
+    renderer: Renderer,
+    example_wasm: dict[str, Path],
+    tmp_path: Path,
+) -> None:
+    """Status line and headers 1 byte / 0.2 s: each read is quick, the fetch is not."""
+    with fault_servers(1) as (registry,):
+        path = "/v2/team/gen/manifests/v1"
+        registry.routes[path] = Answer(chunks=lambda: iter([b"{}"]), length=2, header_pause=0.2)
+        generator = f"oci://{registry.host}/team/gen:v1"
+        k8s.add("beta", "slow", {"generator": generator})
+        k8s.add("beta", "good", simple(example_wasm, "good"))
+        reach = ReachPolicy.for_job([registry.host], [str(example_wasm["simple"].parent)], cluster=True)
+        options = RegistryOptions(deadline=1.5, timeout=5.0, allowed_hosts=reach.registries)
+        slow_renderer = Renderer(renderer.runtime, Fetcher(tmp_path / "cache", options))
+        started = time.monotonic()
+        summary = sync(k8s, grafana, slow_renderer, reach=reach)
+        elapsed = time.monotonic() - started
+    assert outcomes(summary)["beta/slow"][0] == "failed"
+    message = condition(k8s.get("beta", "slow"), "Synced")["message"]
+    assert generator in message and "fetch deadline (1.5 s)" in message
+    assert elapsed < 15, elapsed  # the headers alone would take ~8 s, and the pass does more
+    assert outcomes(summary)["beta/good"] == ("created", "Created")
+    good_uid = ownership.derived_uid("k8s", "beta", "good")
+    assert set(snapshot(grafana)) - set(teams) == {good_uid}  # nothing written for beta/slow
+    unchanged(teams, grafana)

@@ -7,6 +7,8 @@ of each fault: tests/registry_faults.py.
 
 from __future__ import annotations
 
+import base64
+import json
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,10 +16,20 @@ from pathlib import Path
 import pytest
 
 from dawg_provider.errors import DawgError, InvalidArtifact, RegistryError, RegistryUnreachable
+from dawg_provider.sources.credentials import docker_credentials, parse_auth_realm
 from dawg_provider.sources.fetch import Fetcher
 from dawg_provider.sources.registry import RegistryOptions
-from dawg_provider.sources.transport import target_problem
-from tests.registry_faults import WASM, Answer, FaultServer, body, fault_servers, manifest_for, sha256
+from dawg_provider.sources.transport import realm_credentials, target_problem
+from tests.registry_faults import (
+    WASM,
+    Answer,
+    FaultServer,
+    body,
+    fault_servers,
+    manifest_for,
+    self_signed,
+    sha256,
+)
 
 PASSWORD = "s3cret-registry-password"
 REPO = "/v2/team/gen"
@@ -284,3 +296,203 @@ def test_one_deadline_covers_the_manifest_and_the_blob_together(
     text = fail(fetcher(tmp_path, registry, set(), deadline=1.5, timeout=5.0), registry, RegistryUnreachable)
     assert "fetch deadline (1.5 s)" in text
     assert not (tmp_path / "cache" / "blobs" / "sha256" / sha256(blob)[7:]).exists()
+
+
+def slow_head(data: bytes) -> Answer:
+    """`data` after a status line and headers sent 1 byte every 0.2 s (~40 bytes: ~8 s)."""
+    return Answer(chunks=lambda: iter([data]), length=len(data), header_pause=0.2)
+
+
+@pytest.mark.parametrize("what", ["manifest", "blob", "token"])
+def test_trickling_headers_end_at_the_fetch_deadline(
+    tmp_path: Path, servers: tuple[FaultServer, FaultServer], what: str
+) -> None:
+    registry, _ = servers
+    blob = WASM + bytes(200)
+    manifest = f"{REPO}/manifests/v1"
+    registry.routes[manifest] = body(manifest_for(blob))
+    registry.routes[f"{REPO}/blobs/{sha256(blob)}"] = body(blob)
+    if what == "manifest":
+        registry.routes[manifest] = slow_head(manifest_for(blob))
+    elif what == "blob":
+        registry.routes[f"{REPO}/blobs/{sha256(blob)}"] = slow_head(blob)
+    else:
+        challenge = f'Bearer realm="{registry.url("/token")}",service="reg"'
+        registry.routes[manifest] = lambda headers: (
+            body(manifest_for(blob))
+            if headers.get("Authorization") == "Bearer t"
+            else Answer(status=401, headers={"WWW-Authenticate": challenge}, length=0)
+        )
+        registry.routes["/token"] = slow_head(b'{"token": "t"}')
+    started = time.monotonic()
+    text = fail(fetcher(tmp_path, registry, set(), deadline=1.5, timeout=5.0), registry, RegistryUnreachable)
+    elapsed = time.monotonic() - started
+    assert f"oci://{registry.host}/team/gen:v1" in text  # names the generator reference
+    assert "fetch deadline (1.5 s)" in text and "broke off" not in text and "did not answer" not in text
+    # Every byte came well within the 5 s read timeout: only the watchdog ends it.
+    assert 1.4 <= elapsed < 3.0, elapsed
+    assert not (tmp_path / "cache" / "blobs" / "sha256" / sha256(blob)[7:]).exists()
+
+
+def test_the_watchdog_leaves_a_finished_fetch_alone(
+    tmp_path: Path, servers: tuple[FaultServer, FaultServer]
+) -> None:
+    """A fast fetch, then a wait past its deadline: the next fetch (same kept-alive session) works."""
+    registry, _ = servers
+    registry.routes[f"{REPO}/manifests/v1"] = body(manifest_for(WASM))
+    registry.routes[f"{REPO}/blobs/{sha256(WASM)}"] = body(WASM)
+    fetch = fetcher(tmp_path, registry, set(), deadline=0.5, timeout=5.0)
+    fetch.fetch(f"oci://{registry.host}/team/gen:v1")
+    time.sleep(0.7)
+    assert fetch.fetch(f"oci://{registry.host}/team/gen:v1").artifact.digest == sha256(WASM)
+
+
+# -- credentials and token realms on other hosts ------------------------------------------
+# The Docker token flow (distribution/distribution docs/spec/auth/token.md): a 401 names a
+# realm, the client GETs it with `service` and `scope` and its credentials (Basic), then
+# retries with `Authorization: Bearer <token>`. Docker Hub's realm is on another host.
+
+BASIC = "Basic " + base64.b64encode(f"team:{PASSWORD}".encode()).decode()
+
+
+def test_realm_credentials_is_a_pure_function() -> None:
+    hub = frozenset({"auth.docker.io"})
+    registry = "registry-1.docker.io"
+    assert realm_credentials("https://auth.docker.io/token", registry, hub)
+    assert realm_credentials("https://AUTH.docker.io:443/token", registry, hub)
+    assert not realm_credentials("http://auth.docker.io/token", registry, hub)  # HTTPS only
+    assert not realm_credentials("https://auth.docker.io.evil.example/token", registry, hub)
+    assert not realm_credentials("https://auth.docker.io:8443/token", registry, hub)
+    assert not realm_credentials("https://evil.example/token", registry, hub)
+    assert not realm_credentials("https://auth.docker.io/token", registry, frozenset())  # not listed
+    assert realm_credentials("https://registry-1.docker.io/token", registry, frozenset())  # its own host
+
+
+@pytest.mark.parametrize(
+    "text", ["registry-1.docker.io", "=auth.docker.io", "reg=", "https://reg=auth", "reg=auth/token", "a=b=c"]
+)
+def test_a_malformed_realm_binding_is_refused_naming_the_flag(text: str) -> None:
+    with pytest.raises(DawgError, match="--registry-auth-realm"):
+        parse_auth_realm(text)
+    assert parse_auth_realm(" Registry-1.Docker.io = Auth.Docker.io:443 ") == (
+        "registry-1.docker.io",
+        "auth.docker.io",
+    )
+
+
+@pytest.fixture(scope="module")
+def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    return self_signed(tmp_path_factory.mktemp("tls"))
+
+
+def token_flow(registry: FaultServer, realm: str) -> None:
+    """The registry answers a pull only with `Bearer t`, and challenges towards `realm` otherwise."""
+    challenge = f'Bearer realm="{realm}",service="registry.docker.io",scope="repository:team/gen:pull"'
+    registry.routes[f"{REPO}/manifests/v1"] = lambda headers: (
+        body(manifest_for(WASM))
+        if headers.get("Authorization") == "Bearer t"
+        else Answer(status=401, headers={"WWW-Authenticate": challenge}, length=0)
+    )
+    registry.routes[f"{REPO}/blobs/{sha256(WASM)}"] = body(WASM)
+
+
+def bound_fetcher(
+    tmp_path: Path, registry: FaultServer, allowed: set[str], realms: set[tuple[str, str]], ca: Path
+) -> Fetcher:
+    return Fetcher(
+        tmp_path / "cache",
+        RegistryOptions(
+            username="team",
+            password=PASSWORD,
+            allowed_hosts=frozenset(allowed | {registry.host}),
+            auth_realms=frozenset(realms),
+            ca_bundle=str(ca),
+        ),
+    )
+
+
+def test_a_realm_host_bound_to_the_registry_gets_its_credentials_over_https(
+    tmp_path: Path, servers: tuple[FaultServer, FaultServer], certificate: tuple[Path, Path]
+) -> None:
+    registry, _ = servers
+    with fault_servers(1, tls=certificate) as (auth,):
+        token_flow(registry, auth.url("/token"))
+        auth.routes["/token"] = body(b'{"token": "t"}')
+        # Bound, so reachable without being on the allow-list itself.
+        fetch = bound_fetcher(tmp_path, registry, set(), {(registry.host, auth.host)}, certificate[0])
+        assert fetch.fetch(f"oci://{registry.host}/team/gen:v1").artifact.digest == sha256(WASM)
+    assert auth.authorizations() == [BASIC]  # Basic to the token service, as the spec has it
+    assert "Bearer t" in registry.authorizations() and BASIC not in registry.authorizations()
+
+
+@pytest.mark.parametrize("binding", ["another realm host", "another registry"])
+def test_a_realm_host_the_registry_names_on_its_own_gets_no_credentials(
+    tmp_path: Path, servers: tuple[FaultServer, FaultServer], certificate: tuple[Path, Path], binding: str
+) -> None:
+    """HTTPS, allowed as a host, but not bound to this registry: an anonymous token request."""
+    registry, _ = servers
+    with fault_servers(1, tls=certificate) as (auth,):
+        token_flow(registry, auth.url("/token"))
+        auth.routes["/token"] = body(b'{"token": "anonymous"}')
+        realms = (
+            {(registry.host, "auth.docker.io")}
+            if binding == "another realm host"
+            else {("ghcr.io", auth.host)}
+        )
+        fetch = bound_fetcher(tmp_path, registry, {auth.host}, realms, certificate[0])
+        with pytest.raises(RegistryError) as raised:
+            fetch.fetch(f"oci://{registry.host}/team/gen:v1")
+    assert auth.seen and auth.authorizations() == [None] * len(auth.seen)
+    assert PASSWORD not in str(raised.value)
+    assert all(auth is None or auth.startswith("Bearer ") for auth in registry.authorizations())
+    assert stored(tmp_path) == []
+
+
+def test_a_bound_realm_host_over_plain_http_gets_no_credentials(
+    tmp_path: Path, servers: tuple[FaultServer, FaultServer], certificate: tuple[Path, Path]
+) -> None:
+    registry, auth = servers
+    token_flow(registry, auth.url("/token"))  # http://127.0.0.1:<port>/token
+    auth.routes["/token"] = body(b'{"token": "t"}')
+    fetch = bound_fetcher(tmp_path, registry, set(), {(registry.host, auth.host)}, certificate[0])
+    fetch.fetch(f"oci://{registry.host}/team/gen:v1")  # this stand-in hands out tokens anonymously
+    assert auth.seen and auth.authorizations() == [None] * len(auth.seen)
+
+
+def test_docker_hub_credentials_are_found_under_the_index_server_key(tmp_path: Path) -> None:
+    """`docker login` stores Docker Hub under https://index.docker.io/v1/ (docker/cli registry.go)."""
+    config = tmp_path / "config.json"
+    auth = base64.b64encode(b"hubuser:hubpass").decode()
+    config.write_text(json.dumps({"auths": {"https://index.docker.io/v1/": {"auth": auth}}}))
+    assert docker_credentials("registry-1.docker.io", config) == ("hubuser", "hubpass")
+    assert docker_credentials("docker.io", config) == ("hubuser", "hubpass")
+    assert docker_credentials("auth.docker.io", config) is None
+    assert docker_credentials("index.docker.io.evil.example", config) is None
+
+
+def test_a_token_service_trickling_its_headers_over_https_ends_at_the_deadline(
+    tmp_path: Path, servers: tuple[FaultServer, FaultServer], certificate: tuple[Path, Path]
+) -> None:
+    """The watchdog holds across TLS (urllib3 hands the raw socket to `ssl`, which detaches it)."""
+    registry, _ = servers
+    with fault_servers(1, tls=certificate) as (auth,):
+        token_flow(registry, auth.url("/token"))
+        auth.routes["/token"] = slow_head(b'{"token": "t"}')
+        fetch = Fetcher(
+            tmp_path / "cache",
+            RegistryOptions(
+                username="team",
+                password=PASSWORD,
+                allowed_hosts=frozenset({registry.host}),
+                auth_realms=frozenset({(registry.host, auth.host)}),
+                ca_bundle=str(certificate[0]),
+                deadline=1.5,
+                timeout=5.0,
+            ),
+        )
+        started = time.monotonic()
+        text = fail(fetch, registry, RegistryUnreachable)
+        elapsed = time.monotonic() - started
+    assert "fetch deadline (1.5 s)" in text and f"oci://{registry.host}/team/gen:v1" in text
+    assert 1.4 <= elapsed < 3.0, elapsed
+    assert stored(tmp_path) == []

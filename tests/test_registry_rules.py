@@ -9,9 +9,10 @@ from pathlib import Path
 import pytest
 
 from dawg_provider.errors import DawgError, InvalidArtifact
+from dawg_provider.sources.credentials import docker_credentials
 from dawg_provider.sources.manifest import OCI_MANIFEST, WASM_LAYER_MEDIA_TYPE, parse_manifest, wasm_layer
 from dawg_provider.sources.reference import OciRef, parse_reference
-from dawg_provider.sources.registry import RegistryClient, RegistryOptions, docker_credentials
+from dawg_provider.sources.registry import RegistryClient, RegistryOptions
 from dawg_provider.sources.transport import is_loopback
 
 D1, D2 = "sha256:" + "1" * 64, "sha256:" + "2" * 64

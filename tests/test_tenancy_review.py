@@ -34,7 +34,7 @@ from dawg_provider.wasm.output import parse_dashboard
 from tests.grafana_standin import GrafanaStandIn
 from tests.k8s_standin import KubernetesStandIn, client_api
 from tests.test_sync import OWNER, TOKEN, condition, grafana, k8s, outcomes, renderer, simple
-from tests.test_tenancy import HANDMADE, alpha_uid, manifest, snapshot, sync, teams, unchanged
+from tests.test_tenancy import manifest, snapshot, sync, teams, unchanged
 
 __all__ = ["grafana", "k8s", "renderer", "teams"]  # fixtures shared with test_sync, test_tenancy
 
@@ -118,31 +118,6 @@ def test_a_forged_lease_neither_blocks_nor_breaks_the_pass(
     assert snapshot(grafana)[uid][0]["dawgLease"]["holder"] == "job-1"  # taken back
     teams.pop(uid)
     unchanged(teams, grafana)
-
-
-def test_a_recreated_resource_does_not_take_over_its_predecessors_dashboard(
-    teams: dict[str, Any], k8s: KubernetesStandIn, grafana: GrafanaStandIn, renderer: Renderer
-) -> None:
-    """Deleting and recreating a CR (or reusing a namespace) gives it a new metadata.uid: the API
-    server assigns a fresh UUID on every create (k8s.io/apiserver pkg/registry/rest/create.go,
-    `FillObjectMetaSystemFields`). The stand-in keeps uids fixed, so the test sets one."""
-    with k8s.lock:
-        k8s.objects[("alpha", "web")]["metadata"]["uid"] = "uid-alpha-web-recreated"
-        del k8s.objects[("alpha", "web")]["status"]  # a new object has no status
-    summary = sync(k8s, grafana, renderer)
-    assert outcomes(summary) == {
-        "alpha/web": ("failed", "UidConflict"),
-        "beta/web": ("unchanged", "UpToDate"),
-    }
-    message = condition(k8s.get("alpha", "web"), "Synced")["message"]
-    assert "written for an earlier resource named alpha/web (its metadata.uid differs" in message
-    assert summary.pruned == [alpha_uid()]  # the refused CR does not keep the old dashboard alive
-    beta = ownership.derived_uid("k8s", "beta", "web")
-    assert snapshot(grafana)[beta] == teams[beta] and snapshot(grafana)[HANDMADE] == teams[HANDMADE]
-    again = sync(k8s, grafana, renderer)
-    assert outcomes(again)["alpha/web"] == ("created", "Created")
-    tags = snapshot(grafana)[alpha_uid()][0]["tags"]
-    assert ownership.resource_uid_tag("uid-alpha-web-recreated") in tags
 
 
 @pytest.mark.parametrize(

@@ -408,8 +408,10 @@ def run_install(args: argparse.Namespace) -> int:
         registry_credentials_secret=args.registry_credentials_secret,
         grafana_ca_configmap=args.grafana_ca_configmap,
         allowed_registries=args.allowed_registry,
+        registry_auth_realms=args.registry_auth_realm,
         persistent_cache=not args.no_persistent_cache,
     )
     for path in kustomize.write(spec, args.output):
         print(f"wrote {path}")
+    print(kustomize.secrets_step(spec))
     return 0

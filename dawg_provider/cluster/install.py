@@ -4,10 +4,14 @@ The objects are `manifests.install_manifests` (the same ones `dawg install-manif
 writes to `deploy/install/` for `kubectl apply -k`); this module only turns each into
 its pulumi-kubernetes resource, and adds what plain manifests cannot hold: the Secret
 with the Grafana token (a Pulumi secret; pods read it through `secretKeyRef`, never in
-their spec). The CRD is created with `retain_on_delete`: `pulumi destroy` of the
-install leaves it, and with it every team's Dashboards (deleting a CRD deletes all
-its objects). Each shard's `--instance` names the stack and shard, so the owner's
-lease (`lease`) tells two installs with the same owner apart.
+their spec), and the Secret with the compiled-module cache's key: 32 random bytes
+made once by `pulumi_random.RandomBytes` (its `base64` is a secret output, kept in
+the state encrypted; no keepers, so every later `pulumi up` keeps the same key and
+pods keep loading the modules earlier runs compiled), passed on as a Pulumi secret.
+The CRD is created with `retain_on_delete`: `pulumi destroy` of the install leaves it,
+and with it every team's Dashboards (deleting a CRD deletes all its objects). Each
+shard's `--instance` names the stack and shard, so the owner's lease (`lease`) tells
+two installs with the same owner apart.
 
 The tenancy policy and every other choice are `manifests.InstallSpec` fields; see
 that module for what is decided (mode, RBAC, cache, image, Pod Security).
@@ -20,6 +24,7 @@ from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
+import pulumi_random
 
 from .manifests import InstallSpec, Mode, install_manifests, memory_limit
 from .shards import Shard
@@ -53,6 +58,9 @@ class DawgSyncArgs(InstallSpec):
 
     grafana_token: pulumi.Input[str]
     create_crd: bool = True
+    module_cache_key: pulumi.Input[str] | None = None
+    """The module-cache key to use instead of random bytes (e.g. `pulumi config set --secret
+    dawg:moduleCacheKey`, where the random provider cannot be installed); kept secret."""
 
 
 class DawgSync(pulumi.ComponentResource):
@@ -67,18 +75,29 @@ class DawgSync(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         ns = k8s.core.v1.Namespace(f"{name}-namespace", metadata=namespace["metadata"], opts=child)
         in_ns = pulumi.ResourceOptions(parent=self, depends_on=[ns])
-        secret = k8s.core.v1.Secret(
-            f"{name}-grafana",
-            metadata={
-                "name": args.token_secret,
-                "namespace": args.namespace,
-                "labels": namespace["metadata"]["labels"],
-            },
-            type="Opaque",
-            string_data={"token": pulumi.Output.secret(args.grafana_token)},
-            opts=in_ns,
-        )
-        self.children: list[pulumi.Resource] = [ns, secret]
+        labels = namespace["metadata"]["labels"]
+
+        def secret(logical: str, secret_name: str, key: str, value: pulumi.Input[str]) -> pulumi.Resource:
+            """An Opaque Secret whose one value is a Pulumi secret (encrypted in the state)."""
+            made: pulumi.Resource = k8s.core.v1.Secret(
+                f"{name}-{logical}",
+                metadata={"name": secret_name, "namespace": args.namespace, "labels": labels},
+                type="Opaque",
+                string_data={key: pulumi.Output.secret(value)},
+                opts=in_ns,
+            )
+            return made
+
+        token = secret("grafana", args.token_secret, "token", args.grafana_token)
+        made: list[pulumi.Resource] = []
+        key_value: pulumi.Input[str]
+        if args.module_cache_key is not None:
+            key_value = args.module_cache_key
+        else:
+            random_key = pulumi_random.RandomBytes(f"{name}-module-cache-key", length=32, opts=child)
+            key_value, made = random_key.base64, [random_key]
+        key_secret = secret("module-cache-key", args.module_cache_key_secret, "key", key_value)
+        self.children: list[pulumi.Resource] = [ns, token, *made, key_secret]
         self.workloads: list[pulumi.Resource] = []
         for document in rest:
             kind, meta = document["kind"], document["metadata"]
@@ -99,7 +118,11 @@ class DawgSync(pulumi.ComponentResource):
 
 
 def args_from_config(
-    raw: dict[str, Any], grafana_url: pulumi.Input[str], grafana_token: pulumi.Input[str], org_id: int | None
+    raw: dict[str, Any],
+    grafana_url: pulumi.Input[str],
+    grafana_token: pulumi.Input[str],
+    org_id: int | None,
+    module_cache_key: pulumi.Input[str] | None = None,
 ) -> DawgSyncArgs:
     """`dawg:cluster` stack config -> DawgSyncArgs (unknown keys are an error, naming them)."""
     simple = {
@@ -128,6 +151,7 @@ def args_from_config(
         "allowLiteralUid": list,
         "allowAdopt": list,
         "allowedRegistries": list,
+        "registryAuthRealms": list,
     }
     known = {*simple, "name", "shards", "mode"}
     unknown = sorted(set(raw) - known)
@@ -157,6 +181,7 @@ def args_from_config(
         grafana_url=grafana_url,
         grafana_token=grafana_token,
         grafana_org_id=org_id,
+        module_cache_key=module_cache_key,
         cluster_name=str(raw.get("name", "cluster")),
         mode=Mode(raw.get("mode", Mode.CRONJOB.value)),
         shards=shards,

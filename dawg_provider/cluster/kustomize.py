@@ -2,8 +2,11 @@
 
 The files are `manifests.install_manifests` grouped by kind, plus a
 `kustomization.yaml` listing them; `deploy/install/` in the repository is this
-output for the defaults (a test keeps the two equal). The Grafana token Secret is not
-written: create it with `kubectl create secret generic` (see the README).
+output for the defaults (a test keeps the two equal). Secrets are never written into
+the directory (it is meant for git): the Grafana token and the compiled-module cache's
+key are created once with `kubectl create secret generic` (`secrets_step` prints the
+commands; kustomize's secretGenerator cannot make a random value, and one made from a
+file would put the key next to the manifests).
 
 The CRD is a kustomization of its own, `crd/`, that the top-level one does not list:
 `kubectl delete -k DIR` (uninstalling, or a GitOps tool pruning the app) deletes every
@@ -83,3 +86,16 @@ def write(spec: InstallSpec, directory: Path) -> list[Path]:
         path.write_text(text)
         written.append(path)
     return written
+
+
+def secrets_step(spec: InstallSpec) -> str:
+    """The commands that create the install's Secrets, once, before `kubectl apply -k`."""
+    namespace = spec.namespace
+    return "\n".join(
+        [
+            "before `kubectl apply -k`, create the Secrets once (keep the key across upgrades):",
+            f"  kubectl -n {namespace} create secret generic {spec.token_secret} --from-literal=token=...",
+            f"  kubectl -n {namespace} create secret generic {spec.module_cache_key_secret} "
+            '--from-literal=key="$(head -c 32 /dev/urandom | base64)"',
+        ]
+    )

@@ -21,6 +21,14 @@ Pure: no pulumi, no kubernetes client. What it decides:
   nothing publishes a default image and `latest` changes under a running job.
 - The Grafana token is never here: pods read the Secret `token_secret` (key `token`)
   that the Pulumi component or the operator (`kubectl create secret`) creates.
+- **Module-cache key**: the compiled-module cache only loads entries carrying an HMAC
+  under a key kept outside the cache (`wasm.modcache`); without one each pod uses a
+  random key and recompiles every generator on every run. Pods mount the Secret
+  `module_cache_key_secret` (key `key`, read-only, 0440 for the pod's group) and set
+  `DAWG_MODULE_CACHE_KEY_FILE`. The Pulumi component creates it from 32 random bytes
+  made once (`pulumi_random.RandomBytes`, a secret in the state); with plain
+  manifests the operator creates it once (`kubectl create secret`, see the README).
+  Not optional: a pod without it does not start, as without the token.
 """
 
 from __future__ import annotations
@@ -31,6 +39,7 @@ from enum import Enum
 from typing import Any
 
 from ..errors import DawgError
+from ..sources.credentials import parse_auth_realm
 from ..units import MIB, parse_size
 from .crd import GROUP, PLURAL, crd_manifest
 from .shards import Shard, shard_problems
@@ -38,6 +47,9 @@ from .shards import Shard, shard_problems
 CACHE_PATH = "/var/cache/dawg"
 REGISTRY_CONFIG_PATH = "/etc/dawg/registry"
 GRAFANA_CA_PATH = "/etc/dawg/grafana-ca"
+MODULE_CACHE_KEY_PATH = "/etc/dawg/module-cache-key"
+MODULE_CACHE_KEY_ENV = "DAWG_MODULE_CACHE_KEY_FILE"
+"""`wasm.modcache.ENV_KEY_FILE` (not imported: the install must not load wasmtime)."""
 # The container's memory limit is derived from the budgets, not guessed:
 # `concurrency x (max_memory + OUTPUT_MEMORY) + BASELINE_MEMORY`. OUTPUT_MEMORY is what
 # one run's output costs the job once out of the sandbox (the 8 MiB stdout, decoded,
@@ -74,6 +86,8 @@ class InstallSpec:
     schedule: str = "*/5 * * * *"
     shards: list[Shard] = field(default_factory=lambda: [Shard()])
     token_secret: str = "dawg-grafana"
+    module_cache_key_secret: str = "dawg-module-cache-key"
+    """The Secret (key `key`) holding the compiled-module cache's MAC key."""
     image_pull_secrets: list[str] = field(default_factory=list)
     registry_credentials_secret: str | None = None
     """A `kubernetes.io/dockerconfigjson` Secret: credentials for the allowed registries."""
@@ -99,6 +113,8 @@ class InstallSpec:
     allow_literal_uid: list[str] = field(default_factory=list)
     allow_adopt: list[str] = field(default_factory=list)
     allowed_registries: list[str] = field(default_factory=list)
+    registry_auth_realms: list[str] = field(default_factory=list)
+    """`REGISTRY=REALM_HOST`: where a registry's credentials may go for tokens (`--registry-auth-realm`)."""
     replicas: int = 2
     metrics_port: int = 9090
 
@@ -118,6 +134,11 @@ def image_problem(image: str) -> str | None:
 def check(spec: InstallSpec) -> None:
     """Refuses an install that cannot work, naming every reason."""
     problems = shard_problems(spec.shards)
+    for realm in spec.registry_auth_realms:
+        try:
+            parse_auth_realm(realm)
+        except DawgError as error:
+            problems.append(str(error))
     if image := image_problem(spec.image):
         problems.insert(0, image)
     if problems:
@@ -136,7 +157,8 @@ def shard_owner(cluster_name: str, shard: Shard) -> str:
 
 def job_args(spec: InstallSpec, shard: Shard, instance: str = "") -> list[str]:
     """The container's arguments: the command, the shard, then the policy."""
-    args = [spec.mode.value if spec.mode is Mode.CONTROLLER else "sync"]
+    args = [arg for realm in spec.registry_auth_realms for arg in ("--registry-auth-realm", realm)]
+    args += [spec.mode.value if spec.mode is Mode.CONTROLLER else "sync"]
     args += ["--owner", shard_owner(spec.cluster_name, shard)]
     for namespace in shard.namespaces:
         args += ["--namespace", namespace]
@@ -241,6 +263,7 @@ def _pod(spec: InstallSpec, shard: Shard, instance: str) -> dict[str, Any]:
         {"name": "GRAFANA_URL", "value": spec.grafana_url},
         {"name": "GRAFANA_TOKEN", "valueFrom": {"secretKeyRef": {"name": spec.token_secret, "key": "token"}}},
         {"name": "DAWG_CACHE_DIR", "value": CACHE_PATH},
+        {"name": MODULE_CACHE_KEY_ENV, "value": f"{MODULE_CACHE_KEY_PATH}/key"},
         {"name": "HOME", "value": "/tmp"},
     ]
     if spec.grafana_org_id is not None:
@@ -248,6 +271,7 @@ def _pod(spec: InstallSpec, shard: Shard, instance: str) -> dict[str, Any]:
     mounts: list[dict[str, Any]] = [
         {"name": "cache", "mountPath": CACHE_PATH},
         {"name": "tmp", "mountPath": "/tmp"},
+        {"name": "module-cache-key", "mountPath": MODULE_CACHE_KEY_PATH, "readOnly": True},
     ]
     if persistent(spec):
         cache: dict[str, Any] = {
@@ -256,7 +280,16 @@ def _pod(spec: InstallSpec, shard: Shard, instance: str) -> dict[str, Any]:
         }
     else:
         cache = {"name": "cache", "emptyDir": {"sizeLimit": spec.cache_size}}
-    volumes = [cache, {"name": "tmp", "emptyDir": {"sizeLimit": "256Mi"}}]
+    key_volume: dict[str, Any] = {
+        "secretName": spec.module_cache_key_secret,
+        "items": [{"key": "key", "path": "key"}],
+        "defaultMode": 0o440,  # root:fsGroup, read by the pod's group only
+    }
+    volumes = [
+        cache,
+        {"name": "tmp", "emptyDir": {"sizeLimit": "256Mi"}},
+        {"name": "module-cache-key", "secret": key_volume},
+    ]
     if spec.registry_credentials_secret:
         env.append({"name": "DOCKER_CONFIG", "value": REGISTRY_CONFIG_PATH})
         mounts.append({"name": "registry", "mountPath": REGISTRY_CONFIG_PATH, "readOnly": True})

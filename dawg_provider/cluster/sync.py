@@ -81,6 +81,7 @@ from .tenancy import (
     default_uid,
     folder_for,
     literal_uid_problem,
+    takeover_note,
 )
 
 __all__ = ["DEFAULT_OWNER", "CrResult", "Outcome", "Summary", "SyncJob", "SyncOptions", "is_fresh"]
@@ -321,6 +322,9 @@ class SyncJob:
         problem = claim_problem(live.dashboard if live else None, resource, uid, self.options.policy)
         if problem:
             return self._finish(resource, uid, Outcome.FAILED, Reason.UID_CONFLICT, problem, stamp)
+        takeover = takeover_note(live.dashboard if live else None, resource, uid)
+        if takeover:
+            log.info("%s", printable(takeover))
         adopted = live is not None and (
             ownership.is_adopted(live.dashboard) or not ownership.is_managed(live.dashboard)
         )
@@ -352,12 +356,14 @@ class SyncJob:
             decision = preview(client, desired, recorded, policy, live=live)
             outcome, reason = classify(decision.action)
             lines = tuple(decision.diff.lines()) if decision.diff else ()
-            return CrResult(resource.key, uid, outcome, reason, decision.reason, lines)
+            message = "; ".join((decision.reason, *([takeover] if takeover else [])))
+            return CrResult(resource.key, uid, outcome, reason, message, lines)
         applied: Applied = apply(
             client, desired, recorded, policy, spec.message or f"DAWG sync of {resource.key}", live=live
         )
         decision, saved = applied.plan, applied.saved
-        decision = replace(decision, warnings=(*sealed_edit, *decision.warnings))
+        notes = (*sealed_edit, *([takeover] if takeover else []))
+        decision = replace(decision, warnings=(*notes, *decision.warnings))
         outcome, reason = classify(decision.action)
         if outcome is Outcome.FAILED:
             # A refusal says nothing of the dashboard it protects (another tenant's title, owner).

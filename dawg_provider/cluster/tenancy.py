@@ -18,12 +18,21 @@ with the job's powers. These rules keep a team inside its own namespace's share:
 - **Budgets**: a generator gets at most `--max-memory` and `--max-timeout`; a CR may
   ask for less, never more (`PolicyDenied`), and one that asks nothing gets the
   smaller of the defaults and the maximums.
-- **Claims**: a dashboard records the CR that owns it (`ownership.resource_tag`) and
-  that CR's metadata.uid; a CR never writes one recorded for another CR, whatever uid
-  it asks for. A CR deleted and recreated under the same name (or a reused namespace)
-  has a new metadata.uid, so it is another CR: it does not take the old dashboard
-  over; the old one is pruned as orphaned and the next pass creates the new CR's.
-  Refusals never name the other resource or its dashboard's title.
+- **Claims**: a dashboard records the CR that owns it (`ownership.resource_tag`:
+  namespace/name) and that CR's metadata.uid; a CR never writes one recorded for
+  another namespace/name, whatever uid it asks for. Refusals never name the other
+  resource or its dashboard's title.
+- **Successors**: a CR deleted and recreated under the same namespace/name has a new
+  metadata.uid (Argo CD re-applying a deleted namespace recreates all of them at once).
+  Two live CRs never share a namespace/name, so the recorded one is gone: the new CR
+  takes its predecessor's dashboard over (`takeover_note`: same uid, history and
+  links kept, the new metadata.uid recorded, the takeover said in the condition).
+  Refusing it instead would orphan every dashboard of a re-applied namespace, and
+  pruning them all at once trips the prune guard. The boundary is the namespace
+  name, as for Kubernetes RBAC (Roles bind by namespace name): a namespace deleted
+  and created again by another team is that team's, with its folder root and its
+  CRs' dashboards. Never across namespaces: another namespace's CR, even one with the
+  same name, is refused.
 
 A namespace pattern is a namespace name or `*` (every namespace).
 """
@@ -182,19 +191,31 @@ def claim_problem(
                 f"dashboard {uid} is owned by another Dashboard resource; a resource never writes, "
                 "adopts or prunes another's dashboard. Choose another uid"
             )
-        recorded_uid = ownership.resource_uid_of(live)
-        if recorded_uid and resource.uid and recorded_uid != ownership.resource_uid_tag(resource.uid):
-            return (
-                f"dashboard {uid} was written for an earlier resource named {resource.key} (its "
-                "metadata.uid differs: it was deleted and recreated, or the namespace reused). It is "
-                "not taken over: the job prunes it as orphaned, and a later pass creates this one's"
-            )
-        return None
+        return None  # this namespace/name's, perhaps an earlier CR's (`takeover_note`)
     if ownership.is_managed(live):
         if uid == default_uid(resource):
             return None
         return f"dashboard {uid} was written by DAWG for another resource; choose another uid"
     return None  # not DAWG's: the planner refuses it unless the CR adopts (allowed by policy)
+
+
+def takeover_note(live: dict[str, Any] | None, resource: DashboardResource, uid: str) -> str | None:
+    """Set when this CR takes over a dashboard an earlier CR of its namespace/name wrote. Pure.
+
+    Only after `claim_problem` allowed the write: the dashboard records this CR's
+    namespace/name, with another metadata.uid.
+    """
+    if live is None or not resource.uid:
+        return None
+    if ownership.resource_of(live) != ownership.resource_tag(resource.namespace, resource.name):
+        return None
+    recorded = ownership.resource_uid_of(live)
+    if recorded is None or recorded == ownership.resource_uid_tag(resource.uid):
+        return None
+    return (
+        f"took over dashboard {uid} from an earlier Dashboard resource named {resource.key} (deleted "
+        f"and recreated: its metadata.uid changed); the dashboard now records metadata.uid {resource.uid}"
+    )
 
 
 def adopt_problem(resource: DashboardResource, adopt: bool, policy: TenancyPolicy) -> str | None:

@@ -18,8 +18,6 @@ The manifest checks are pure functions (`parse_manifest`, `wasm_layer`).
 
 from __future__ import annotations
 
-import base64
-import binascii
 import contextlib
 import hashlib
 import json
@@ -47,6 +45,8 @@ from ..errors import (
 from ..units import format_size
 from .artifact import WASM_MAGIC
 from .blobstore import BlobDigestMismatch, BlobStore, BlobTooLarge
+from .credentials import docker_credentials
+from .deadline import Deadline, TransportError, running
 from .manifest import (
     ACCEPT,
     ARTIFACT_TYPE,
@@ -62,10 +62,8 @@ from .reference import OciRef
 from .transport import (
     MAX_ANSWER,
     AuthUnavailable,
-    Deadline,
     ReachRefused,
     TooLarge,
-    TransportError,
     is_loopback,
     iter_body,
     make_oras_registry,
@@ -99,6 +97,9 @@ class RegistryOptions:
     max_blob_size: int = DEFAULT_MAX_BLOB_SIZE
     allowed_hosts: frozenset[str] | None = None
     """Hosts a redirect or token realm may lead to besides the registry; None = any public HTTPS host."""
+    auth_realms: frozenset[tuple[str, str]] = frozenset()
+    """(registry, realm host) pairs: that registry's credentials may go to a token realm on that
+    host, over HTTPS (`transport.realm_credentials`); the realm host is also reachable from it."""
 
     @classmethod
     def from_env(cls, **overrides: Any) -> RegistryOptions:
@@ -109,34 +110,6 @@ class RegistryOptions:
         return cls(**values)
 
 
-def docker_credentials(host: str, config: Path | None = None) -> tuple[str, str] | None:
-    """Username and password for `host` from a docker config.json, if it has them."""
-    path = config or Path(os.environ.get("DOCKER_CONFIG") or Path.home() / ".docker") / "config.json"
-    try:
-        data = json.loads(path.read_text())
-    except FileNotFoundError:
-        return None
-    except (OSError, ValueError) as error:
-        raise DawgError(f"docker config {path}: cannot read it ({type(error).__name__})") from None
-    auths = data.get("auths") if isinstance(data, dict) else None
-    if not isinstance(auths, dict):
-        return None
-    hosts = {host, host.replace("localhost", "127.0.0.1"), host.replace("127.0.0.1", "localhost")}
-    for key, entry in auths.items():
-        bare = str(key).removeprefix("https://").removeprefix("http://").split("/")[0]
-        if bare not in hosts or not isinstance(entry, dict):
-            continue
-        if entry.get("auth"):
-            try:
-                user, _, password = base64.b64decode(entry["auth"]).decode().partition(":")
-            except (binascii.Error, UnicodeDecodeError):
-                raise DawgError(f"docker config {path}: the auth entry for {bare} is not base64") from None
-            return user, password
-        if entry.get("username") and entry.get("password"):
-            return str(entry["username"]), str(entry["password"])
-    return None
-
-
 class RegistryClient:
     """Requests to registries, one oras session per host; counts its requests."""
 
@@ -145,25 +118,20 @@ class RegistryClient:
         self.requests = 0
         self._hosts: dict[str, Any] = {}
         self._lock = threading.Lock()
-        self._local = threading.local()
 
     def deadline(self) -> Deadline:
         """The running fetch's deadline (per thread), or a fresh one for a lone request."""
-        current: Deadline | None = getattr(self._local, "deadline", None)
-        return current or Deadline(self.options.deadline)
+        return running() or Deadline(self.options.deadline)
 
     @contextlib.contextmanager
     def fetching(self) -> Iterator[Deadline]:
-        """One deadline for everything inside (a fetch: manifest, blob, redirects, tokens)."""
-        current: Deadline | None = getattr(self._local, "deadline", None)
+        """One deadline, and its watchdog, for everything inside (manifest, blob, redirects, tokens)."""
+        current = running()
         if current is not None:  # inside an enclosing fetch: share its deadline
             yield current
             return
-        self._local.deadline = deadline = Deadline(self.options.deadline)
-        try:
+        with Deadline(self.options.deadline) as deadline:
             yield deadline
-        finally:
-            self._local.deadline = None
 
     # -- plumbing ---------------------------------------------------------------------
 
@@ -386,13 +354,16 @@ def _make_oras_registry(client: RegistryClient, host: str) -> Any:
     def count() -> None:
         client.requests += 1
 
+    realms = frozenset(realm for registry, realm in options.auth_realms if registry == host.lower())
+    allowed = None if options.allowed_hosts is None else options.allowed_hosts | realms
     return make_oras_registry(
         host,
         plain=client.plain_http(host),
         verify=options.ca_bundle or system_ca_bundle(),
         timeout=options.timeout,
         credentials=credentials,
-        check=lambda url: target_problem(url, host, options.allowed_hosts, options.insecure),
+        realms=realms,
+        check=lambda url: target_problem(url, host, allowed, options.insecure),
         deadline=client.deadline,
         count=count,
         tls_hint=f"give its CA with --ca-bundle or {ENV_CA_BUNDLE}; plain HTTP only with --insecure-registry",

@@ -13,14 +13,23 @@ A registry is untrusted: it names the next URL (a redirect `Location`, a token
   otherwise, HTTPS unless the host is listed insecure), and always without the
   `Authorization` header. At most `MAX_REDIRECTS` hops, GET and HEAD only.
 - **Token realms** (`WWW-Authenticate: Bearer realm=...`) pass the same rule. The
-  registry's credentials go to a realm only on the registry's own host: a realm on
-  another host gets an anonymous token request, so credentials never leave the host
-  they were configured for.
+  Docker token spec has the client authenticate to the token server "using any
+  authentication credentials provided with the request" (Basic), and the token server
+  may be another host: Docker Hub's `registry-1.docker.io` names
+  `https://auth.docker.io/token` (distribution/distribution docs/spec/auth/token.md,
+  "How to authenticate", "Requesting a Token"). The realm comes from the registry, so
+  the registry's credentials go to it only when it is bound to the registry
+  (`realm_credentials`): on the registry's own host, or on a realm host the operator
+  listed for that registry (`--registry-auth-realm REGISTRY=REALM_HOST`), and then
+  over HTTPS only. Any other realm gets an anonymous token request. Otherwise a
+  registry could name a real token service (or its own) and receive a token minted
+  with our credentials for any scope it asks.
 - **Bytes and time**: every answer is read here, `read1` at a time, against a byte cap
-  (`MAX_ANSWER` for anything not streamed, the caller's cap for blobs) and one
-  `Deadline` per fetch, checked between reads: a body trickling 1 byte/s ends at the
-  deadline, not when the registry stops. Each socket wait is also bounded by the
-  remaining time when the request starts.
+  (`MAX_ANSWER` for anything not streamed, the caller's cap for blobs). One
+  `Deadline` per fetch bounds every network read of it, headers and TLS included:
+  its watchdog shuts the fetch's sockets down when it passes (`deadline`), so a
+  registry trickling its headers or body 1 byte at a time ends at the deadline, not
+  when it stops. Each socket wait is also bounded by the remaining time.
 
 `target_problem` and `is_loopback` are pure; the rest is plumbing.
 """
@@ -30,7 +39,6 @@ from __future__ import annotations
 import ipaddress
 import os
 import ssl
-import time
 from collections.abc import Callable, Iterator
 from typing import Any
 from urllib.parse import urljoin, urlsplit
@@ -39,20 +47,12 @@ import requests
 import urllib3
 
 from ..units import format_size
+from .deadline import Deadline, TransportError, running, watch_session
 
 MAX_ANSWER = 4 * 1024 * 1024
 """Cap for any answer read whole (manifests, token responses, error bodies)."""
 MAX_REDIRECTS = 5
 CHUNK = 1 << 16
-
-
-class TransportError(Exception):
-    """No usable HTTP answer; translated with the reference by the caller."""
-
-    def __init__(self, problem: str, hint: str = "") -> None:
-        self.problem = problem
-        self.hint = hint
-        super().__init__(problem)
 
 
 class AuthUnavailable(Exception):
@@ -69,24 +69,6 @@ class TooLarge(Exception):
     def __init__(self, cap: int) -> None:
         self.cap = cap
         super().__init__(f"larger than {format_size(cap)}")
-
-
-class Deadline:
-    """The time one fetch (all its requests, redirects and token calls) may take."""
-
-    def __init__(self, seconds: float) -> None:
-        self.seconds = seconds
-        self.end = time.monotonic() + seconds
-
-    def remaining(self) -> float:
-        """Seconds left; raises `TransportError` once there are none."""
-        left = self.end - time.monotonic()
-        if left <= 0:
-            raise TransportError(
-                f"the registry took longer than the fetch deadline ({self.seconds:g} s)",
-                "a registry that answers this slowly is treated as unreachable",
-            )
-        return left
 
 
 def _split_host(host: str) -> str:
@@ -124,6 +106,25 @@ def is_internal(host: str) -> bool:
 def url_host(url: str) -> str:
     """`host[:port]` of a URL, lower case, without userinfo."""
     return urlsplit(url).netloc.rpartition("@")[2].lower()
+
+
+def realm_host(url: str) -> str:
+    """`host[:port]` of a realm URL, without the default port of its scheme."""
+    host = url_host(url)
+    default = {"https": ":443", "http": ":80"}.get(urlsplit(url).scheme, "")
+    return host.removesuffix(default) if default and host.endswith(default) else host
+
+
+def realm_credentials(realm: str, registry: str, bound: frozenset[str]) -> bool:
+    """Whether `registry`'s credentials may go with a token request to `realm`. Pure.
+
+    Yes on the registry's own host; on a realm host the operator bound to this registry
+    (`bound`), only over HTTPS; never anywhere else, whatever the registry says.
+    """
+    host = realm_host(realm)
+    if host == registry.lower():
+        return True
+    return urlsplit(realm).scheme == "https" and host in bound
 
 
 def target_problem(
@@ -171,6 +172,8 @@ def iter_body(response: requests.Response, deadline: Deadline, cap: int) -> Iter
                 raise TooLarge(cap)
             yield chunk
     except (urllib3.exceptions.HTTPError, OSError) as error:
+        if deadline.expired:  # the watchdog shut the socket down
+            raise deadline.error() from None
         raise TransportError(f"the answer broke off ({type(error).__name__})") from None
     finally:
         response.close()
@@ -178,22 +181,34 @@ def iter_body(response: requests.Response, deadline: Deadline, cap: int) -> Iter
 
 def bounded_session(session: requests.Session, timeout: float, deadline: Callable[[], Deadline]) -> None:
     """Make every request of `session` redirect-free, deadline-bound and byte-capped."""
+    watch_session(session)
     request: Any = session.request
 
-    def bounded(method: str, url: str, *args: Any, **kwargs: Any) -> requests.Response:
-        current = deadline()
+    def send(current: Deadline, method: str, url: str, *args: Any, **kwargs: Any) -> requests.Response:
         left = current.remaining()
         kwargs["timeout"] = (min(timeout, 10.0, left), min(timeout, left))
         kwargs["allow_redirects"] = False
         streaming = kwargs.get("stream", False)
         kwargs["stream"] = True
-        response: requests.Response = request(method, url, *args, **kwargs)
+        try:
+            response: requests.Response = request(method, url, *args, **kwargs)
+        except (requests.RequestException, urllib3.exceptions.HTTPError, OSError):
+            if current.expired:  # the watchdog shut the socket down mid-headers
+                raise current.error() from None
+            raise
         if method.upper() == "HEAD":  # no body, whatever Content-Length says
             response._content = b""
             response.close()
         elif not streaming:
             response._content = b"".join(iter_body(response, current, MAX_ANSWER))
         return response
+
+    def bounded(method: str, url: str, *args: Any, **kwargs: Any) -> requests.Response:
+        current = deadline()
+        if running() is current:
+            return send(current, method, url, *args, **kwargs)
+        with current:  # a lone request (a push): its own watchdog
+            return send(current, method, url, *args, **kwargs)
 
     setattr(session, "request", bounded)  # noqa: B010 (an instance attribute, not the class's method)
 
@@ -255,6 +270,7 @@ def make_oras_registry(
     verify: str | bool,
     timeout: float,
     credentials: tuple[str, str] | None,
+    realms: frozenset[str],
     check: Callable[[str], str | None],
     deadline: Callable[[], Deadline],
     count: Callable[[], None],
@@ -262,7 +278,8 @@ def make_oras_registry(
 ) -> Any:
     """An oras Registry for `host` under the rules above; oras is imported lazily (slow to import).
 
-    `check(url)` says why a redirect target or token realm is refused (`target_problem`).
+    `check(url)` says why a redirect target or token realm is refused (`target_problem`);
+    `realms` are the realm hosts the operator bound to `host` (`realm_credentials`).
     """
     import oras.auth
     import oras.auth.utils
@@ -301,7 +318,7 @@ def make_oras_registry(
             params = {k: v for k, v in (("service", h.service), ("scope", h.scope)) if v}
             headers = {"Accept": "application/json"}
             basic = getattr(self, "_basic_auth", None)
-            if with_credentials and basic and url_host(realm) == host.lower():
+            if with_credentials and basic and realm_credentials(realm, host, realms):
                 headers["Authorization"] = f"Basic {basic}"
             answer = self.session.get(realm, headers=headers, params=params, verify=verify)
             if answer.status_code != 200:
