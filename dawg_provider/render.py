@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from .errors import InvalidOutput
+from .errors import InvalidDashboard
 from .grafana import ownership
 from .grafana.canonical import content_hash
 from .grafana.modelcheck import Severity, check_dashboard
@@ -45,7 +45,7 @@ def prepare(dashboard: dict[str, Any], uid: str, owner: str) -> dict[str, Any]:
 
 
 def check_model(generator: str, dashboard: dict[str, Any]) -> tuple[str, ...]:
-    """Warnings on the dashboard's model; `InvalidOutput` for what Grafana could not load.
+    """Warnings on the dashboard's model; `InvalidDashboard` for what Grafana could not load.
 
     The policy (which findings are errors) is grafana/modelcheck.py's, documented in
     docs/generator-contract.md; every adapter applies it through here.
@@ -53,7 +53,7 @@ def check_model(generator: str, dashboard: dict[str, Any]) -> tuple[str, ...]:
     findings = check_dashboard(dashboard)
     errors = [f"{finding}" for finding in findings if finding.severity is Severity.ERROR]
     if errors:
-        raise InvalidOutput(
+        raise InvalidDashboard(
             generator,
             "the dashboard is not one Grafana can load: " + "; ".join(errors[:10]),
             "see 'Output validation' in docs/generator-contract.md",
