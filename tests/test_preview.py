@@ -120,3 +120,25 @@ def test_changes_yields_at_once_then_on_each_change(tmp_path: Path) -> None:
     next(events)
     next(events)  # the file appeared on the second poll
     assert ticks == [0.1, 0.1]
+
+
+def test_preview_refuses_what_render_refuses_and_shows_the_model_warnings(
+    grafana: GrafanaStandIn, session_cache: Path, tmp_path: Path
+) -> None:
+    from generators.build import Language, build
+    from tests.conftest import HOSTILE
+
+    gen = str(build(Language.C, HOSTILE / "hostile.c", tmp_path / "hostile.wasm"))
+    config = tmp_path / "broken.yaml"
+    config.write_text('raw {"title":"t","schemaVersion":39,"panels":[{"type":"text","gridPos":{"h":"8"}}]}\n')
+    args, env = command(session_cache, gen, "--config", str(config), "--grafana-url", grafana.url)
+    grafana.reset_counts()
+    refused = subprocess.run(args, env=env, capture_output=True, text=True, check=False)
+    assert refused.returncode == 1 and "panels[0].gridPos" in refused.stderr
+    assert grafana.dashboard(preview_uid(gen, str(config.resolve()))) is None
+    assert grafana.count("POST") == 0 and grafana.count("PUT") == 0  # not even the scratch folder
+
+    config.write_text('raw {"title":"t","schemaVersion":39,"panels":[{"type":"nope"}]}\n')
+    warned = subprocess.run(args, env=env, capture_output=True, text=True, check=False)
+    assert warned.returncode == 0, warned.stderr
+    assert "'nope' is not a core panel type" in warned.stderr
