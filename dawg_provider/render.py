@@ -44,6 +44,11 @@ def prepare(dashboard: dict[str, Any], uid: str, owner: str) -> dict[str, Any]:
     return marked
 
 
+MAX_MODEL_WARNINGS = 20
+"""A generator controls how many findings it has (one per panel): every adapter prints,
+logs or stores these, so they are capped like the errors."""
+
+
 def check_model(generator: str, dashboard: dict[str, Any]) -> tuple[str, ...]:
     """Warnings on the dashboard's model; `InvalidDashboard` for what Grafana could not load.
 
@@ -58,7 +63,13 @@ def check_model(generator: str, dashboard: dict[str, Any]) -> tuple[str, ...]:
             "the dashboard is not one Grafana can load: " + "; ".join(errors[:10]),
             "see 'Output validation' in docs/generator-contract.md",
         )
-    return tuple(f"generator {generator}: dashboard {finding}" for finding in findings)
+    shown = [f"generator {generator}: dashboard {finding}" for finding in findings[:MAX_MODEL_WARNINGS]]
+    if len(findings) > MAX_MODEL_WARNINGS:
+        shown.append(
+            f"generator {generator}: dashboard: ... and {len(findings) - MAX_MODEL_WARNINGS} more "
+            "warnings like these (check the whole file with `dawg validate`)"
+        )
+    return tuple(shown)
 
 
 class Renderer:
