@@ -166,3 +166,33 @@ def test_parameterize_replaces_longer_values_first() -> None:
     template, counts = parameterize({"title": "shop/api", "x": ["shop"]}, {"ns": "shop", "app": "shop/api"})
     assert template == {"title": "%{app}", "x": ["%{ns}"]}
     assert counts == {"ns": 1, "app": 1}
+
+
+def test_parameterize_never_replaces_inside_a_placeholder() -> None:
+    from dawg_provider.kit.fromjson import parameterize
+
+    template, counts = parameterize(
+        {"title": "prod-eu", "x": "space", "y": "prod-eu in space"}, {"namespace": "prod-eu", "s": "space"}
+    )
+    assert template == {"title": "%{namespace}", "x": "%{s}", "y": "%{namespace} in %{s}"}
+    assert counts == {"namespace": 2, "s": 2}
+
+
+@pytest.mark.parametrize("name", ["gen\n", "gen\nrm -rf ~", "Gen", "-gen", ""])
+def test_a_name_with_a_trailing_newline_or_worse_is_refused(name: str) -> None:
+    from dawg_provider.errors import DawgError
+    from dawg_provider.kit import fromjson, new
+
+    with pytest.raises(DawgError, match="is not a generator name"):
+        new.plan(TemplateLanguage.GO, name)
+    with pytest.raises(DawgError, match="is not a generator name"):
+        fromjson.plan(name, {"title": "shop"}, {"ns": "shop"})
+
+
+def test_a_variable_name_with_a_trailing_newline_is_refused() -> None:
+    from dawg_provider.errors import DawgError
+    from dawg_provider.kit.fromjson import parse_variables
+
+    with pytest.raises(DawgError, match="give NAME=VALUE"):
+        parse_variables(["job\n=shop/api"])
+    assert parse_variables(["job=shop/api"]) == {"job": "shop/api"}

@@ -69,7 +69,7 @@ def _files(root: Traversable, prefix: str = "") -> list[tuple[str, Traversable]]
 
 def plan(language: TemplateLanguage, name: str) -> dict[str, str]:
     """`{relative path: text}` of the project to write. Pure apart from reading the templates."""
-    if not NAME.match(name):
+    if not NAME.fullmatch(name):
         raise DawgError(
             f"{name!r} is not a generator name: lower-case letters, digits and '-', starting with a letter"
         )
