@@ -142,3 +142,35 @@ def test_preview_refuses_what_render_refuses_and_shows_the_model_warnings(
     warned = subprocess.run(args, env=env, capture_output=True, text=True, check=False)
     assert warned.returncode == 0, warned.stderr
     assert "'nope' is not a core panel type" in warned.stderr
+
+
+def test_preview_never_overwrites_a_dashboard_that_is_not_a_preview(
+    grafana: GrafanaStandIn, session_cache: Path, tmp_path: Path
+) -> None:
+    from dawg_provider.grafana import GrafanaClient, GrafanaConnection
+    from generators.build import Language, build
+    from tests.conftest import HOSTILE
+
+    gen = str(build(Language.C, HOSTILE / "hostile.c", tmp_path / "hostile.wasm"))
+    config = tmp_path / "app.yaml"
+    config.write_text('raw {"title":"mine","schemaVersion":39}\n')
+    uid = preview_uid(gen, str(config.resolve()))
+    GrafanaClient(GrafanaConnection(grafana.url, token=TOKEN)).save_dashboard({"uid": uid, "title": "Theirs"})
+    before = grafana.dashboard(uid)
+    assert before is not None
+    folders = dict(grafana.orgs[1].folders)
+    args, env = command(session_cache, gen, "--config", str(config), "--grafana-url", grafana.url)
+    refused = subprocess.run(args, env=env, capture_output=True, text=True, check=False)
+    assert refused.returncode == 1 and f"dashboard {uid} exists in Grafana and is not a dawg preview" in (
+        refused.stderr
+    )
+    after = grafana.dashboard(uid)
+    assert after is not None and after.json["title"] == "Theirs" and after.version == before.version
+    assert dict(grafana.orgs[1].folders) == folders  # no scratch folder either
+
+
+def test_two_developers_with_the_same_paths_get_two_previews() -> None:
+    ours = preview_uid("dist/gen.wasm", "/workspace/example.yaml", "alice@devbox-1")
+    theirs = preview_uid("dist/gen.wasm", "/workspace/example.yaml", "bob@devbox-2")
+    assert ours != theirs
+    assert ours == preview_uid("dist/gen.wasm", "/workspace/example.yaml", "alice@devbox-1")  # stable
