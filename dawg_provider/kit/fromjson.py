@@ -20,7 +20,7 @@ from typing import Any
 
 from ..errors import DawgError
 from .golden import golden_text
-from .new import NAME, write_project
+from .new import FACTS, NAME, TemplateLanguage, requirements, write_project
 
 VARIABLE = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 MAX_DASHBOARD = 4 * 1024 * 1024
@@ -120,11 +120,14 @@ def plan(
     example = "".join(f"{key}: {json.dumps(value)}\n" for key, value in sorted(variables.items()))
     templates = resources.files(__package__ or "dawg_provider.kit") / "templates" / "json"
     project = {
-        entry.name: entry.read_text(encoding="utf-8").replace("{{name}}", name)
+        entry.name: entry.read_text(encoding="utf-8")
+        .replace("{{name}}", name)
+        .replace("{{version}}", FACTS[TemplateLanguage.GO].version)
         for entry in templates.iterdir()
     }
     project.update(
         {
+            "requirements-build.txt": requirements(FACTS[TemplateLanguage.GO].pin),
             "dashboard.json": placeholders + "\n",
             "variables.json": json.dumps(dict(sorted(variables.items())), indent=2) + "\n",
             "schema.json": json.dumps(schema, indent=2) + "\n",
