@@ -19,6 +19,7 @@ from typing import Any
 from .errors import DawgError
 from .kit import command as author_commands
 from .kit import docs, golden, publish
+from .kit.preview import Session
 from .render import check_model
 from .sources.artifact import Artifact
 from .sources.fetch import Fetched, Fetcher
@@ -288,9 +289,14 @@ def _render(args: argparse.Namespace) -> int:
     return 0
 
 
+_PREVIEW = Session()
+"""`dawg preview` (and --watch) renders through one runtime per process."""
+
+
 def _render_for_preview(args: argparse.Namespace, config: bytes) -> dict[str, Any]:
     artifact = _fetch(args, args.generator).artifact
-    return _run_checked(_runtime(args), artifact, config, limits_from_args(args)).dashboard
+    runtime = _PREVIEW.runtime_for(artifact.digest, lambda: _runtime(args))
+    return _run_checked(runtime, artifact, config, limits_from_args(args)).dashboard
 
 
 def _inspect(args: argparse.Namespace) -> int:

@@ -27,6 +27,7 @@ from ..errors import DawgError
 from ..grafana import ownership
 from ..grafana.client import GrafanaClient
 from ..render import prepare
+from ..wasm.runtime import Runtime
 
 OWNER = "dawg-preview"
 DEFAULT_FOLDER = "DAWG previews"
@@ -68,6 +69,24 @@ def publish(client: GrafanaClient, dashboard: dict[str, Any], uid: str, folder: 
     marked = prepare(dashboard, uid, OWNER)
     saved = client.save_dashboard(marked, folder_uid=folder_uid, message="dawg preview", overwrite=True)
     return Published(saved.uid, client.absolute_url(saved.url), saved.version)
+
+
+class Session:
+    """The runtime of one preview session: a config edit reuses the compiled generator;
+    a rebuild (a new digest) drops the previous build's compiled code from memory, so
+    `--watch` holds one build however many times the author rebuilds."""
+
+    def __init__(self) -> None:
+        self._runtime: Runtime | None = None
+        self._digest = ""
+
+    def runtime_for(self, digest: str, make: Callable[[], Runtime]) -> Runtime:
+        if self._runtime is None:
+            self._runtime = make()
+        elif digest != self._digest:
+            self._runtime.forget()
+        self._digest = digest
+        return self._runtime
 
 
 def stamp(paths: list[Path]) -> tuple[tuple[int, int], ...]:
