@@ -45,8 +45,14 @@ def prepare(dashboard: dict[str, Any], uid: str, owner: str) -> dict[str, Any]:
 
 
 MAX_MODEL_WARNINGS = 20
-"""A generator controls how many findings it has (one per panel): every adapter prints,
-logs or stores these, so they are capped like the errors."""
+MAX_FINDING_CHARS = 300
+"""A generator controls how many findings it has (one per panel) and their text (a
+panel type of a megabyte): every adapter prints, logs or stores these (Pulumi state,
+a CR's status), so both are capped."""
+
+
+def _cut(text: str) -> str:
+    return text if len(text) <= MAX_FINDING_CHARS else text[: MAX_FINDING_CHARS - 3] + "..."
 
 
 def check_model(generator: str, dashboard: dict[str, Any]) -> tuple[str, ...]:
@@ -63,7 +69,9 @@ def check_model(generator: str, dashboard: dict[str, Any]) -> tuple[str, ...]:
             "the dashboard is not one Grafana can load: " + "; ".join(errors[:10]),
             "see 'Output validation' in docs/generator-contract.md",
         )
-    shown = [f"generator {generator}: dashboard {finding}" for finding in findings[:MAX_MODEL_WARNINGS]]
+    shown = [
+        f"generator {generator}: dashboard {_cut(str(finding))}" for finding in findings[:MAX_MODEL_WARNINGS]
+    ]
     if len(findings) > MAX_MODEL_WARNINGS:
         shown.append(
             f"generator {generator}: dashboard: ... and {len(findings) - MAX_MODEL_WARNINGS} more "

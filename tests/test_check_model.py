@@ -34,3 +34,11 @@ def test_errors_still_refuse_whatever_the_warnings() -> None:
     panels = [{"type": f"p{i}"} for i in range(100)] + [{"type": "text", "gridPos": {"h": "1"}}]
     with pytest.raises(InvalidDashboard, match=r"panels\[100\].gridPos"):
         check_model("gen", {"title": "t", "schemaVersion": 39, "panels": panels})
+
+
+def test_a_huge_panel_type_makes_a_short_warning() -> None:
+    (warning,) = check_model(
+        "gen", {"title": "t", "schemaVersion": 39, "panels": [{"type": "x" * 1_000_000}]}
+    )
+    assert len(warning) < 400 and warning.endswith("...")
+    assert warning.startswith("generator gen: dashboard panels[0].type: 'xxx")
