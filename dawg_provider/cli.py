@@ -20,14 +20,16 @@ from .errors import DawgError
 from .grafana.v2 import as_object
 from .kit import command as author_commands
 from .kit import docs, golden, publish
+from .kit.preview import Session
 from .render import check_model
+from .sources.artifact import Artifact
 from .sources.credentials import parse_auth_realm
 from .sources.fetch import Fetched, Fetcher
 from .sources.reference import OciRef, parse_reference
 from .sources.registry import RegistryClient, RegistryOptions
 from .units import format_size, parse_duration, parse_size
 from .wasm.limits import Limits
-from .wasm.runtime import Runtime
+from .wasm.runtime import RenderedDashboard, Runtime
 
 ENV_REGISTRY_PASSWORD = "DAWG_REGISTRY_PASSWORD"
 
@@ -273,13 +275,18 @@ def read_config(path: str | None) -> bytes:
         raise DawgError(f"config file {path}: cannot read it: {error.strerror}") from None
 
 
-def _render(args: argparse.Namespace) -> int:
-    limits = limits_from_args(args)
-    config = read_config(args.config)
-    artifact = _fetch(args, args.generator).artifact
-    rendered = _runtime(args).run(artifact, config, limits)
+def _run_checked(runtime: Runtime, artifact: Artifact, config: bytes, limits: Limits) -> RenderedDashboard:
+    """Run and apply the output policy (`check_model`): render, test and preview alike,
+    so a dashboard `dawg render` refuses is never a golden file nor saved by a preview."""
+    rendered = runtime.run(artifact, config, limits)
     for warning in rendered.warnings + check_model(artifact.label, rendered.dashboard):
         print(f"dawg: warning: {warning}", file=sys.stderr)
+    return rendered
+
+
+def _render(args: argparse.Namespace) -> int:
+    artifact = _fetch(args, args.generator).artifact
+    rendered = _run_checked(_runtime(args), artifact, read_config(args.config), limits_from_args(args))
     if rendered.stderr.strip():
         for line in rendered.stderr.rstrip().splitlines():
             print(f"generator: {line}", file=sys.stderr)
@@ -293,11 +300,14 @@ def _render(args: argparse.Namespace) -> int:
     return 0
 
 
+_PREVIEW = Session()
+"""`dawg preview` (and --watch) renders through one runtime per process."""
+
+
 def _render_for_preview(args: argparse.Namespace, config: bytes) -> dict[str, Any]:
-    rendered = _runtime(args).run(_fetch(args, args.generator).artifact, config, limits_from_args(args))
-    for warning in rendered.warnings:
-        print(f"dawg: warning: {warning}", file=sys.stderr)
-    return rendered.dashboard
+    artifact = _fetch(args, args.generator).artifact
+    runtime = _PREVIEW.runtime_for(artifact.digest, lambda: _runtime(args))
+    return _run_checked(runtime, artifact, config, limits_from_args(args)).dashboard
 
 
 def _inspect(args: argparse.Namespace) -> int:
@@ -328,7 +338,7 @@ def _test(args: argparse.Namespace) -> int:
     artifact = _fetch(args, args.generator).artifact
     runtime, limits = _runtime(args), limits_from_args(args)
     results = [
-        golden.run_case(case, lambda config: runtime.run(artifact, config, limits).dashboard, args.update)
+        golden.run_case(case, lambda c: _run_checked(runtime, artifact, c, limits).dashboard, args.update)
         for case in cases
     ]
     for result in results:

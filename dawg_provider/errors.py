@@ -252,6 +252,10 @@ class InvalidOutput(GeneratorError):
     """The generator succeeded but its stdout is not a usable dashboard."""
 
 
+class InvalidDashboard(InvalidOutput):
+    """The generated dashboard breaks Grafana's dashboard model (an error of the output policy)."""
+
+
 def stderr_excerpt(stderr: str, head: int = 4, tail: int = 12, max_chars: int = 2500) -> str:
     """The first and last lines of a generator's stderr, short enough for an error message."""
     lines = [line.rstrip() for line in stderr.strip().splitlines()]

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from .errors import InvalidOutput
+from .errors import InvalidDashboard
 from .grafana import ownership
 from .grafana.canonical import content_hash
 from .grafana.modelcheck import Severity, check_dashboard
@@ -44,8 +44,19 @@ def prepare(dashboard: dict[str, Any], uid: str, owner: str) -> dict[str, Any]:
     return marked
 
 
+MAX_MODEL_WARNINGS = 20
+MAX_FINDING_CHARS = 300
+"""A generator controls how many findings it has (one per panel) and their text (a
+panel type of a megabyte): every adapter prints, logs or stores these (Pulumi state,
+a CR's status), so both are capped."""
+
+
+def _cut(text: str) -> str:
+    return text if len(text) <= MAX_FINDING_CHARS else text[: MAX_FINDING_CHARS - 3] + "..."
+
+
 def check_model(generator: str, dashboard: dict[str, Any]) -> tuple[str, ...]:
-    """Warnings on the dashboard's model; `InvalidOutput` for what Grafana could not load.
+    """Warnings on the dashboard's model; `InvalidDashboard` for what Grafana could not load.
 
     The policy (which findings are errors) is grafana/modelcheck.py's, documented in
     docs/generator-contract.md; every adapter applies it through here.
@@ -55,12 +66,20 @@ def check_model(generator: str, dashboard: dict[str, Any]) -> tuple[str, ...]:
     findings = check_dashboard(dashboard)
     errors = [f"{finding}" for finding in findings if finding.severity is Severity.ERROR]
     if errors:
-        raise InvalidOutput(
+        raise InvalidDashboard(
             generator,
             "the dashboard is not one Grafana can load: " + "; ".join(errors[:10]),
             "see 'Output validation' in docs/generator-contract.md",
         )
-    return tuple(f"generator {generator}: dashboard {finding}" for finding in findings)
+    shown = [
+        f"generator {generator}: dashboard {_cut(str(finding))}" for finding in findings[:MAX_MODEL_WARNINGS]
+    ]
+    if len(findings) > MAX_MODEL_WARNINGS:
+        shown.append(
+            f"generator {generator}: dashboard: ... and {len(findings) - MAX_MODEL_WARNINGS} more "
+            "warnings like these (check the whole file with `dawg validate`)"
+        )
+    return tuple(shown)
 
 
 class Renderer:

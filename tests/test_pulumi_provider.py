@@ -8,6 +8,7 @@ Create, Update, Read, Delete, against the Grafana stand-in and the real registry
 from __future__ import annotations
 
 import base64
+import json
 import shutil
 import subprocess
 import sys
@@ -679,3 +680,29 @@ def test_registry_outage_keeps_an_unchanged_preview_working(
     grafana.reset_counts()
     assert stack.preview("outage", news).op == "same"
     assert grafana.requests == []
+
+
+def test_model_warnings_are_in_the_preview_and_the_outputs_and_errors_fail_check(
+    provider: ProviderProcess, stack: Stack, grafana: GrafanaStandIn, tmp_path: Path
+) -> None:
+    hostile = build(Language.C, ROOT / "tests" / "hostile" / "hostile.c", tmp_path / "hostile.wasm")
+    odd = {"title": "odd", "schemaVersion": 39, "panels": [{"type": "no-such-panel"}]}
+    warned = inputs("dawg-model-warn", generator=f"file://{hostile}", config="raw " + json.dumps(odd))
+    checked, failures = provider.check(stack.urn("warned"), {}, warned)
+    assert failures == []
+    assert [w for w in checked["warnings"] if "panels[0].type: 'no-such-panel'" in w]  # preview shows it
+    stack.up("warned", warned)
+    assert [w for w in stack.resources["warned"].outputs["warnings"] if "no-such-panel" in w]
+    assert grafana.dashboard("dawg-model-warn") is not None  # a warning does not stop the write
+
+    unchanged = stack.preview("warned", warned)
+    assert unchanged.op == "same"  # the warnings in the inputs never make a change of their own
+
+    broken = {"title": "broken", "panels": [{"type": "stat", "gridPos": {"h": 1, "w": 1, "x": 0}}]}
+    bad = inputs("dawg-model-err", generator=f"file://{hostile}", config="raw " + json.dumps(broken))
+    _, failures = provider.check(stack.urn("broken"), {}, bad)
+    assert failures[0][0] == "generator"
+    assert "panels[0].gridPos: y must be an integer" in failures[0][1]
+    assert "Output validation" in failures[0][1]
+    step = stack.up("broken", bad)
+    assert step.op == "failed" and grafana.dashboard("dawg-model-err") is None  # nothing written

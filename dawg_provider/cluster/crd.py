@@ -44,6 +44,7 @@ class Reason(Enum):
     SUSPENDED = "Suspended"
     CONFIG_INVALID = "ConfigInvalid"
     GENERATOR_FAILED = "GeneratorFailed"
+    DASHBOARD_INVALID = "DashboardInvalid"
     GRAFANA_ERROR = "GrafanaError"
     DRIFTED = "Drifted"
     UID_CONFLICT = "UidConflict"
@@ -56,6 +57,7 @@ FAILURES = frozenset(
     {
         Reason.CONFIG_INVALID,
         Reason.GENERATOR_FAILED,
+        Reason.DASHBOARD_INVALID,
         Reason.GRAFANA_ERROR,
         Reason.DRIFTED,
         Reason.UID_CONFLICT,
@@ -65,6 +67,10 @@ FAILURES = frozenset(
 )
 UNVERIFIED = frozenset({Reason.GRAFANA_ERROR, Reason.INTERNAL_ERROR})
 """Failures that say nothing about the dashboard already applied (Grafana unreachable, a bug)."""
+MAX_WARNINGS = 20
+MAX_WARNING_CHARS = 512
+"""`status.warnings` is bounded (the CRD says so too): a generator controls the text of
+its findings (a panel type of a megabyte), and a status lives in etcd."""
 
 
 @dataclass(frozen=True)
@@ -150,8 +156,11 @@ def status_for(
     grafana: dict[str, Any] | None = None,
     generator_digest: str | None = None,
     dashboard_sha256: str | None = None,
+    warnings: tuple[str, ...] | None = None,
 ) -> dict[str, Any]:
-    """The status after a pass. Pure. Failures keep what was last applied (grafana, digests)."""
+    """The status after a pass. Pure. Failures keep what was last applied (grafana, digests,
+    the warnings about that dashboard); `warnings` (when a dashboard was rendered and
+    applied) replaces them, an empty tuple clearing a list that was there."""
     old = resource.status
     previous = list(old.get("conditions") or [])
     generation = resource.generation
@@ -186,7 +195,22 @@ def status_for(
     status["grafana"] = grafana if grafana is not None else old.get("grafana")
     status["generatorDigest"] = generator_digest or old.get("generatorDigest")
     status["dashboardSha256"] = dashboard_sha256 or old.get("dashboardSha256")
+    # A merge patch cannot drop a key by leaving it out: once there, the list stays (maybe []).
+    if warnings is None:
+        status["warnings"] = old.get("warnings")
+    elif warnings or "warnings" in old:
+        status["warnings"] = bounded_warnings(warnings)
     return {key: value for key, value in status.items() if value is not None}
+
+
+def bounded_warnings(warnings: tuple[str, ...]) -> list[str]:
+    """At most `MAX_WARNINGS` entries of at most `MAX_WARNING_CHARS` each, the last one
+    saying how many were left out. Pure."""
+    shown = [w if len(w) <= MAX_WARNING_CHARS else w[: MAX_WARNING_CHARS - 3] + "..." for w in warnings]
+    if len(shown) > MAX_WARNINGS:
+        left = len(shown) - (MAX_WARNINGS - 1)
+        shown = [*shown[: MAX_WARNINGS - 1], f"... and {left} more (dawg render shows them all)"]
+    return shown
 
 
 def same_status(old: dict[str, Any], new: dict[str, Any]) -> bool:
@@ -294,6 +318,13 @@ def crd_manifest() -> dict[str, Any]:
             },
             "generatorDigest": {"type": "string", "maxLength": 128},
             "dashboardSha256": {"type": "string", "maxLength": 128},
+            "warnings": {
+                "type": "array",
+                "maxItems": MAX_WARNINGS,
+                "items": {"type": "string", "maxLength": MAX_WARNING_CHARS},
+                "description": "What the last render and apply warned about (the dashboard model, "
+                "a floating tag, drift overwritten); the dashboard was written",
+            },
             "lastSyncTime": {"type": "string", "format": "date-time"},
         },
     }

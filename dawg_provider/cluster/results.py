@@ -33,6 +33,8 @@ class CrResult:
     reason: Reason
     message: str
     diff: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
+    """What the render and apply warned about (the dashboard was written, or would be)."""
 
 
 @dataclass

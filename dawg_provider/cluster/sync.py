@@ -9,7 +9,8 @@ local use: the same code path). It is a thin adapter: the decisions are the core
   break: the object is first checked against the CRD's own schema (`schema`), and a
   bad generator, a bad config, a policy violation, a Grafana error or any unexpected
   exception only marks that CR (condition reasons `ConfigInvalid`, `PolicyDenied`,
-  `GeneratorFailed`, `GrafanaError`, `Drifted`, `UidConflict`, `InternalError`; the
+  `GeneratorFailed`, `DashboardInvalid`, `GrafanaError`, `Drifted`, `UidConflict`,
+  `InternalError`; the
   traceback of an unexpected one goes to the job's log at debug level, never to
   status), and the pass goes on. Per-CR failures live in status; the job itself
   fails (exit 1) only when it could not do its work: list, reach Grafana, write
@@ -33,6 +34,11 @@ local use: the same code path). It is a thin adapter: the decisions are the core
   the listing was incomplete (a manifest file could not be read).
 - **For the controller**: `may_write` ("still holding the Lease?") is asked before each
   write, and `claim` gives each CR one writer at a time (`controller`); else Deferred.
+- **Warnings are surfaced, errors refuse**: what the render warned about (the
+  dashboard model's warnings per docs/generator-contract.md "Output validation", a
+  floating tag, a dropped uid) and what the apply warned about (drift overwritten)
+  go to `status.warnings` (bounded) and the pass report; the Synced message counts
+  them. A model *error* fails the CR `DashboardInvalid`, nothing written.
 - `--dry-run` prints the plan with readable diffs and writes nothing.
 """
 
@@ -53,10 +59,12 @@ from ..errors import (
     GeneratorError,
     GeneratorFailed,
     GrafanaError,
+    InvalidDashboard,
     PolicyViolation,
     RegistryError,
     RegistryUnreachable,
     printable,
+    scrub,
 )
 from ..grafana import GrafanaClient, ownership
 from ..grafana.apply import Applied, apply, check_writable, preview
@@ -277,6 +285,8 @@ class SyncJob:
             return self._sync_spec(resource, replace(spec, limits=limits), folder, uid, now, stamp)
         except PolicyViolation as error:
             return self._finish(resource, uid, Outcome.FAILED, Reason.POLICY_DENIED, str(error), stamp)
+        except InvalidDashboard as error:
+            return self._finish(resource, uid, Outcome.FAILED, Reason.DASHBOARD_INVALID, str(error), stamp)
         except GeneratorFailed as error:
             reason = Reason.CONFIG_INVALID if error.exit_code == 1 else Reason.GENERATOR_FAILED
             return self._finish(resource, uid, Outcome.FAILED, reason, str(error), stamp)
@@ -357,7 +367,8 @@ class SyncJob:
             outcome, reason = classify(decision.action)
             lines = tuple(decision.diff.lines()) if decision.diff else ()
             message = "; ".join((decision.reason, *([takeover] if takeover else [])))
-            return CrResult(resource.key, uid, outcome, reason, message, lines)
+            warned = tuple(scrub(w) for w in (*rendering.warnings, *decision.warnings))
+            return CrResult(resource.key, uid, outcome, reason, message, lines, warned)
         applied: Applied = apply(
             client, desired, recorded, policy, spec.message or f"DAWG sync of {resource.key}", live=live
         )
@@ -375,6 +386,9 @@ class SyncJob:
             "version": saved.version if saved else live.version if live else 0,
         }
         message = "; ".join((decision.reason, *decision.warnings))
+        if rendering.warnings:
+            count = len(rendering.warnings)
+            message += f"; {count} warning{'s' if count > 1 else ''} on the render, see status.warnings"
         diff = tuple(decision.diff.lines()) if decision.diff else ()
         return self._finish(
             resource,
@@ -388,6 +402,7 @@ class SyncJob:
             dashboard_hash=content_hash(dashboard),
             diff=diff,
             verified=True,
+            warnings=(*rendering.warnings, *decision.warnings),
         )
 
     def _finish(
@@ -404,8 +419,11 @@ class SyncJob:
         dashboard_hash: str | None = None,
         diff: tuple[str, ...] = (),
         verified: bool = False,
+        warnings: tuple[str, ...] | None = None,
     ) -> CrResult:
-        result = CrResult(resource.key, uid, outcome, reason, message, diff)
+        """Record the outcome in status. `warnings` None (nothing applied) keeps the last ones."""
+        shown = tuple(scrub(warning) for warning in warnings or ())  # never a secret in status
+        result = CrResult(resource.key, uid, outcome, reason, message, diff, shown)
         if self.options.dry_run:
             return result
         status = status_for(
@@ -416,6 +434,7 @@ class SyncJob:
             grafana=grafana,
             generator_digest=digest,
             dashboard_sha256=dashboard_hash,
+            warnings=None if warnings is None else shown,
         )
         if not self.may_write():  # the new leader writes this status
             return result

@@ -20,7 +20,7 @@ from typing import Any
 
 from ..errors import DawgError
 from .golden import golden_text
-from .new import NAME, write_project
+from .new import FACTS, NAME, TemplateLanguage, requirements, write_project
 
 VARIABLE = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 MAX_DASHBOARD = 4 * 1024 * 1024
@@ -31,7 +31,7 @@ def parse_variables(pairs: list[str]) -> dict[str, str]:
     found: dict[str, str] = {}
     for pair in pairs:
         name, equals, value = pair.partition("=")
-        if not equals or not VARIABLE.match(name):
+        if not equals or not VARIABLE.fullmatch(name):
             raise DawgError(f"--var {pair!r}: give NAME=VALUE, NAME in lower case ([a-z][a-z0-9_]*)")
         if len(value) < 2:
             raise DawgError(f"--var {pair!r}: the value must be at least 2 characters of the dashboard")
@@ -63,18 +63,24 @@ def load_dashboard(path: Path) -> dict[str, Any]:
 def parameterize(dashboard: dict[str, Any], variables: dict[str, str]) -> tuple[Any, dict[str, int]]:
     """The dashboard with each value replaced by `%{name}` in every string; and the counts. Pure.
 
-    Longer values are replaced first, so a value inside another (`shop` in `shop/api`)
-    does not split it.
+    One pass over each string with every value at once, longest first: a value inside
+    another (`shop` in `shop/api`) does not split it, and no value is ever replaced
+    inside a placeholder put there for another (`s` in `%{namespace}`).
     """
     counts = dict.fromkeys(variables, 0)
-    order = sorted(variables, key=lambda name: -len(variables[name]))
+    by_value: dict[str, str] = {}
+    for name in sorted(variables, key=lambda name: -len(variables[name])):
+        by_value.setdefault(variables[name], name)
+    pattern = re.compile("|".join(re.escape(value) for value in by_value))
+
+    def placeholder(match: re.Match[str]) -> str:
+        name = by_value[match.group()]
+        counts[name] += 1
+        return "%{" + name + "}"
 
     def walk(value: Any) -> Any:
         if isinstance(value, str):
-            for name in order:
-                counts[name] += value.count(variables[name])
-                value = value.replace(variables[name], "%{" + name + "}")
-            return value
+            return pattern.sub(placeholder, value)
         if isinstance(value, list):
             return [walk(item) for item in value]
         if isinstance(value, dict):
@@ -88,7 +94,7 @@ def plan(
     name: str, dashboard: dict[str, Any], variables: dict[str, str]
 ) -> tuple[dict[str, str], dict[str, int]]:
     """`{relative path: text}` of the project, and how often each variable was found."""
-    if not NAME.match(name):
+    if not NAME.fullmatch(name):
         raise DawgError(
             f"{name!r} is not a generator name: lower-case letters, digits and '-', from a letter"
         )
@@ -114,11 +120,14 @@ def plan(
     example = "".join(f"{key}: {json.dumps(value)}\n" for key, value in sorted(variables.items()))
     templates = resources.files(__package__ or "dawg_provider.kit") / "templates" / "json"
     project = {
-        entry.name: entry.read_text(encoding="utf-8").replace("{{name}}", name)
+        entry.name: entry.read_text(encoding="utf-8")
+        .replace("{{name}}", name)
+        .replace("{{version}}", FACTS[TemplateLanguage.GO].version)
         for entry in templates.iterdir()
     }
     project.update(
         {
+            "requirements-build.txt": requirements(FACTS[TemplateLanguage.GO].pin),
             "dashboard.json": placeholders + "\n",
             "variables.json": json.dumps(dict(sorted(variables.items())), indent=2) + "\n",
             "schema.json": json.dumps(schema, indent=2) + "\n",

@@ -7,12 +7,18 @@ keys sorted) or, when rendering fails on purpose, `NAME.golden.err` (the error
 without the generator's name and digest, which change with every build). `--update`
 writes what was rendered instead. The decision is a pure function of the expected
 and actual text, so a dry run and a real run agree.
+
+The directory comes with a contributor's pull request: a config or golden file that
+is a symbolic link fails its case (nothing is read through it, nothing written
+through it: `--update` would otherwise truncate wherever the link points), and
+golden files are written to a temporary name and renamed into place.
 """
 
 from __future__ import annotations
 
 import difflib
 import json
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
@@ -65,7 +71,11 @@ def find_cases(directory: Path) -> list[Case]:
     """Every config in `directory` (not recursive), sorted by name; golden files are not configs."""
     cases = []
     for path in sorted(directory.iterdir()):
-        if path.is_file() and path.suffix in CONFIG_SUFFIXES and not path.name.endswith(GOLDEN_JSON):
+        if (
+            (path.is_file() or path.is_symlink())
+            and path.suffix in CONFIG_SUFFIXES
+            and not path.name.endswith(GOLDEN_JSON)
+        ):
             cases.append(Case(path.name[: -len(path.suffix)], path))
     return cases
 
@@ -105,6 +115,14 @@ def judge(expected: str | None, actual: str, label: str) -> tuple[Verdict, str]:
 
 def run_case(case: Case, render: Callable[[bytes], dict[str, Any]], update: bool) -> Result:
     """Render one case and judge it (or, with `update`, write its golden file)."""
+    linked = [p for p in (case.config, case.golden_json, case.golden_err) if p.is_symlink()]
+    if linked:
+        return Result(
+            case,
+            Verdict.FAILED,
+            f"{linked[0]} is a symbolic link: dawg test reads and writes only regular files "
+            "in the directory (nothing was read or written through it)",
+        )
     try:
         actual = golden_text(render(case.config.read_bytes()))
         golden, other = case.golden_json, case.golden_err
@@ -112,7 +130,9 @@ def run_case(case: Case, render: Callable[[bytes], dict[str, Any]], update: bool
         actual = error_text(error)
         golden, other = case.golden_err, case.golden_json
     if update:
-        golden.write_text(actual)
+        scratch = golden.with_name(f".{golden.name}.{os.getpid()}.tmp")
+        scratch.write_text(actual)
+        os.replace(scratch, golden)  # a link appearing meanwhile is replaced, not followed
         other.unlink(missing_ok=True)
         return Result(case, Verdict.UPDATED)
     expected = golden.read_text() if golden.exists() else None

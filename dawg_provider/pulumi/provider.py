@@ -29,9 +29,11 @@ about, and what this does about it:
   warns (naming the uid and URL left behind) and succeeds, so the state converges.
 - The dashboard is stored once in state (in the inputs, where the engine diffs it),
   not again in the outputs; Delete and Read need only uid, owner and target.
-- Warnings (drift overwritten, a registry tag that moved) are logged and also kept
-  in the `warnings` output: a dynamic provider's logs reach the engine as plain
-  stderr text, not as resource warnings.
+- Warnings (the dashboard model's, drift overwritten, a registry tag that moved) are
+  logged and also kept in the `warnings` output: a dynamic provider's logs reach the
+  engine as plain stderr text, not as resource warnings. check() puts the render's
+  warnings in the checked inputs too, so `pulumi preview` shows them with the
+  resource (diff() never counts them: only `DIFFED_KEYS` decide an update).
 - Errors are raised with messages that stand alone; bad inputs are `CheckFailure`s
   naming the field.
 """
@@ -229,8 +231,11 @@ class WasmDashboardProvider(ResourceProvider):
         reserved = reserved_key_problem(rendering.dashboard)
         if reserved is not None:
             return CheckResult(inputs, [CheckFailure("generator", reserved)])
-        for warning in rendering.warnings:
-            pulumi.log.warn(scrub(warning))
+        warnings = [scrub(warning) for warning in rendering.warnings]
+        for warning in warnings:
+            pulumi.log.warn(warning)
+        if warnings:  # shown by `pulumi preview` (--diff) with the resource, unlike the log
+            inputs["warnings"] = warnings
         inputs.update(
             generatorDigest=rendering.generator_digest,
             generatorRef=rendering.generator_ref,

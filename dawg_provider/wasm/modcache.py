@@ -40,6 +40,7 @@ import logging
 import os
 import stat
 import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -58,6 +59,7 @@ Deserialize = Callable[[wasmtime.Engine, str], Compiled]
 ENV_KEY = "DAWG_MODULE_CACHE_KEY"
 ENV_KEY_FILE = "DAWG_MODULE_CACHE_KEY_FILE"
 MAX_KEY_FILE = 4096
+MAX_IN_MEMORY = 32
 
 
 @dataclass
@@ -79,13 +81,19 @@ class ModuleCache:
         directory: Path | None,
         settings_key: str,
         deserialize: Deserialize = wasmtime.Module.deserialize_file,
+        max_entries: int = 0,
     ) -> None:
-        """One cache per kind of compiled code (core modules, components), each in its own directory."""
+        """One cache per kind of compiled code (core modules, components), each in its own directory.
+
+        At most `max_entries` (default `MAX_IN_MEMORY`) compiled modules stay in memory,
+        the least recently used dropped first (they reload from disk): a long-running
+        controller sees every generator upgrade, `dawg preview --watch` every rebuild."""
         self._engine = engine
         self._deserialize = deserialize
         self._directory = directory
         self._settings_key = settings_key
-        self._modules: dict[str, Compiled] = {}
+        self._max_entries = max_entries if max_entries > 0 else MAX_IN_MEMORY
+        self._modules: OrderedDict[str, Compiled] = OrderedDict()
         self._lock = threading.Lock()
         self._digest_locks: dict[str, threading.Lock] = {}
         self.stats = CacheStats()
@@ -100,24 +108,37 @@ class ModuleCache:
 
     def get(self, hexdigest: str, compile_module: Callable[[], Compiled]) -> Compiled:
         """The compiled module for `hexdigest`, from memory, disk, or `compile_module()`."""
-        module = self._modules.get(hexdigest)
+        module = self._recall(hexdigest)
         if module is not None:
-            self.stats.memory_hits += 1
             return module
         with self._lock:
             digest_lock = self._digest_locks.setdefault(hexdigest, threading.Lock())
         with digest_lock:
-            module = self._modules.get(hexdigest)
+            module = self._recall(hexdigest)
             if module is not None:
-                self.stats.memory_hits += 1
                 return module
             module = self._load(hexdigest)
             if module is None:
                 module = compile_module()
                 self.stats.compiles += 1
                 self._store(hexdigest, module)
-            self._modules[hexdigest] = module
+            with self._lock:
+                self._modules[hexdigest] = module
+                while len(self._modules) > self._max_entries:
+                    self._modules.popitem(last=False)
             return module
+
+    def _recall(self, hexdigest: str) -> Compiled | None:
+        """From memory, marking it most recently used."""
+        with self._lock:
+            module = self._modules.get(hexdigest)
+            if module is not None:
+                self._modules.move_to_end(hexdigest)
+                self.stats.memory_hits += 1
+            return module
+
+    def __len__(self) -> int:
+        return len(self._modules)
 
     def forget(self) -> None:
         """Drop the in-memory modules (the disk stays); used by tests and the benchmark."""

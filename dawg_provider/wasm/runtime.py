@@ -218,6 +218,13 @@ class Runtime:
         self._infos: dict[str, ModuleInfo] = {}
         self._schemas: dict[str, ConfigSchema | None] = {}
 
+    def forget(self) -> None:
+        """Drop what is held in memory (compiled code, module facts, schemas); the disk stays."""
+        self.modules.forget()
+        self.components.forget()
+        self._infos.clear()
+        self._schemas.clear()
+
     def compile(self, artifact: Artifact) -> Compiled:
         """The compiled module or component (cached by digest, in memory and on disk)."""
         kind = artifact.binary_kind()

@@ -67,7 +67,7 @@ def parse(text: str) -> dict:
         if key in config:
             raise Err(f'config: field "{key}" is given twice')
         value = clean(value)
-        if not VALID.match(value):
+        if not VALID.fullmatch(value):
             raise Err(f'config: field "{key}" must be 1 to 100 letters, digits, spaces or ._:/-')
         config[key] = value
     for key in KNOWN:

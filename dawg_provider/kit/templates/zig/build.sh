@@ -1,7 +1,13 @@
 #!/usr/bin/env bash
-# Builds dist/{{name}}.wasm with Zig (pip install ziglang) and embeds schema.json.
+# Builds dist/{{name}}.wasm with Zig (pinned in requirements-build.txt) and embeds schema.json.
 set -euo pipefail
 cd "$(dirname "$0")"
+want={{version}} have="$("${PYTHON:-python3}" -m ziglang version)"
+[ "$have" = "$want" ] || [ -n "${DAWG_ANY_TOOLCHAIN:-}" ] || {
+    echo "build.sh: found $have, but this project is built and tested with $want:" >&2
+    echo "  pip install -r requirements-build.txt   (or DAWG_ANY_TOOLCHAIN=1 bash build.sh to try anyway)" >&2
+    exit 1
+}
 mkdir -p dist
 "${PYTHON:-python3}" -m ziglang build-exe -target wasm32-wasi -OReleaseSmall -fstrip \
     --name {{name}} main.zig -femit-bin=dist/{{name}}.wasm
