@@ -309,9 +309,14 @@ class SyncJob:
         adopted = live is not None and (
             ownership.is_adopted(live.dashboard) or not ownership.is_managed(live.dashboard)
         )
+        # Sealed over the form this Grafana stores (refresh raised, title trimmed), the form
+        # the planner compares: a mark over what DAWG sent would be an "edit" on every
+        # Grafana that normalises, the next time a run has no status to go by.
         dashboard = ownership.seal(
-            ownership.mark_resource(
-                rendering.dashboard, resource.namespace, resource.name, resource.uid, adopted
+            client.normalised(
+                ownership.mark_resource(
+                    rendering.dashboard, resource.namespace, resource.name, resource.uid, adopted
+                )
             )
         )
         folder_uid = self._folder(client, folder)
