@@ -258,8 +258,49 @@ def test_dawg_controller_process_serves_metrics_and_reconciles(
 
         wait_for(lambda: 'dawg_reconciles_total{outcome="created"} 2.0' in metrics())  # after the pass
         assert "dawg_leader 1.0" in metrics() and "dawg_generator_run_seconds_count 2.0" in metrics()
+        assert 'dawg_grafana_requests_total{code="2xx"}' in metrics()
         assert k8s.get("dawg", "dawg-controller", "leases")["spec"]["holderIdentity"]
     finally:
         process.terminate()
         _, stderr = process.communicate(timeout=10)
     assert TOKEN not in stderr and "Traceback" not in stderr.replace("KeyboardInterrupt", "")
+
+
+def test_metrics_count_grafana_and_registry_requests_and_errors(
+    grafana: GrafanaStandIn, tmp_path: Path
+) -> None:
+    """The controller's wiring (`command.instrument`): every Grafana attempt and registry
+    request counted by status class, errors (4xx/5xx, no answer) apart; the parts only
+    call the observer they were given."""
+    from dawg_provider import Runtime
+    from dawg_provider.cluster.command import instrument
+    from dawg_provider.cluster.metrics import Metrics
+    from dawg_provider.errors import RegistryError
+    from dawg_provider.sources.fetch import Fetcher
+    from tests.registry import free_port
+    from tests.registry_faults import Answer, body, fault_servers, manifest_for
+
+    metrics = Metrics()
+    renderer = Renderer(Runtime(tmp_path / "c"), Fetcher(tmp_path / "c"))
+    client = instrument(metrics, GrafanaConnection(grafana.url, token=TOKEN), renderer)()
+    client.health()
+    assert client.get_dashboard("no-such-dashboard") is None  # a 404: an error answer, counted
+    text = metrics.text()
+    assert 'dawg_grafana_requests_total{code="2xx"}' in text
+    assert 'dawg_grafana_requests_total{code="4xx"} 1.0' in text
+    assert "dawg_grafana_request_errors_total 1.0" in text
+    with fault_servers(1) as (server,):
+        server.routes["/v2/team/gen/manifests/1"] = body(manifest_for(b"\0asm\1\0\0\0"))
+        server.routes["/v2/team/gen/manifests/2"] = Answer(status=503)
+        for tag in ("1", "2"):
+            with pytest.raises(RegistryError):
+                renderer.fetcher.fetch(f"oci://{server.host}/team/gen:{tag}")
+    with pytest.raises(RegistryError):
+        renderer.fetcher.fetch(f"oci://127.0.0.1:{free_port()}/team/gen:1")  # nobody listens
+    text = metrics.text()
+    assert 'dawg_registry_requests_total{code="2xx"} 1.0' in text  # the manifest
+    assert 'dawg_registry_requests_total{code="4xx"} 1.0' in text  # its blob: 404
+    assert 'dawg_registry_requests_total{code="5xx"} 1.0' in text
+    assert 'dawg_registry_requests_total{code="none"} 1.0' in text
+    assert "dawg_registry_request_errors_total 3.0" in text
+    assert "dawg_grafana_request_errors_total 1.0" in text  # registry errors are not Grafana's

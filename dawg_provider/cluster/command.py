@@ -10,10 +10,11 @@ import argparse
 import os
 import socket
 import sys
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import DawgError, printable, register_secret
 from ..grafana import GrafanaClient, GrafanaConnection, ownership
@@ -26,6 +27,9 @@ from .reach import ReachPolicy
 from .sources import ClusterSource, ManifestSource, Source
 from .sync import DEFAULT_OWNER, Outcome, Summary, SyncJob, SyncOptions
 from .tenancy import DEFAULT_ROOT, TenancyPolicy
+
+if TYPE_CHECKING:
+    from .metrics import Metrics
 
 EXIT_JOB_FAILED = 1
 EXIT_CR_ERRORS = 3
@@ -309,19 +313,7 @@ def run_controller(args: argparse.Namespace, renderer: Renderer) -> int:
     assert isinstance(source, ClusterSource)
     kube = Kube(api_client(args.kubeconfig))
     metrics = Metrics()
-
-    def grafana() -> GrafanaClient:
-        client = GrafanaClient(connection)
-        client.session.hooks["response"].append(metrics.grafana_response)
-        return client
-
-    render = renderer.render_fetched
-
-    def render_fetched(*args: Any, **kwargs: Any) -> Any:
-        with metrics.generator.time():
-            return render(*args, **kwargs)
-
-    renderer.render_fetched = render_fetched  # type: ignore[method-assign]
+    grafana = instrument(metrics, connection, renderer)
 
     def make_job(batch: Source, prune: bool) -> SyncJob:
         return SyncJob(batch, grafana, renderer, replace(options, prune=options.prune and prune))
@@ -337,6 +329,29 @@ def run_controller(args: argparse.Namespace, renderer: Renderer) -> int:
     finally:
         controller.stop()
     return 0
+
+
+def instrument(
+    metrics: Metrics, connection: GrafanaConnection, renderer: Renderer
+) -> Callable[[], GrafanaClient]:
+    """Wire the parts' observers to the metrics: every Grafana attempt and registry request
+    counted by status class (errors apart), every render timed. Returns the Grafana client
+    factory the jobs use."""
+
+    def grafana() -> GrafanaClient:
+        client = GrafanaClient(connection)
+        client.observer = metrics.grafana_request
+        return client
+
+    renderer.fetcher.client.observer = metrics.registry_request
+    render = renderer.render_fetched
+
+    def render_fetched(*args: Any, **kwargs: Any) -> Any:
+        with metrics.generator.time():
+            return render(*args, **kwargs)
+
+    renderer.render_fetched = render_fetched  # type: ignore[method-assign]
+    return grafana
 
 
 def exit_code(summary: Summary, fail_on_cr_errors: bool = False) -> int:

@@ -35,7 +35,15 @@ class Metrics:
             "dawg_grafana_requests", "HTTP requests to Grafana, by status class", ["code"], registry=r
         )
         self.grafana_errors = prom.Counter(
-            "dawg_grafana_request_errors", "Grafana requests answered 4xx/5xx", registry=r
+            "dawg_grafana_request_errors", "Grafana requests answered 4xx/5xx or not answered", registry=r
+        )
+        self.registry_requests = prom.Counter(
+            "dawg_registry_requests", "HTTP requests to OCI registries, by status class", ["code"], registry=r
+        )
+        self.registry_errors = prom.Counter(
+            "dawg_registry_request_errors",
+            "Registry requests answered 4xx/5xx or not answered",
+            registry=r,
         )
         self.generator = prom.Histogram(
             "dawg_generator_run_seconds", "Generator runs (render included)", registry=r
@@ -54,12 +62,13 @@ class Metrics:
         if summary.job_failed:
             self.job_errors.inc()
 
-    def grafana_response(self, response: Any, *args: Any, **kwargs: Any) -> None:
-        """A `requests` response hook for the Grafana client's session."""
-        code = int(getattr(response, "status_code", 0) or 0)
-        self.grafana.labels(f"{code // 100}xx").inc()
-        if code >= 400:
-            self.grafana_errors.inc()
+    def grafana_request(self, status: int | None) -> None:
+        """The Grafana client's `observer`: one attempt, its status or None (no answer)."""
+        _count(self.grafana, self.grafana_errors, status)
+
+    def registry_request(self, status: int | None) -> None:
+        """The registry client's `observer`: one request, its status or None (no answer)."""
+        _count(self.registry_requests, self.registry_errors, status)
 
     def text(self) -> str:
         return prom.generate_latest(self.registry).decode()
@@ -68,3 +77,14 @@ class Metrics:
         """Serves `/metrics` (any path) on `port`, in a daemon thread; returns the server."""
         server, _thread = prom.start_http_server(port, registry=self.registry)
         return server
+
+
+def _code(status: int | None) -> str:
+    """The status class as a label: `2xx`..`5xx`, or `none` when no answer came."""
+    return f"{status // 100}xx" if status else "none"
+
+
+def _count(requests: Any, errors: Any, status: int | None) -> None:
+    requests.labels(_code(status)).inc()
+    if status is None or status >= 400:
+        errors.inc()
