@@ -38,6 +38,13 @@ kubernetes/kubernetes (paths under staging/src/k8s.io/):
   `statusStrategy.ValidateUpdate`): 422 Invalid with causes, nothing stored. A
   `metadata.resourceVersion` in the patch that is not the current one is 409 Conflict
   with apimachinery/pkg/api/errors `OptimisticLockErrorMsg`.
+- **Spec updates.** `PATCH` of a Dashboard (merge patch, RFC 7386) changes `spec`,
+  `metadata.labels` and `metadata.annotations` only: the status a client sends is
+  reset to the stored one (apiextensions-apiserver/pkg/registry/customresource/
+  strategy.go `PrepareForUpdate`, status subresource enabled), and a spec change moves
+  `generation` (same function). The result is validated against the CRD schema and its
+  CEL rules with the old object (`strategy.ValidateUpdate` -> cel `Validator.Validate`,
+  see `k8s_cel`): 422 Invalid, nothing stored.
 - **Leases** (coordination.k8s.io/v1) get/create/update, 409 AlreadyExists on a create
   of an existing name and 409 Conflict on an update with a stale resourceVersion
   (apiserver/pkg/registry/generic/registry/store.go `Create`, `Update`); **Events**
@@ -60,6 +67,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 from dawg_provider.cluster.schema import crd_schema, validate_object
+from tests.k8s_cel import validate as validate_rules
 from tests.k8s_selectors import SelectorError, matches, parse
 
 GROUP, VERSION, PLURAL, KIND = "dawg.urcloud.cc", "v1", "dashboards", "Dashboard"
@@ -281,6 +289,8 @@ class KubernetesStandIn:
                 return 200, copy.deepcopy(obj)
             if method == "PATCH" and sub:
                 return self._patch_status(obj, headers.get("content-type", ""), body)
+            if method == "PATCH":
+                return self._patch_spec(obj, headers.get("content-type", ""), body)
         return 405, status_object(405, "MethodNotAllowed", f"{method} is not supported on {path}")
 
     def _list(self, namespace: str | None, query: dict[str, list[str]]) -> tuple[int, Any]:
@@ -323,18 +333,35 @@ class KubernetesStandIn:
             "items": copy.deepcopy(page),
         }
 
+    def _patch_spec(self, obj: dict[str, Any], content_type: str, body: bytes) -> tuple[int, Any]:
+        name = obj["metadata"]["name"]
+        patch = _merge_patch(content_type, body)
+        if isinstance(patch, tuple):
+            return patch
+        updated = copy.deepcopy(obj)
+        updated["spec"] = _merge(obj.get("spec") or {}, patch.get("spec", obj.get("spec")))
+        for part in ("labels", "annotations"):
+            if part in (patch.get("metadata") or {}):
+                merged = _merge(obj["metadata"].get(part) or {}, patch["metadata"][part])
+                updated["metadata"][part] = merged
+        errors = [e for e in validate_object(updated) if not e.startswith("status")]
+        errors += validate_rules(crd_schema()["properties"]["spec"], updated["spec"], obj.get("spec"), "spec")
+        if errors:
+            causes = [{"reason": "FieldValueInvalid", "message": e, "field": e.split(":")[0]} for e in errors]
+            message = f'{KIND}.{GROUP} "{name}" is invalid: ' + ", ".join(errors)
+            return 422, status_object(422, "Invalid", message, name, causes=causes)
+        if updated == obj:
+            return 200, copy.deepcopy(obj)  # nothing changed: no write, no event
+        if updated["spec"] != obj.get("spec"):
+            updated["metadata"]["generation"] += 1
+        key = (obj["metadata"]["namespace"], name)
+        return 200, copy.deepcopy(self._store(key, updated, "MODIFIED"))
+
     def _patch_status(self, obj: dict[str, Any], content_type: str, body: bytes) -> tuple[int, Any]:
         name = obj["metadata"]["name"]
-        if content_type.split(";", maxsplit=1)[0].strip() != "application/merge-patch+json":
-            return 415, status_object(
-                415,
-                "UnsupportedMediaType",
-                f"the body of the request was in an unknown format: {content_type}",
-            )
-        try:
-            patch = json.loads(body)
-        except ValueError:
-            return 400, status_object(400, "BadRequest", "the body of the request could not be decoded")
+        patch = _merge_patch(content_type, body)
+        if isinstance(patch, tuple):
+            return patch
         wanted = (patch.get("metadata") or {}).get("resourceVersion")
         if wanted and wanted != obj["metadata"]["resourceVersion"]:
             message = f'Operation cannot be fulfilled on {PLURAL}.{GROUP} "{name}": {CONFLICT}'
@@ -429,6 +456,21 @@ class KubernetesStandIn:
         return (request.namespace is None or namespace == request.namespace) and matches(
             labels, request.selector
         )
+
+
+def _merge_patch(content_type: str, body: bytes) -> dict[str, Any] | tuple[int, Any]:
+    """The patch document, or the answer refusing it (415 other media types, 400 not JSON)."""
+    if content_type.split(";", maxsplit=1)[0].strip() != "application/merge-patch+json":
+        return 415, status_object(
+            415, "UnsupportedMediaType", f"the body of the request was in an unknown format: {content_type}"
+        )
+    try:
+        patch = json.loads(body)
+    except ValueError:
+        return 400, status_object(400, "BadRequest", "the body of the request could not be decoded")
+    if not isinstance(patch, dict):
+        return 400, status_object(400, "BadRequest", "the body of the request could not be decoded")
+    return patch
 
 
 def _expired(since: int, compacted: int) -> dict[str, Any]:

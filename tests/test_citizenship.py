@@ -166,3 +166,62 @@ def test_standin_refuses_duplicate_condition_types(k8s: KubernetesStandIn) -> No
         timeout=5,
     )
     assert answer.status_code == 422 and "status" not in k8s.get("ns", "a")
+
+
+# -- the CEL rule: uid immutable once set ---------------------------------------------------
+#
+# Kubernetes docs, "Validation rules" / "Transition rules" (tasks/extend-kubernetes/
+# custom-resources/custom-resource-definitions): a rule referencing `oldSelf` is a
+# transition rule, evaluated on UPDATE only; it may only sit where the schema is
+# correlatable (no array ancestor other than a list-type=map); a rule's message must
+# not contain line breaks (apiextensions v1 ValidationRule, `message`).
+
+
+def test_the_uid_rule_is_a_valid_transition_rule() -> None:
+    from dawg_provider.cluster.crd import UID_IMMUTABLE
+    from tests.k8s_cel import evaluate, is_transition_rule
+
+    spec = crd_schema()["properties"]["spec"]
+    (rule,) = spec["x-kubernetes-validations"]
+    assert rule == UID_IMMUTABLE and is_transition_rule(rule["rule"])
+    assert "optionalOldSelf" not in rule  # skipped on create: a new CR may set any uid
+    assert crd_schema()["type"] == "object" and spec["type"] == "object"  # no array above it
+    message = str(rule["message"])
+    assert "\n" not in message and message.strip() == message
+    assert "uid" in spec["properties"]  # the field the rule names exists
+    assert "oldSelf" in rule["rule"]
+    table = [
+        ({"generator": "g"}, {"generator": "g", "uid": "a"}, True),  # setting it the first time
+        ({"uid": "a"}, {"uid": "a"}, True),
+        ({"uid": "a"}, {"uid": "b"}, False),  # changed
+        ({"uid": "a"}, {}, False),  # removed
+        ({}, {}, True),
+    ]
+    for old, new, allowed in table:
+        assert bool(evaluate(rule["rule"], {"generator": "g", **new}, {"generator": "g", **old})) is allowed
+
+
+def test_standin_enforces_the_uid_rule_through_the_real_client(k8s: KubernetesStandIn) -> None:
+    from kubernetes.client.exceptions import ApiException
+
+    api = client_api(k8s)
+    k8s.add("team", "web", {"generator": "g"})
+
+    def patch(body: dict[str, Any]) -> dict[str, Any]:
+        result: dict[str, Any] = api.patch_namespaced_custom_object(
+            "dawg.urcloud.cc", "v1", "team", "dashboards", "web", body
+        )
+        return result
+
+    first = patch({"spec": {"uid": "team-web"}})  # unset -> set: allowed on update too
+    assert first["spec"]["uid"] == "team-web" and first["metadata"]["generation"] == 2
+    before = k8s.get("team", "web")
+    for change in ({"spec": {"uid": "other"}}, {"spec": {"uid": None}}):
+        with pytest.raises(ApiException) as refused:
+            patch(change)
+        assert refused.value.status == 422
+        assert "spec: Invalid value: spec.uid is immutable once set" in str(refused.value.body)
+        assert k8s.get("team", "web") == before  # nothing stored, no generation, no revision
+    kept = patch({"spec": {"folder": "Ops", "uid": "team-web"}, "status": {"observedGeneration": 9}})
+    assert kept["metadata"]["generation"] == 3 and kept["spec"]["folder"] == "Ops"
+    assert "observedGeneration" not in (kept.get("status") or {})  # status only through /status
