@@ -225,3 +225,34 @@ def test_standin_enforces_the_uid_rule_through_the_real_client(k8s: KubernetesSt
     kept = patch({"spec": {"folder": "Ops", "uid": "team-web"}, "status": {"observedGeneration": 9}})
     assert kept["metadata"]["generation"] == 3 and kept["spec"]["folder"] == "Ops"
     assert "observedGeneration" not in (kept.get("status") or {})  # status only through /status
+
+
+def test_a_lost_status_write_is_not_drift_on_the_next_pass(
+    k8s: KubernetesStandIn, grafana: GrafanaStandIn, renderer: Renderer, example_wasm: dict[str, Path]
+) -> None:
+    """An update lands in Grafana but its status write fails: the status still records the
+    version before it. The next pass must see DAWG's own write (its dawg-sha mark intact),
+    not "changed outside DAWG": no Drifted under drift: fail, no write, and the status is
+    written then. A real UI edit afterwards still fails drift: fail."""
+    k8s.add("apps", "web", simple(example_wasm, "web", drift="fail"))
+    assert [r.outcome for r in run(k8s, grafana, renderer).results] == [Outcome.CREATED]
+    k8s.set_spec("apps", "web", simple(example_wasm, "web-v2", drift="fail"))
+    k8s.rbac = {("list", "dashboards", "*")}  # the status write of the update fails
+    lost = run(k8s, grafana, renderer)
+    assert [r.outcome for r in lost.results] == [Outcome.UPDATED] and lost.status_failures == 1
+    uid = lost.results[0].uid
+    stored = grafana.dashboard(uid)
+    assert stored is not None and k8s.get("apps", "web")["status"]["grafana"]["version"] != stored.version
+    k8s.rbac = None
+    writes = grafana.count("POST", "/api/dashboards/db")
+    after = run(k8s, grafana, renderer)
+    (result,) = after.results
+    assert result.outcome is Outcome.UNCHANGED and not after.job_failed, result.message
+    assert grafana.count("POST", "/api/dashboards/db") == writes  # no rewrite
+    status = k8s.get("apps", "web")["status"]
+    assert status["grafana"]["version"] == stored.version  # recorded now
+    assert condition(k8s.get("apps", "web"), "Ready")["status"] == "True"
+    grafana.ui_edit(uid, {"title": "edited by hand"})
+    k8s.set_spec("apps", "web", simple(example_wasm, "web-v3", drift="fail"))
+    (edited,) = run(k8s, grafana, renderer).results
+    assert edited.outcome is Outcome.FAILED and edited.reason is Reason.DRIFTED

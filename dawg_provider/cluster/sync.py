@@ -326,6 +326,17 @@ class SyncJob:
         recorded = Recorded(
             version if isinstance(version, int) else None, resource.status.get("dashboardSha256")
         )
+        if (
+            recorded.version is not None
+            and live is not None
+            and live.version != recorded.version
+            and ownership.owned_by(live.dashboard, self.options.owner)
+            and ownership.seal_intact(live.dashboard)
+        ):
+            # A newer version whose content is still what DAWG sealed: DAWG's own write whose
+            # status write was lost (a UI edit changes the content, so the mark no longer
+            # fits). Not drift; the status records this version at the end of this pass.
+            recorded = replace(recorded, version=live.version)
         policy = Policy(owner=self.options.owner, adopt=spec.adopt, drift=spec.drift)
         sealed_edit: tuple[str, ...] = ()
         if recorded.version is None and live is not None and ownership.edited_since_sealed(live.dashboard):

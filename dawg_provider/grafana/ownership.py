@@ -200,6 +200,15 @@ def seal(dashboard: dict[str, Any]) -> dict[str, Any]:
     return {**body, "tags": [*body["tags"], mark]}
 
 
+def seal_intact(dashboard: dict[str, Any]) -> bool:
+    """True when the dashboard carries exactly one content mark and its content matches it:
+    what Grafana holds is what DAWG wrote, whatever version number it has now."""
+    marks = [
+        t for t in dashboard.get("tags") or [] if isinstance(t, str) and t.startswith(CONTENT_TAG_PREFIX)
+    ]
+    return marks == [_content_mark(dashboard)[1]]
+
+
 def edited_since_sealed(dashboard: dict[str, Any]) -> bool:
     """True when the dashboard carries a content mark its content no longer matches."""
     marks = [
