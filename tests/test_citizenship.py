@@ -256,3 +256,27 @@ def test_a_lost_status_write_is_not_drift_on_the_next_pass(
     k8s.set_spec("apps", "web", simple(example_wasm, "web-v3", drift="fail"))
     (edited,) = run(k8s, grafana, renderer).results
     assert edited.outcome is Outcome.FAILED and edited.reason is Reason.DRIFTED
+
+
+def test_a_deferred_new_generation_is_not_observed_and_is_queued_again() -> None:
+    """Review 14 finding 5: a deferral (namespace budget, pass deadline, lost lease) acted on
+    nothing of the new generation; kstatus (cli-utils status/generic.go
+    `checkGenericProperties`: observedGeneration vs generation first, then Ready) must not
+    call it Current, and the controller must queue it again."""
+    from dawg_provider.cluster.controller import needs_reconcile
+
+    now = "2026-01-01T00:00:00Z"
+    applied = status_for(DashboardResource("ns", "a", {}, generation=1), Reason.CREATED, "ok", now)
+    changed = DashboardResource("ns", "a", {}, generation=2, status=applied)
+    deferred = status_for(changed, Reason.DEFERRED, "deferred to the next pass", now)
+    assert deferred["observedGeneration"] == 1
+    ready = next(c for c in deferred["conditions"] if c["type"] == "Ready")
+    assert ready["observedGeneration"] == 1  # the old Ready, about the old generation
+    synced = next(c for c in deferred["conditions"] if c["type"] == "Synced")
+    assert (synced["status"], synced["reason"], synced["observedGeneration"]) == ("False", "Deferred", 2)
+    assert needs_reconcile(DashboardResource("ns", "a", {}, generation=2, status=deferred))
+    assert validate_object(_obj(deferred)) == []
+    never = status_for(DashboardResource("ns", "b", {}), Reason.DEFERRED, "deferred", now)
+    assert "observedGeneration" not in never  # never acted on: none to report
+    suspended = status_for(changed, Reason.SUSPENDED, "spec.suspend is true", now)
+    assert suspended["observedGeneration"] == 2  # suspend IS the new spec, acted on
