@@ -304,3 +304,34 @@ def test_metrics_count_grafana_and_registry_requests_and_errors(
     assert 'dawg_registry_requests_total{code="none"} 1.0' in text
     assert "dawg_registry_request_errors_total 3.0" in text
     assert "dawg_grafana_request_errors_total 1.0" in text  # registry errors are not Grafana's
+
+
+def test_a_failure_found_by_a_full_pass_becomes_an_event_once(
+    k8s: KubernetesStandIn, grafana: GrafanaStandIn, renderer: Renderer, example_wasm: dict[str, Path]
+) -> None:
+    """Review 14 finding 8: drift found at resync has no watch event behind it; it must still
+    be a Warning Event, and only once (the next pass finds the same failure in status)."""
+    from datetime import timedelta
+
+    k8s.add("apps", "d0", simple(example_wasm, "app0", drift="fail"))
+    connection = GrafanaConnection(grafana.url, token=TOKEN)
+
+    def make_job(source: Source, prune: bool) -> SyncJob:
+        options = SyncOptions(owner=OWNER, prune=prune, instance="t", verify_interval=timedelta(0))
+        return SyncJob(source, lambda: GrafanaClient(connection), renderer, options)
+
+    c = Controller(Kube(api_client(k8s)), ClusterSource(client_api(k8s)), make_job, resync=3600)
+    c.start()
+    try:
+        while c.passes < 1:
+            c.step()
+        assert "status" in k8s.get("apps", "d0") and not k8s.list_of("events")
+        uid = default_uid(DashboardResource("apps", "d0", {}, uid=k8s.get("apps", "d0")["metadata"]["uid"]))
+        grafana.ui_edit(uid, {"title": "edited by hand"})
+        for _ in range(2):  # two resyncs: one Event
+            c.request_full_pass()
+            assert c.step() == "pass"
+    finally:
+        c.stop()
+    (event,) = k8s.list_of("events")
+    assert (event["type"], event["reason"], event["involvedObject"]["name"]) == ("Warning", "Drifted", "d0")

@@ -215,6 +215,9 @@ class Controller:
         self.metrics.observe(summary, kind, time.monotonic() - started)
         for error in summary.errors:
             log.warning("%s: %s", kind, printable(error))
+        # A full pass reports on what it listed (startup, resync, after a relist or a
+        # deletion): drift found at resync or a re-pointed tag has no watch event behind it.
+        before = before or {resource.key: resource for resource in job.listed}
         now = datetime.now(UTC)
         for result in summary.results:
             if result.outcome is not Outcome.FAILED or result.key not in before:

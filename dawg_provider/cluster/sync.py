@@ -117,6 +117,7 @@ class SyncJob:
         self._folders: dict[str, str] = {}
         self._lock = threading.Lock()
         self._status_errors: list[str] = []
+        self.listed: list[DashboardResource] = []  # what the pass listed, as it was before it
 
     def client(self) -> GrafanaClient:
         if not hasattr(self._clients, "client"):
@@ -147,6 +148,7 @@ class SyncJob:
             log.debug("listing failed", exc_info=True)
             summary.errors.append(f"listing Dashboard resources failed: unexpected {type(error).__name__}")
             return summary
+        self.listed = resources
         incomplete, notices = self.source.problems()
         summary.errors += incomplete
         summary.notices += notices
