@@ -26,7 +26,9 @@ kubernetes/kubernetes (paths under staging/src/k8s.io/):
   ERROR); no R (or "0") starts with a synthetic ADDED per object. BOOKMARK events
   carry only `metadata.resourceVersion` and are sent when `allowWatchBookmarks=true`
   (docs: "Efficient detection of changes", kubernetes.io/docs/reference/using-api/
-  api-concepts/#watch-bookmarks). R older than the compacted revision is an ERROR event
+  api-concepts/#watch-bookmarks). Each event is filtered by the new and the old object
+  (cacher/cache_watcher.go `convertToWatchEvent`): an object relabelled out of the
+  selector is DELETED, into it ADDED. R older than the compacted revision is an ERROR event
   holding a 410 Expired Status "too old resource version: R (C)", as
   apiserver/pkg/storage/cacher/watch_cache.go `getAllEventsSinceLocked` (the cacher
   sends it in a 200 stream through its error watcher). `drop_watches()` compacts and
@@ -130,7 +132,9 @@ class KubernetesStandIn:
         self.requests: list[tuple[str, str]] = []
         self.revision = 1000
         self.compacted = 0
-        self.history: list[tuple[int, str, dict[str, Any]]] = []
+        self.history: list[tuple[int, str, dict[str, Any], dict[str, Any] | None]] = []
+        """(revision, event, object, the object before it): the cacher's watchCacheEvent keeps
+        PrevObject too, so a watch can tell an object leaving its selector."""
         """Watch events of Dashboards since the last compaction: (revision, type, object)."""
         self.snapshots: dict[int, list[tuple[tuple[str, str], dict[str, Any]]]] = {}
         self.rbac: set[tuple[str, str, str]] | None = None
@@ -146,6 +150,7 @@ class KubernetesStandIn:
 
     def _store(self, key: tuple[str, str], obj: dict[str, Any], event: str) -> dict[str, Any]:
         """Every Dashboard write: a new object (snapshots keep the old), one watch event."""
+        previous = self.objects.get(key)
         if event == "DELETED":
             obj = copy.deepcopy(obj)
             obj["metadata"]["resourceVersion"] = self._bump()
@@ -153,7 +158,7 @@ class KubernetesStandIn:
         else:
             obj["metadata"]["resourceVersion"] = self._bump()
             self.objects[key] = obj
-        self.history.append((self.revision, event, obj))
+        self.history.append((self.revision, event, obj, previous))
         self.changed.notify_all()
         return obj
 
@@ -184,6 +189,15 @@ class KubernetesStandIn:
             if obj["spec"] != spec:
                 obj["spec"] = copy.deepcopy(spec)
                 obj["metadata"]["generation"] += 1
+                self._store((namespace, name), obj, "MODIFIED")
+
+    def set_labels(self, namespace: str, name: str, labels: dict[str, str]) -> None:
+        """A relabelling (re-sharding): a write without a generation change (generation
+        moves with the spec only, customresource strategy.go `PrepareForUpdate`)."""
+        with self.lock:
+            obj = copy.deepcopy(self.objects[(namespace, name)])
+            if obj["metadata"].get("labels") != labels:
+                obj["metadata"]["labels"] = dict(labels)
                 self._store((namespace, name), obj, "MODIFIED")
 
     def delete(self, namespace: str, name: str) -> None:
@@ -428,16 +442,17 @@ class KubernetesStandIn:
                     if self.epoch != epoch:
                         yield _expired(since, self.compacted)
                         return
-                    fresh = [(rv, t, o) for rv, t, o in self.history if rv > since]
+                    fresh = [entry for entry in self.history if entry[0] > since]
                     if not fresh:
                         wait = min(deadline, next_bookmark) - time.monotonic()
                         self.changed.wait(max(0.0, wait))
-                        fresh = [(rv, t, o) for rv, t, o in self.history if rv > since]
+                        fresh = [entry for entry in self.history if entry[0] > since]
                     revision = self.revision
-                for rv, kind, obj in fresh:
+                for rv, kind, obj, previous in fresh:
                     since = rv
-                    if self._selected(request, obj["metadata"]["namespace"], obj):
-                        yield {"type": kind, "object": copy.deepcopy(obj)}
+                    event = self._as_seen(request, kind, obj, previous)
+                    if event is not None:
+                        yield event
                 if request.bookmarks and time.monotonic() >= next_bookmark:
                     since = max(since, revision)
                     meta = {"resourceVersion": str(since)}
@@ -449,6 +464,26 @@ class KubernetesStandIn:
         finally:
             with self.lock:
                 self.open_watches -= 1
+
+    def _as_seen(
+        self, request: _Watch, kind: str, obj: dict[str, Any], previous: dict[str, Any] | None
+    ) -> dict[str, Any] | None:
+        """The event as this watch sees it, by the new AND the old object's labels
+        (apiserver/pkg/storage/cacher/cache_watcher.go `convertToWatchEvent`): an object that
+        starts matching is ADDED, one that stops matching is DELETED (the old object, at the
+        event's resourceVersion), neither: no event."""
+        namespace = obj["metadata"]["namespace"]
+        now = kind != "DELETED" and self._selected(request, namespace, obj)
+        before = previous is not None and self._selected(request, namespace, previous)
+        if kind == "DELETED":
+            before, previous = self._selected(request, namespace, obj), obj
+        if now:
+            return {"type": "MODIFIED" if before else "ADDED", "object": copy.deepcopy(obj)}
+        if before and previous is not None:
+            gone = copy.deepcopy(previous)
+            gone["metadata"]["resourceVersion"] = obj["metadata"]["resourceVersion"]
+            return {"type": "DELETED", "object": gone}
+        return None
 
     @staticmethod
     def _selected(request: _Watch, namespace: str, obj: dict[str, Any]) -> bool:
