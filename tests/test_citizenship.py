@@ -280,3 +280,28 @@ def test_a_deferred_new_generation_is_not_observed_and_is_queued_again() -> None
     assert "observedGeneration" not in never  # never acted on: none to report
     suspended = status_for(changed, Reason.SUSPENDED, "spec.suspend is true", now)
     assert suspended["observedGeneration"] == 2  # suspend IS the new spec, acted on
+
+
+def test_a_cr_relabelled_to_another_shard_keeps_its_dashboard(
+    k8s: KubernetesStandIn, grafana: GrafanaStandIn, renderer: Renderer, example_wasm: dict[str, Path]
+) -> None:
+    """Review 14 finding 6: shard A prunes the dashboard of a CR relabelled away (its owner
+    tag), and shard B must not skip that CR as "verified recently" from A's status."""
+    from dawg_provider.cluster.controller import needs_reconcile
+
+    for name in ("a0", "a1", "a2"):
+        k8s.add("apps", name, simple(example_wasm, name), labels={"shard": "a"})
+    shard_a = {"owner": "k8s-c-a", "selector": "shard=a", "prune": True}
+    shard_b = {"owner": "k8s-c-b", "selector": "shard=b", "prune": True}
+    created = run(k8s, grafana, renderer, **shard_a)
+    uid = next(r.uid for r in created.results if r.key == "apps/a2")
+    k8s.set_labels("apps", "a2", {"shard": "b"})
+    moved = DashboardResource.from_object(k8s.get("apps", "a2"))
+    assert needs_reconcile(moved, "k8s-c-b") and not needs_reconcile(moved, "k8s-c-a")
+    assert uid in run(k8s, grafana, renderer, **shard_a).pruned
+    assert grafana.dashboard(uid) is None
+    (result,) = run(k8s, grafana, renderer, **shard_b).results
+    assert result.outcome is Outcome.CREATED, result.message
+    stored = grafana.dashboard(uid)
+    assert stored is not None and "dawg-owner:k8s-c-b" in stored.json["tags"]
+    assert k8s.get("apps", "a2")["status"]["grafana"]["owner"] == "k8s-c-b"

@@ -331,7 +331,9 @@ def run_controller(args: argparse.Namespace, renderer: Renderer) -> int:
         elector = LeaderElector(kube, args.lease_namespace, args.lease_name, args.identity)
     if args.metrics_port:
         metrics.serve(args.metrics_port)
-    controller = Controller(kube, source, make_job, elector=elector, metrics=metrics, resync=args.resync)
+    controller = Controller(
+        kube, source, make_job, elector=elector, metrics=metrics, resync=args.resync, owner=options.owner
+    )
     try:
         controller.start().run_forever()
     finally:

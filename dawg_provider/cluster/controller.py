@@ -51,9 +51,14 @@ class Watcher(Protocol):
     def create_event(self, namespace: str, body: dict[str, Any]) -> None: ...
 
 
-def needs_reconcile(resource: DashboardResource) -> bool:
-    """True when the CR's spec is newer than what its status records. Pure."""
+def needs_reconcile(resource: DashboardResource, owner: str = "") -> bool:
+    """True when the CR's spec is newer than what its status records, or another owner
+    (shard) wrote that status: a CR relabelled into this shard. Pure."""
     status = resource.status
+    grafana = status.get("grafana")
+    recorded = grafana.get("owner") if isinstance(grafana, dict) else None
+    if owner and recorded is not None and recorded != owner:
+        return True
     return status.get("observedGeneration") != resource.generation or not status.get("conditions")
 
 
@@ -110,10 +115,11 @@ class Controller:
         metrics: Metrics | None = None,
         resync: float = 300.0,
         watch_timeout: int = 300,
+        owner: str = "",
     ) -> None:
         self.kube, self.source, self.make_job = kube, source, make_job
         self.elector, self.metrics = elector, metrics or Metrics()
-        self.resync, self.watch_timeout = resync, watch_timeout
+        self.resync, self.watch_timeout, self.owner = resync, watch_timeout, owner
         self.queue: dict[str, DashboardResource] = {}
         self.changed = threading.Condition()
         self.full_pass_due = False  # each watch's first listing asks for one
@@ -176,7 +182,7 @@ class Controller:
             return
         if event.kind == "DELETED":
             self.request_full_pass()  # pruning is a decision over everything listed
-        elif needs_reconcile(resource):
+        elif needs_reconcile(resource, self.owner):
             self.enqueue(resource)
 
     # -- reconciling --------------------------------------------------------------------------

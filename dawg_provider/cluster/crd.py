@@ -286,6 +286,7 @@ def crd_manifest() -> dict[str, Any]:
             "grafana": {
                 "type": "object",
                 "properties": {
+                    "owner": {"type": "string", "maxLength": 256},
                     "uid": {"type": "string", "maxLength": 40},
                     "url": {"type": "string", "maxLength": 2048},
                     "version": {"type": "integer", "minimum": 0},

@@ -293,7 +293,9 @@ class SyncJob:
         if isinstance(fetched, DawgError):
             raise fetched
         digest = fetched.artifact.digest
-        if not self.options.dry_run and is_fresh(resource, digest, now, self.options.verify_interval):
+        if not self.options.dry_run and is_fresh(
+            resource, digest, now, self.options.verify_interval, self.options.owner
+        ):
             return CrResult(resource.key, uid, Outcome.UNCHANGED, Reason.UP_TO_DATE, "verified recently")
         deferred = self._budget.admit(resource.namespace, spec.limits.timeout)
         if deferred:
@@ -311,9 +313,8 @@ class SyncJob:
         adopted = live is not None and (
             ownership.is_adopted(live.dashboard) or not ownership.is_managed(live.dashboard)
         )
-        # Sealed over the form this Grafana stores (refresh raised, title trimmed), the form
-        # the planner compares: a mark over what DAWG sent would be an "edit" on every
-        # Grafana that normalises, the next time a run has no status to go by.
+        # Sealed over the form this Grafana stores (refresh raised, title trimmed): a mark over
+        # what DAWG sent reads as an "edit" on a normalising Grafana when no status is kept.
         dashboard = ownership.seal(
             client.normalised(
                 ownership.mark_resource(
@@ -335,9 +336,8 @@ class SyncJob:
             and ownership.owned_by(live.dashboard, self.options.owner)
             and ownership.seal_intact(live.dashboard)
         ):
-            # A newer version whose content is still what DAWG sealed: DAWG's own write whose
-            # status write was lost (a UI edit changes the content, so the mark no longer
-            # fits). Not drift; the status records this version at the end of this pass.
+            # A newer version still holding what DAWG sealed: DAWG's own write whose status
+            # write was lost (a UI edit changes the content, so the mark no longer fits).
             recorded = replace(recorded, version=live.version)
         policy = Policy(owner=self.options.owner, adopt=spec.adopt, drift=spec.drift)
         sealed_edit: tuple[str, ...] = ()
@@ -364,6 +364,7 @@ class SyncJob:
             message = REFUSED.format(uid=uid) if decision.action is Action.REFUSE else decision.reason
             return self._finish(resource, uid, outcome, reason, message, stamp)
         grafana = {
+            "owner": self.options.owner,
             "uid": uid,
             "url": client.absolute_url(saved.url if saved else live.url if live else ""),
             "version": saved.version if saved else live.version if live else 0,
