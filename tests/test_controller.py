@@ -335,3 +335,38 @@ def test_a_failure_found_by_a_full_pass_becomes_an_event_once(
         c.stop()
     (event,) = k8s.list_of("events")
     assert (event["type"], event["reason"], event["involvedObject"]["name"]) == ("Warning", "Drifted", "d0")
+
+
+def test_healthz_says_whether_the_controller_works_and_metrics_live_at_metrics_only(
+    k8s: KubernetesStandIn, grafana: GrafanaStandIn, renderer: Renderer
+) -> None:
+    """Review 14 finding 9c: prometheus_client's server answers the metrics page on any path,
+    so the liveness probe on /healthz passed for a wedged controller."""
+    import requests
+
+    from dawg_provider.cluster.metrics import Metrics
+    from tests.registry import free_port
+
+    c = controller(k8s, grafana, renderer)
+    metrics, port = Metrics(), free_port()
+    server = metrics.serve(port, c.health)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        assert requests.get(base + "/healthz", timeout=5).status_code == 200
+        assert "dawg_queue_depth" in requests.get(base + "/metrics", timeout=5).text
+        assert requests.get(base + "/", timeout=5).status_code == 404
+        c.last_step -= c.stall_after + 1  # the worker is stuck
+        stuck = requests.get(base + "/healthz", timeout=5)
+        assert stuck.status_code == 503 and "no progress" in stuck.text
+        c.last_step = time.monotonic()
+        ended = threading.Thread(target=lambda: None)
+        ended.start()
+        ended.join()
+        c.threads.append(ended)  # a watch thread that died
+        dead = requests.get(base + "/healthz", timeout=5)
+        assert dead.status_code == 503 and "thread has ended" in dead.text
+        c.stopping.set()  # stopping on purpose is not a failure
+        assert requests.get(base + "/healthz", timeout=5).status_code == 200
+    finally:
+        server.shutdown()
+        server.server_close()

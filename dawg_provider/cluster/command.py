@@ -329,11 +329,11 @@ def run_controller(args: argparse.Namespace, renderer: Renderer) -> int:
     elector = None
     if args.lease_namespace:
         elector = LeaderElector(kube, args.lease_namespace, args.lease_name, args.identity)
-    if args.metrics_port:
-        metrics.serve(args.metrics_port)
     controller = Controller(
         kube, source, make_job, elector=elector, metrics=metrics, resync=args.resync, owner=options.owner
     )
+    if args.metrics_port:
+        metrics.serve(args.metrics_port, controller.health)
     try:
         controller.start().run_forever()
     finally:

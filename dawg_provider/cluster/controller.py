@@ -129,6 +129,10 @@ class Controller:
         self.relists = 0
         self.threads: list[threading.Thread] = []
         self._next_resync = time.monotonic() + resync
+        self.last_step = time.monotonic()
+        self.stall_after = 1800.0
+        """Seconds without a worker round before `/healthz` fails: above a full pass's
+        deadline (840 s in the generated Deployment), so a long pass is not a stall."""
 
     # -- watching --------------------------------------------------------------------------
 
@@ -189,6 +193,7 @@ class Controller:
 
     def step(self, wait: float = 0.2) -> str:
         """One round of the worker: a full pass, a batch, or nothing. Returns which."""
+        self.last_step = time.monotonic()
         if self.elector is not None and not self.elector.is_leader():
             self.metrics.leader.set(0)
             self.stopping.wait(min(wait, 0.1))
@@ -254,6 +259,16 @@ class Controller:
             thread.start()
             self.threads.append(thread)
         return self
+
+    def health(self) -> str | None:
+        """Why this replica should be restarted (its liveness probe), or None: a watch or the
+        elector thread ended, or the worker made no round for `stall_after` seconds."""
+        if any(not thread.is_alive() for thread in self.threads) and not self.stopping.is_set():
+            return "a watch or leader-election thread has ended"
+        stalled = time.monotonic() - self.last_step
+        if stalled > self.stall_after:
+            return f"the worker made no progress for {stalled:.0f} s"
+        return None
 
     def run_forever(self) -> None:
         while not self.stopping.is_set():

@@ -8,6 +8,9 @@ can run several.
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import prometheus_client as prom
@@ -73,9 +76,40 @@ class Metrics:
     def text(self) -> str:
         return prom.generate_latest(self.registry).decode()
 
-    def serve(self, port: int) -> Any:
-        """Serves `/metrics` (any path) on `port`, in a daemon thread; returns the server."""
-        server, _thread = prom.start_http_server(port, registry=self.registry)
+    def serve(self, port: int, health: Callable[[], str | None] = lambda: None) -> Any:
+        """Serves `/metrics` and `/healthz` on `port`, in a daemon thread; returns the server.
+
+        Not prometheus_client's `start_http_server`: it answers the metrics page on ANY path
+        (exposition.py: "the URI path for GET is not constrained"), so a liveness probe on
+        `/healthz` would pass while the controller is wedged. `/healthz` is 200 when
+        `health()` returns None, else 503 with its reason; other paths are 404."""
+        metrics = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, format: str, *args: Any) -> None:
+                pass  # the kubelet probes every 20 s: not worth a log line each
+
+            def do_GET(self) -> None:
+                path = self.path.split("?", 1)[0]
+                if path == "/metrics":
+                    self._answer(200, prom.CONTENT_TYPE_LATEST, metrics.text().encode())
+                elif path == "/healthz":
+                    problem = health()
+                    status, body = (200, "ok") if problem is None else (503, problem)
+                    self._answer(status, "text/plain; charset=utf-8", body.encode())
+                else:
+                    self._answer(404, "text/plain; charset=utf-8", b"not found: /metrics or /healthz")
+
+            def _answer(self, status: int, kind: str, body: bytes) -> None:
+                self.send_response(status)
+                self.send_header("Content-Type", kind)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+        server = ThreadingHTTPServer(("", port), Handler)
+        server.daemon_threads = True
+        threading.Thread(target=server.serve_forever, daemon=True).start()
         return server
 
 
