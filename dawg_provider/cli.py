@@ -16,6 +16,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from .cluster.logformat import LogFormat
+from .cluster.logformat import configure as configure_logs
 from .errors import DawgError
 from .grafana.v2 import as_object
 from .kit import command as author_commands
@@ -417,18 +419,18 @@ def _preview_summary(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.INFO if args.verbose else logging.WARNING,
-        format="dawg: %(message)s",
-        stream=sys.stderr,
-    )
+    log_format = LogFormat(getattr(args, "log_format", LogFormat.TEXT.value))
+    configure_logs(log_format, args.verbose)
     try:
         code: int = args.handler(args)
         return code
     except DawgError as error:
         if os.environ.get("DAWG_DEBUG") == "1":
             raise
-        print(f"dawg: error: {error}", file=sys.stderr)
+        if log_format is LogFormat.JSON:  # the last word in the same form as the rest
+            logging.getLogger("dawg").error("error: %s", error)
+        else:
+            print(f"dawg: error: {error}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("dawg: interrupted", file=sys.stderr)

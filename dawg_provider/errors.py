@@ -272,6 +272,8 @@ def stderr_excerpt(stderr: str, head: int = 4, tail: int = 12, max_chars: int = 
 
 
 _UNSAFE = re.compile(r"[^\n\t\x20-\x7e]")
+_NEWLINE = re.compile(r"\n(?!    )")
+"""A newline not yet followed by the indent: `printable` of printable text is the same text."""
 
 
 def printable(text: str) -> str:
@@ -285,4 +287,4 @@ def printable(text: str) -> str:
             return f"\\x{ord(char):02x}" if ord(char) < 0x100 else f"\\u{ord(char):04x}"
         return char
 
-    return _UNSAFE.sub(escape, text).replace("\n", "\n    ")
+    return _NEWLINE.sub("\n    ", _UNSAFE.sub(escape, text))

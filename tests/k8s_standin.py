@@ -26,7 +26,9 @@ kubernetes/kubernetes (paths under staging/src/k8s.io/):
   ERROR); no R (or "0") starts with a synthetic ADDED per object. BOOKMARK events
   carry only `metadata.resourceVersion` and are sent when `allowWatchBookmarks=true`
   (docs: "Efficient detection of changes", kubernetes.io/docs/reference/using-api/
-  api-concepts/#watch-bookmarks). R older than the compacted revision is an ERROR event
+  api-concepts/#watch-bookmarks). Each event is filtered by the new and the old object
+  (cacher/cache_watcher.go `convertToWatchEvent`): an object relabelled out of the
+  selector is DELETED, into it ADDED. R older than the compacted revision is an ERROR event
   holding a 410 Expired Status "too old resource version: R (C)", as
   apiserver/pkg/storage/cacher/watch_cache.go `getAllEventsSinceLocked` (the cacher
   sends it in a 200 stream through its error watcher). `drop_watches()` compacts and
@@ -38,6 +40,13 @@ kubernetes/kubernetes (paths under staging/src/k8s.io/):
   `statusStrategy.ValidateUpdate`): 422 Invalid with causes, nothing stored. A
   `metadata.resourceVersion` in the patch that is not the current one is 409 Conflict
   with apimachinery/pkg/api/errors `OptimisticLockErrorMsg`.
+- **Spec updates.** `PATCH` of a Dashboard (merge patch, RFC 7386) changes `spec`,
+  `metadata.labels` and `metadata.annotations` only: the status a client sends is
+  reset to the stored one (apiextensions-apiserver/pkg/registry/customresource/
+  strategy.go `PrepareForUpdate`, status subresource enabled), and a spec change moves
+  `generation` (same function). The result is validated against the CRD schema and its
+  CEL rules with the old object (`strategy.ValidateUpdate` -> cel `Validator.Validate`,
+  see `k8s_cel`): 422 Invalid, nothing stored.
 - **Leases** (coordination.k8s.io/v1) get/create/update, 409 AlreadyExists on a create
   of an existing name and 409 Conflict on an update with a stale resourceVersion
   (apiserver/pkg/registry/generic/registry/store.go `Create`, `Update`); **Events**
@@ -60,6 +69,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 from dawg_provider.cluster.schema import crd_schema, validate_object
+from tests.k8s_cel import validate as validate_rules
 from tests.k8s_selectors import SelectorError, matches, parse
 
 GROUP, VERSION, PLURAL, KIND = "dawg.urcloud.cc", "v1", "dashboards", "Dashboard"
@@ -122,7 +132,9 @@ class KubernetesStandIn:
         self.requests: list[tuple[str, str]] = []
         self.revision = 1000
         self.compacted = 0
-        self.history: list[tuple[int, str, dict[str, Any]]] = []
+        self.history: list[tuple[int, str, dict[str, Any], dict[str, Any] | None]] = []
+        """(revision, event, object, the object before it): the cacher's watchCacheEvent keeps
+        PrevObject too, so a watch can tell an object leaving its selector."""
         """Watch events of Dashboards since the last compaction: (revision, type, object)."""
         self.snapshots: dict[int, list[tuple[tuple[str, str], dict[str, Any]]]] = {}
         self.rbac: set[tuple[str, str, str]] | None = None
@@ -138,6 +150,7 @@ class KubernetesStandIn:
 
     def _store(self, key: tuple[str, str], obj: dict[str, Any], event: str) -> dict[str, Any]:
         """Every Dashboard write: a new object (snapshots keep the old), one watch event."""
+        previous = self.objects.get(key)
         if event == "DELETED":
             obj = copy.deepcopy(obj)
             obj["metadata"]["resourceVersion"] = self._bump()
@@ -145,7 +158,7 @@ class KubernetesStandIn:
         else:
             obj["metadata"]["resourceVersion"] = self._bump()
             self.objects[key] = obj
-        self.history.append((self.revision, event, obj))
+        self.history.append((self.revision, event, obj, previous))
         self.changed.notify_all()
         return obj
 
@@ -176,6 +189,15 @@ class KubernetesStandIn:
             if obj["spec"] != spec:
                 obj["spec"] = copy.deepcopy(spec)
                 obj["metadata"]["generation"] += 1
+                self._store((namespace, name), obj, "MODIFIED")
+
+    def set_labels(self, namespace: str, name: str, labels: dict[str, str]) -> None:
+        """A relabelling (re-sharding): a write without a generation change (generation
+        moves with the spec only, customresource strategy.go `PrepareForUpdate`)."""
+        with self.lock:
+            obj = copy.deepcopy(self.objects[(namespace, name)])
+            if obj["metadata"].get("labels") != labels:
+                obj["metadata"]["labels"] = dict(labels)
                 self._store((namespace, name), obj, "MODIFIED")
 
     def delete(self, namespace: str, name: str) -> None:
@@ -281,6 +303,8 @@ class KubernetesStandIn:
                 return 200, copy.deepcopy(obj)
             if method == "PATCH" and sub:
                 return self._patch_status(obj, headers.get("content-type", ""), body)
+            if method == "PATCH":
+                return self._patch_spec(obj, headers.get("content-type", ""), body)
         return 405, status_object(405, "MethodNotAllowed", f"{method} is not supported on {path}")
 
     def _list(self, namespace: str | None, query: dict[str, list[str]]) -> tuple[int, Any]:
@@ -323,18 +347,35 @@ class KubernetesStandIn:
             "items": copy.deepcopy(page),
         }
 
+    def _patch_spec(self, obj: dict[str, Any], content_type: str, body: bytes) -> tuple[int, Any]:
+        name = obj["metadata"]["name"]
+        patch = _merge_patch(content_type, body)
+        if isinstance(patch, tuple):
+            return patch
+        updated = copy.deepcopy(obj)
+        updated["spec"] = _merge(obj.get("spec") or {}, patch.get("spec", obj.get("spec")))
+        for part in ("labels", "annotations"):
+            if part in (patch.get("metadata") or {}):
+                merged = _merge(obj["metadata"].get(part) or {}, patch["metadata"][part])
+                updated["metadata"][part] = merged
+        errors = [e for e in validate_object(updated) if not e.startswith("status")]
+        errors += validate_rules(crd_schema()["properties"]["spec"], updated["spec"], obj.get("spec"), "spec")
+        if errors:
+            causes = [{"reason": "FieldValueInvalid", "message": e, "field": e.split(":")[0]} for e in errors]
+            message = f'{KIND}.{GROUP} "{name}" is invalid: ' + ", ".join(errors)
+            return 422, status_object(422, "Invalid", message, name, causes=causes)
+        if updated == obj:
+            return 200, copy.deepcopy(obj)  # nothing changed: no write, no event
+        if updated["spec"] != obj.get("spec"):
+            updated["metadata"]["generation"] += 1
+        key = (obj["metadata"]["namespace"], name)
+        return 200, copy.deepcopy(self._store(key, updated, "MODIFIED"))
+
     def _patch_status(self, obj: dict[str, Any], content_type: str, body: bytes) -> tuple[int, Any]:
         name = obj["metadata"]["name"]
-        if content_type.split(";", maxsplit=1)[0].strip() != "application/merge-patch+json":
-            return 415, status_object(
-                415,
-                "UnsupportedMediaType",
-                f"the body of the request was in an unknown format: {content_type}",
-            )
-        try:
-            patch = json.loads(body)
-        except ValueError:
-            return 400, status_object(400, "BadRequest", "the body of the request could not be decoded")
+        patch = _merge_patch(content_type, body)
+        if isinstance(patch, tuple):
+            return patch
         wanted = (patch.get("metadata") or {}).get("resourceVersion")
         if wanted and wanted != obj["metadata"]["resourceVersion"]:
             message = f'Operation cannot be fulfilled on {PLURAL}.{GROUP} "{name}": {CONFLICT}'
@@ -401,16 +442,17 @@ class KubernetesStandIn:
                     if self.epoch != epoch:
                         yield _expired(since, self.compacted)
                         return
-                    fresh = [(rv, t, o) for rv, t, o in self.history if rv > since]
+                    fresh = [entry for entry in self.history if entry[0] > since]
                     if not fresh:
                         wait = min(deadline, next_bookmark) - time.monotonic()
                         self.changed.wait(max(0.0, wait))
-                        fresh = [(rv, t, o) for rv, t, o in self.history if rv > since]
+                        fresh = [entry for entry in self.history if entry[0] > since]
                     revision = self.revision
-                for rv, kind, obj in fresh:
+                for rv, kind, obj, previous in fresh:
                     since = rv
-                    if self._selected(request, obj["metadata"]["namespace"], obj):
-                        yield {"type": kind, "object": copy.deepcopy(obj)}
+                    event = self._as_seen(request, kind, obj, previous)
+                    if event is not None:
+                        yield event
                 if request.bookmarks and time.monotonic() >= next_bookmark:
                     since = max(since, revision)
                     meta = {"resourceVersion": str(since)}
@@ -423,12 +465,47 @@ class KubernetesStandIn:
             with self.lock:
                 self.open_watches -= 1
 
+    def _as_seen(
+        self, request: _Watch, kind: str, obj: dict[str, Any], previous: dict[str, Any] | None
+    ) -> dict[str, Any] | None:
+        """The event as this watch sees it, by the new AND the old object's labels
+        (apiserver/pkg/storage/cacher/cache_watcher.go `convertToWatchEvent`): an object that
+        starts matching is ADDED, one that stops matching is DELETED (the old object, at the
+        event's resourceVersion), neither: no event."""
+        namespace = obj["metadata"]["namespace"]
+        now = kind != "DELETED" and self._selected(request, namespace, obj)
+        before = previous is not None and self._selected(request, namespace, previous)
+        if kind == "DELETED":
+            before, previous = self._selected(request, namespace, obj), obj
+        if now:
+            return {"type": "MODIFIED" if before else "ADDED", "object": copy.deepcopy(obj)}
+        if before and previous is not None:
+            gone = copy.deepcopy(previous)
+            gone["metadata"]["resourceVersion"] = obj["metadata"]["resourceVersion"]
+            return {"type": "DELETED", "object": gone}
+        return None
+
     @staticmethod
     def _selected(request: _Watch, namespace: str, obj: dict[str, Any]) -> bool:
         labels = obj["metadata"].get("labels") or {}
         return (request.namespace is None or namespace == request.namespace) and matches(
             labels, request.selector
         )
+
+
+def _merge_patch(content_type: str, body: bytes) -> dict[str, Any] | tuple[int, Any]:
+    """The patch document, or the answer refusing it (415 other media types, 400 not JSON)."""
+    if content_type.split(";", maxsplit=1)[0].strip() != "application/merge-patch+json":
+        return 415, status_object(
+            415, "UnsupportedMediaType", f"the body of the request was in an unknown format: {content_type}"
+        )
+    try:
+        patch = json.loads(body)
+    except ValueError:
+        return 400, status_object(400, "BadRequest", "the body of the request could not be decoded")
+    if not isinstance(patch, dict):
+        return 400, status_object(400, "BadRequest", "the body of the request could not be decoded")
+    return patch
 
 
 def _expired(since: int, compacted: int) -> dict[str, Any]:

@@ -167,6 +167,44 @@ def test_component_creates_least_privilege_rbac_and_a_hardened_cronjob() -> pulu
     return pulumi.Output.all(*[child.urn for child in component.children]).apply(check)
 
 
+RETAINED: dict[str, bool] = {}
+"""Resource name -> the `retainOnDelete` its registration carried to the engine."""
+_register: Any = pulumi.runtime.mocks.MockMonitor.RegisterResource
+
+
+def _recording(self: Any, request: Any) -> Any:
+    RETAINED[request.name] = bool(request.retainOnDelete)
+    return _register(self, request)
+
+
+setattr(pulumi.runtime.mocks.MockMonitor, "RegisterResource", _recording)  # noqa: B010 (the mocks drop the option)
+
+
+@pulumi.runtime.test  # type: ignore[untyped-decorator]
+def test_pulumi_destroy_keeps_the_crd_and_nothing_else() -> pulumi.Output[Any]:
+    """`retain_on_delete` reaches the engine for the CRD only: destroying the install
+    leaves it (and every team's Dashboards) in the cluster (Pulumi docs, resource option
+    retainOnDelete: "the resource is not deleted from the provider when destroyed")."""
+    RETAINED.clear()
+    component = DawgSync(
+        "keep",
+        DawgSyncArgs(
+            image="registry.example.com/dawg:0.1.0",
+            grafana_url="https://grafana.example.com",
+            grafana_token=pulumi.Output.secret(TOKEN),
+        ),
+    )
+
+    def check(_: Any) -> None:
+        crd = [name for name in RETAINED if "customresourcedefinition" in name]
+        assert crd and all(RETAINED[name] for name in crd)
+        others = [name for name in RETAINED if name not in crd]
+        assert others and not any(RETAINED[name] for name in others)
+        assert any("cronjob" in name for name in others)
+
+    return pulumi.Output.all(*[child.urn for child in component.children]).apply(check)
+
+
 def manifests() -> list[dict[str, Any]]:
     out = []
     for resource in MOCKS.resources:

@@ -255,8 +255,115 @@ def test_dawg_controller_process_serves_metrics_and_reconciles(
 
         wait_for(lambda: 'dawg_reconciles_total{outcome="created"} 2.0' in metrics())  # after the pass
         assert "dawg_leader 1.0" in metrics() and "dawg_generator_run_seconds_count 2.0" in metrics()
+        assert 'dawg_grafana_requests_total{code="2xx"}' in metrics()
         assert k8s.get("dawg", "dawg-controller", "leases")["spec"]["holderIdentity"]
     finally:
         process.terminate()
         _, stderr = process.communicate(timeout=10)
     assert TOKEN not in stderr and "Traceback" not in stderr.replace("KeyboardInterrupt", "")
+
+
+def test_metrics_count_grafana_and_registry_requests_and_errors(
+    grafana: GrafanaStandIn, tmp_path: Path
+) -> None:
+    """The controller's wiring (`command.instrument`): every Grafana attempt and registry
+    request counted by status class, errors (4xx/5xx, no answer) apart; the parts only
+    call the observer they were given."""
+    from dawg_provider import Runtime
+    from dawg_provider.cluster.command import instrument
+    from dawg_provider.cluster.metrics import Metrics
+    from dawg_provider.errors import RegistryError
+    from dawg_provider.sources.fetch import Fetcher
+    from tests.registry import free_port
+    from tests.registry_faults import Answer, body, fault_servers, manifest_for
+
+    metrics = Metrics()
+    renderer = Renderer(Runtime(tmp_path / "c"), Fetcher(tmp_path / "c"))
+    client = instrument(metrics, GrafanaConnection(grafana.url, token=TOKEN), renderer)()
+    client.health()
+    assert client.get_dashboard("no-such-dashboard") is None  # a 404: an error answer, counted
+    text = metrics.text()
+    assert 'dawg_grafana_requests_total{code="2xx"}' in text
+    assert 'dawg_grafana_requests_total{code="4xx"} 1.0' in text
+    assert "dawg_grafana_request_errors_total 1.0" in text
+    with fault_servers(1) as (server,):
+        server.routes["/v2/team/gen/manifests/1"] = body(manifest_for(b"\0asm\1\0\0\0"))
+        server.routes["/v2/team/gen/manifests/2"] = Answer(status=503)
+        for tag in ("1", "2"):
+            with pytest.raises(RegistryError):
+                renderer.fetcher.fetch(f"oci://{server.host}/team/gen:{tag}")
+    with pytest.raises(RegistryError):
+        renderer.fetcher.fetch(f"oci://127.0.0.1:{free_port()}/team/gen:1")  # nobody listens
+    text = metrics.text()
+    assert 'dawg_registry_requests_total{code="2xx"} 1.0' in text  # the manifest
+    assert 'dawg_registry_requests_total{code="4xx"} 1.0' in text  # its blob: 404
+    assert 'dawg_registry_requests_total{code="5xx"} 1.0' in text
+    assert 'dawg_registry_requests_total{code="none"} 1.0' in text
+    assert "dawg_registry_request_errors_total 3.0" in text
+    assert "dawg_grafana_request_errors_total 1.0" in text  # registry errors are not Grafana's
+
+
+def test_a_failure_found_by_a_full_pass_becomes_an_event_once(
+    k8s: KubernetesStandIn, grafana: GrafanaStandIn, renderer: Renderer, example_wasm: dict[str, Path]
+) -> None:
+    """Review 14 finding 8: drift found at resync has no watch event behind it; it must still
+    be a Warning Event, and only once (the next pass finds the same failure in status)."""
+    from datetime import timedelta
+
+    k8s.add("apps", "d0", simple(example_wasm, "app0", drift="fail"))
+    connection = GrafanaConnection(grafana.url, token=TOKEN)
+
+    def make_job(source: Source, prune: bool) -> SyncJob:
+        options = SyncOptions(owner=OWNER, prune=prune, instance="t", verify_interval=timedelta(0))
+        return SyncJob(source, lambda: GrafanaClient(connection), renderer, options)
+
+    c = Controller(Kube(api_client(k8s)), ClusterSource(client_api(k8s)), make_job, resync=3600)
+    c.start()
+    try:
+        while c.passes < 1:
+            c.step()
+        assert "status" in k8s.get("apps", "d0") and not k8s.list_of("events")
+        uid = default_uid(DashboardResource("apps", "d0", {}, uid=k8s.get("apps", "d0")["metadata"]["uid"]))
+        grafana.ui_edit(uid, {"title": "edited by hand"})
+        for _ in range(2):  # two resyncs: one Event
+            c.request_full_pass()
+            assert c.step() == "pass"
+    finally:
+        c.stop()
+    (event,) = k8s.list_of("events")
+    assert (event["type"], event["reason"], event["involvedObject"]["name"]) == ("Warning", "Drifted", "d0")
+
+
+def test_healthz_says_whether_the_controller_works_and_metrics_live_at_metrics_only(
+    k8s: KubernetesStandIn, grafana: GrafanaStandIn, renderer: Renderer
+) -> None:
+    """Review 14 finding 9c: prometheus_client's server answers the metrics page on any path,
+    so the liveness probe on /healthz passed for a wedged controller."""
+    import requests
+
+    from dawg_provider.cluster.metrics import Metrics
+    from tests.registry import free_port
+
+    c = controller(k8s, grafana, renderer)
+    metrics, port = Metrics(), free_port()
+    server = metrics.serve(port, c.health)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        assert requests.get(base + "/healthz", timeout=5).status_code == 200
+        assert "dawg_queue_depth" in requests.get(base + "/metrics", timeout=5).text
+        assert requests.get(base + "/", timeout=5).status_code == 404
+        c.last_step -= c.stall_after + 1  # the worker is stuck
+        stuck = requests.get(base + "/healthz", timeout=5)
+        assert stuck.status_code == 503 and "no progress" in stuck.text
+        c.last_step = time.monotonic()
+        ended = threading.Thread(target=lambda: None)
+        ended.start()
+        ended.join()
+        c.threads.append(ended)  # a watch thread that died
+        dead = requests.get(base + "/healthz", timeout=5)
+        assert dead.status_code == 503 and "thread has ended" in dead.text
+        c.stopping.set()  # stopping on purpose is not a failure
+        assert requests.get(base + "/healthz", timeout=5).status_code == 200
+    finally:
+        server.shutdown()
+        server.server_close()

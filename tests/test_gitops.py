@@ -103,3 +103,57 @@ def test_a_generator_cannot_forge_the_content_mark() -> None:
     assert [t for t in forged["tags"] if t.startswith("dawg-sha:")] != ["dawg-sha:0000"]
     assert not ownership.edited_since_sealed(forged)
     assert ownership.edited_since_sealed({**forged, "title": "y"})
+
+
+@pytest.mark.parametrize(
+    ("profile", "dialect"),
+    [(p, "legacy") for p in ("10.4", "11.2", "11.5", "12.0", "13.0")] + [("12.0", "apis"), ("13.0", "apis")],
+)
+def test_a_normalising_grafana_is_not_drift_on_the_second_manifests_run(
+    profile: str, dialect: str, renderer: Renderer, example_wasm: dict[str, Path], tmp_path: Path
+) -> None:
+    """The mark is over what Grafana keeps: the simple generator asks for refresh 30s, a
+    Grafana with min_refresh_interval 1m stores 1m (dashboard_service.go `SaveDashboard`);
+    the second run is 0 writes and no drift, and a real edit still shows."""
+    from dawg_provider.cluster.results import Outcome
+    from dawg_provider.cluster.sync import SyncJob, SyncOptions
+    from dawg_provider.cluster.tenancy import TenancyPolicy
+    from dawg_provider.grafana import Dialect, GrafanaClient, GrafanaConnection, ownership
+
+    server = GrafanaStandIn(profile, tokens={TOKEN: (1, "Admin")})
+    server.min_refresh = "1m"
+    server.start()
+    try:
+        spec = {"generator": f"file://{example_wasm['simple']}", "config": "app_name: web\n", "drift": "fail"}
+        (tmp_path / "d.yaml").write_text(yaml.safe_dump({**DASHBOARD, "spec": spec}))
+        connection = GrafanaConnection(server.url, token=TOKEN, dialect=Dialect(dialect))
+
+        flat = TenancyPolicy(default_root="team-{namespace}")  # 10.4: no nested folders
+
+        def run() -> Any:
+            options = SyncOptions(owner=OWNER, instance="gitops test", policy=flat)
+            return SyncJob(
+                ManifestSource(tmp_path), lambda: GrafanaClient(connection), renderer, options
+            ).run()
+
+        (created,) = run().results
+        assert created.outcome is Outcome.CREATED, created.message
+        stored = server.orgs[1].dashboards[created.uid]
+        assert stored.json["refresh"] == "1m"  # Grafana's form, not the generator's 30s
+        assert not ownership.edited_since_sealed(stored.json)
+        version = stored.version
+        server.reset_counts()
+        (again,) = run().results
+        assert again.outcome is Outcome.UNCHANGED, again.message
+        assert "edited in Grafana" not in again.message
+        assert server.count("POST") + server.count("PUT") == 0
+        assert server.orgs[1].dashboards[created.uid].version == version
+        server.ui_edit(created.uid, {"refresh": "5m"})
+        edited = server.orgs[1].dashboards[created.uid].json
+        (drifted,) = run().results
+        assert (
+            drifted.outcome is Outcome.FAILED and "edited in Grafana after DAWG wrote it" in drifted.message
+        )
+        assert server.orgs[1].dashboards[created.uid].json == edited
+    finally:
+        server.stop()

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -387,3 +388,23 @@ def test_every_workload_mounts_the_module_cache_key(layout: str) -> None:
             "defaultMode": 0o440,
         }
         assert pod["securityContext"]["fsGroup"] == 65532  # the group the 0440 file is readable by
+
+
+def test_a_stock_prometheus_finds_the_controller_metrics() -> None:
+    """Review 14 finding 9d: the pod annotations of Prometheus' Kubernetes example
+    configuration (prometheus-kubernetes.yml, job kubernetes-pods) on controller pods,
+    naming the container's metrics port; CronJob pods serve no metrics and carry none."""
+    from dawg_provider.cluster.manifests import workload
+
+    controller = workload(replace(REPOSITORY, metrics_port=9300), Shard())
+    template = controller["spec"]["template"]
+    annotations = template["metadata"]["annotations"]
+    assert annotations == {
+        "prometheus.io/scrape": "true",
+        "prometheus.io/port": "9300",
+        "prometheus.io/path": "/metrics",
+    }
+    (container,) = template["spec"]["containers"]
+    assert container["ports"] == [{"name": "metrics", "containerPort": 9300}]
+    cron = workload(replace(REPOSITORY, mode=Mode.CRONJOB), Shard())
+    assert "annotations" not in cron["spec"]["jobTemplate"]["spec"]["template"]["metadata"]

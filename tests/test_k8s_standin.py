@@ -259,3 +259,28 @@ def test_drop_watches_ends_open_streams_with_410(k8s: KubernetesStandIn) -> None
 )
 def test_label_selector_semantics(selector: str, labels: dict[str, str], result: bool) -> None:
     assert matches(labels, selector) is result
+
+
+def test_a_watch_sees_objects_enter_and_leave_its_selector(k8s: KubernetesStandIn) -> None:
+    """Review 14 finding 7: by the old and the new labels (cacher/cache_watcher.go
+    `convertToWatchEvent`): leaving the selector is DELETED with the old object at the
+    event's resourceVersion, entering it ADDED; a change outside it, nothing."""
+    k8s.add("ns", "a", {"generator": "g"}, labels={"shard": "a"})
+    k8s.add("ns", "b", {"generator": "g"}, labels={"shard": "b"})
+    since = k8s.revision
+    events: list[dict[str, Any]] = []
+    query = f"resourceVersion={since}&labelSelector=shard%3Da&timeoutSeconds=1"
+    reader = threading.Thread(target=watch_lines, args=(k8s, query, events))
+    reader.start()
+    k8s.set_labels("ns", "a", {"shard": "b"})  # leaves
+    left = k8s.revision
+    k8s.set_spec("ns", "b", {"generator": "h"})  # never in it
+    k8s.set_labels("ns", "b", {"shard": "a"})  # enters
+    k8s.set_spec("ns", "b", {"generator": "i"})  # inside
+    reader.join(5)
+    seen = [(e["type"], e["object"]["metadata"]["name"]) for e in events if e["type"] != "BOOKMARK"]
+    assert seen == [("DELETED", "a"), ("ADDED", "b"), ("MODIFIED", "b")]
+    gone = events[[e["type"] for e in events].index("DELETED")]["object"]
+    assert gone["metadata"]["labels"] == {"shard": "a"}  # the old object
+    assert gone["metadata"]["resourceVersion"] == str(left)  # at the event's revision
+    assert k8s.get("ns", "a")["metadata"]["generation"] == 1  # labels do not move generation

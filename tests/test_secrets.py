@@ -24,7 +24,7 @@ from urllib.parse import quote
 import pytest
 import requests
 
-from dawg_provider.cluster.command import report
+from dawg_provider.cluster.report import report
 from dawg_provider.cluster.sources import ClusterSource
 from dawg_provider.cluster.sync import SyncJob, SyncOptions
 from dawg_provider.errors import DawgError, GrafanaError, RegistryError, register_secret, scrub

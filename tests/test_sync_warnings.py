@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 
 from dawg_provider import Runtime
-from dawg_provider.cluster.command import report
 from dawg_provider.cluster.crd import MAX_WARNING_CHARS, MAX_WARNINGS, Reason, bounded_warnings
+from dawg_provider.cluster.report import report
 from dawg_provider.cluster.schema import validate_object
 from dawg_provider.cluster.sources import ClusterSource
 from dawg_provider.cluster.sync import Summary, SyncJob, SyncOptions

@@ -18,8 +18,8 @@ from typing import Any
 import pytest
 import yaml
 
-from dawg_provider.cluster.command import report
 from dawg_provider.cluster.crd import DashboardResource
+from dawg_provider.cluster.report import report
 from dawg_provider.cluster.schema import check_keywords, crd_schema
 from dawg_provider.cluster.sources import ClusterSource, ManifestSource
 from dawg_provider.cluster.sync import Summary, SyncJob, SyncOptions

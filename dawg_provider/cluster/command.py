@@ -10,22 +10,28 @@ import argparse
 import os
 import socket
 import sys
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..errors import DawgError, printable, register_secret
+from ..errors import DawgError, register_secret
 from ..grafana import GrafanaClient, GrafanaConnection, ownership
 from ..render import Renderer
 from ..units import parse_duration, parse_size
 from ..wasm.limits import Limits
 from . import kustomize
+from .logformat import LogFormat
 from .manifests import InstallSpec, Mode
 from .reach import ReachPolicy
+from .report import report
 from .sources import ClusterSource, ManifestSource, Source
 from .sync import DEFAULT_OWNER, Outcome, Summary, SyncJob, SyncOptions
 from .tenancy import DEFAULT_ROOT, TenancyPolicy
+
+if TYPE_CHECKING:
+    from .metrics import Metrics
 
 EXIT_JOB_FAILED = 1
 EXIT_CR_ERRORS = 3
@@ -113,6 +119,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     source.add_argument("--selector", "-l", metavar="LABELS", help="only CRs matching this label selector")
     source.add_argument(
         "--kubeconfig", help="kubeconfig file (default: in-cluster service account, else ~/.kube/config)"
+    )
+    parser.add_argument(
+        "--log-format",
+        choices=[f.value for f in LogFormat],
+        default=LogFormat.TEXT.value,
+        help="json: one object a line (time, level, logger, message) for a log pipeline",
     )
     grafana = parser.add_argument_group("Grafana")
     grafana.add_argument("--grafana-url", default=os.environ.get("GRAFANA_URL"), help="default $GRAFANA_URL")
@@ -284,7 +296,7 @@ def run_cli(args: argparse.Namespace, renderer: Renderer) -> int:
     source, options, connection = prepare(args)
     restrict_transport(renderer, options)
     summary = SyncJob(source, lambda: GrafanaClient(connection), renderer, options).run()
-    report(summary, options.dry_run, sys.stdout)
+    report(summary, options.dry_run, sys.stdout, LogFormat(args.log_format))
     return exit_code(summary, args.fail_on_cr_errors)
 
 
@@ -314,19 +326,7 @@ def run_controller(args: argparse.Namespace, renderer: Renderer) -> int:
     assert isinstance(source, ClusterSource)
     kube = Kube(api_client(args.kubeconfig))
     metrics = Metrics()
-
-    def grafana() -> GrafanaClient:
-        client = GrafanaClient(connection)
-        client.session.hooks["response"].append(metrics.grafana_response)
-        return client
-
-    render = renderer.render_fetched
-
-    def render_fetched(*args: Any, **kwargs: Any) -> Any:
-        with metrics.generator.time():
-            return render(*args, **kwargs)
-
-    renderer.render_fetched = render_fetched  # type: ignore[method-assign]
+    grafana = instrument(metrics, connection, renderer)
 
     def make_job(batch: Source, prune: bool) -> SyncJob:
         return SyncJob(batch, grafana, renderer, replace(options, prune=options.prune and prune))
@@ -334,14 +334,39 @@ def run_controller(args: argparse.Namespace, renderer: Renderer) -> int:
     elector = None
     if args.lease_namespace:
         elector = LeaderElector(kube, args.lease_namespace, args.lease_name, args.identity)
+    controller = Controller(
+        kube, source, make_job, elector=elector, metrics=metrics, resync=args.resync, owner=options.owner
+    )
     if args.metrics_port:
-        metrics.serve(args.metrics_port)
-    controller = Controller(kube, source, make_job, elector=elector, metrics=metrics, resync=args.resync)
+        metrics.serve(args.metrics_port, controller.health)
     try:
         controller.start().run_forever()
     finally:
         controller.stop()
     return 0
+
+
+def instrument(
+    metrics: Metrics, connection: GrafanaConnection, renderer: Renderer
+) -> Callable[[], GrafanaClient]:
+    """Wire the parts' observers to the metrics: every Grafana attempt and registry request
+    counted by status class (errors apart), every render timed. Returns the Grafana client
+    factory the jobs use."""
+
+    def grafana() -> GrafanaClient:
+        client = GrafanaClient(connection)
+        client.observer = metrics.grafana_request
+        return client
+
+    renderer.fetcher.client.observer = metrics.registry_request
+    render = renderer.render_fetched
+
+    def render_fetched(*args: Any, **kwargs: Any) -> Any:
+        with metrics.generator.time():
+            return render(*args, **kwargs)
+
+    renderer.render_fetched = render_fetched  # type: ignore[method-assign]
+    return grafana
 
 
 def exit_code(summary: Summary, fail_on_cr_errors: bool = False) -> int:
@@ -354,32 +379,6 @@ def exit_code(summary: Summary, fail_on_cr_errors: bool = False) -> int:
     if fail_on_cr_errors and summary.count(Outcome.FAILED):
         return EXIT_CR_ERRORS
     return 0
-
-
-def report(summary: Summary, dry_run: bool, out: Any) -> None:
-    """The pass, one entry per line; text from CRs is escaped (`printable`), so no CR
-    can print control characters or a line of its own."""
-
-    def say(text: str) -> None:
-        print(printable(text), file=out)
-
-    for result in sorted(summary.results, key=lambda r: r.key):
-        if result.outcome is Outcome.UNCHANGED and not result.diff and not result.warnings:
-            continue
-        say(f"{result.key} ({result.uid}): {result.outcome.value} [{result.reason.value}] {result.message}")
-        for warning in result.warnings:
-            say(f"    warning: {warning}")
-        for line in result.diff:
-            say(f"    {line}")
-    for uid in summary.pruned:
-        say(f"pruned {uid}" if not dry_run else f"would prune {uid}")
-    for uid in summary.released:
-        say(f"released {uid} (adopted; DAWG's marks removed, the dashboard kept)")
-    for notice in summary.notices:
-        say(f"notice: {notice}")
-    for error in summary.errors:
-        say(f"error: {error}")
-    say(summary.line(dry_run))
 
 
 def add_install_arguments(parser: argparse.ArgumentParser) -> None:

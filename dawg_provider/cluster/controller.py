@@ -65,9 +65,14 @@ class Watcher(Protocol):
     def create_event(self, namespace: str, body: dict[str, Any]) -> None: ...
 
 
-def needs_reconcile(resource: DashboardResource) -> bool:
-    """True when the CR's spec is newer than what its status records. Pure."""
+def needs_reconcile(resource: DashboardResource, owner: str = "") -> bool:
+    """True when the CR's spec is newer than what its status records, or another owner
+    (shard) wrote that status: a CR relabelled into this shard. Pure."""
     status = resource.status
+    grafana = status.get("grafana")
+    recorded = grafana.get("owner") if isinstance(grafana, dict) else None
+    if owner and recorded is not None and recorded != owner:
+        return True
     return status.get("observedGeneration") != resource.generation or not status.get("conditions")
 
 
@@ -196,10 +201,11 @@ class Controller:
         metrics: Metrics | None = None,
         resync: float = 300.0,
         watch_timeout: int = 300,
+        owner: str = "",
     ) -> None:
         self.kube, self.source, self.make_job = kube, source, make_job
         self.elector, self.metrics = elector, metrics or Metrics()
-        self.resync, self.watch_timeout = resync, watch_timeout
+        self.resync, self.watch_timeout, self.owner = resync, watch_timeout, owner
         self.queue: dict[str, DashboardResource] = {}
         self.changed = threading.Condition()
         self.full_pass_due = False  # each watch's first listing asks for one
@@ -211,6 +217,10 @@ class Controller:
         self.gate = KeyGate()
         self._pass: threading.Thread | None = None
         self._next_resync = time.monotonic() + resync
+        self.last_step = time.monotonic()
+        self.stall_after = 1800.0
+        """Seconds without a worker round before `/healthz` fails: above a full pass's
+        deadline (840 s in the generated Deployment), so a long pass is not a stall."""
 
     # -- watching --------------------------------------------------------------------------
 
@@ -264,7 +274,7 @@ class Controller:
             return
         if event.kind == "DELETED":
             self.request_full_pass()  # pruning is a decision over everything listed
-        elif needs_reconcile(resource):
+        elif needs_reconcile(resource, self.owner):
             self.enqueue(resource)
 
     # -- reconciling --------------------------------------------------------------------------
@@ -272,6 +282,7 @@ class Controller:
     def step(self, wait: float = 0.2) -> str:
         """One round of the worker: start a full pass (on its own thread), run a batch, or
         wait. Returns which."""
+        self.last_step = time.monotonic()
         if self.elector is not None and not self.elector.is_leader():
             self.metrics.leader.set(0)
             self.stopping.wait(min(wait, 0.1))
@@ -326,6 +337,9 @@ class Controller:
         self.metrics.observe(summary, kind, time.monotonic() - started)
         for error in summary.errors:
             log.warning("%s: %s", kind, printable(error))
+        # A full pass reports on what it listed (startup, resync, after a relist or a
+        # deletion): drift found at resync or a re-pointed tag has no watch event behind it.
+        before = before or {resource.key: resource for resource in job.listed}
         now = datetime.now(UTC)
         for result in summary.results:
             if result.outcome is not Outcome.FAILED or result.key not in before:
@@ -356,6 +370,16 @@ class Controller:
             thread.start()
             self.threads.append(thread)
         return self
+
+    def health(self) -> str | None:
+        """Why this replica should be restarted (its liveness probe), or None: a watch or the
+        elector thread ended, or the worker made no round for `stall_after` seconds."""
+        if any(not thread.is_alive() for thread in self.threads) and not self.stopping.is_set():
+            return "a watch or leader-election thread has ended"
+        stalled = time.monotonic() - self.last_step
+        if stalled > self.stall_after:
+            return f"the worker made no progress for {stalled:.0f} s"
+        return None
 
     def run_forever(self) -> None:
         while not self.stopping.is_set():

@@ -187,8 +187,14 @@ def status_for(
             and ready_before.get("observedGeneration") == generation
         )
         ready = condition("Ready", still, reason, message, generation, now, previous)
+    # Deferred: nothing of this generation was acted on, so observedGeneration stays at
+    # the one last acted on (API conventions: the generation the controller observed).
+    # kstatus (cli-utils status/generic.go `checkGenericProperties`, used by Flux and
+    # waiters) then says InProgress instead of Current with an old Ready=True, and the
+    # controller queues the CR again (`needs_reconcile`) instead of waiting for a resync.
+    observed = old.get("observedGeneration") if reason is Reason.DEFERRED else generation
     status: dict[str, Any] = {
-        "observedGeneration": resource.generation,
+        "observedGeneration": observed,
         "conditions": [c for c in (ready, synced) if c is not None],
         "lastSyncTime": now,
     }
@@ -311,6 +317,7 @@ def crd_manifest() -> dict[str, Any]:
             "grafana": {
                 "type": "object",
                 "properties": {
+                    "owner": {"type": "string", "maxLength": 256},
                     "uid": {"type": "string", "maxLength": 40},
                     "url": {"type": "string", "maxLength": 2048},
                     "version": {"type": "integer", "minimum": 0},

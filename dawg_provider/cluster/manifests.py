@@ -350,7 +350,17 @@ def workload(spec: InstallSpec, shard: Shard, instance: str = "") -> dict[str, A
     """The CronJob or the Deployment of one shard."""
     pod = _pod(spec, shard, instance or f"{spec.mode.value} {spec.cluster_name} shard {shard.name}")
     labels = {**LABELS, "dawg.urcloud.cc/shard": shard.name}
-    template = {"metadata": {"labels": dict(labels)}, "spec": pod}
+    template: dict[str, Any] = {"metadata": {"labels": dict(labels)}, "spec": pod}
+    if spec.mode is Mode.CONTROLLER:
+        # The pod-annotation convention of Prometheus' Kubernetes example configuration
+        # (documentation/examples/prometheus-kubernetes.yml, job kubernetes-pods: keep pods
+        # annotated prometheus.io/scrape, path and port from the other two), so a stock
+        # Prometheus finds /metrics with `kubectl apply -k` alone.
+        template["metadata"]["annotations"] = {
+            "prometheus.io/scrape": "true",
+            "prometheus.io/port": str(spec.metrics_port),
+            "prometheus.io/path": "/metrics",
+        }
     name = (
         f"dawg-{spec.mode.value}-{shard.name}" if spec.mode is Mode.CONTROLLER else f"dawg-sync-{shard.name}"
     )

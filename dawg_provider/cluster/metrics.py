@@ -8,6 +8,9 @@ can run several.
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import prometheus_client as prom
@@ -35,7 +38,15 @@ class Metrics:
             "dawg_grafana_requests", "HTTP requests to Grafana, by status class", ["code"], registry=r
         )
         self.grafana_errors = prom.Counter(
-            "dawg_grafana_request_errors", "Grafana requests answered 4xx/5xx", registry=r
+            "dawg_grafana_request_errors", "Grafana requests answered 4xx/5xx or not answered", registry=r
+        )
+        self.registry_requests = prom.Counter(
+            "dawg_registry_requests", "HTTP requests to OCI registries, by status class", ["code"], registry=r
+        )
+        self.registry_errors = prom.Counter(
+            "dawg_registry_request_errors",
+            "Registry requests answered 4xx/5xx or not answered",
+            registry=r,
         )
         self.generator = prom.Histogram(
             "dawg_generator_run_seconds", "Generator runs (render included)", registry=r
@@ -54,17 +65,60 @@ class Metrics:
         if summary.job_failed:
             self.job_errors.inc()
 
-    def grafana_response(self, response: Any, *args: Any, **kwargs: Any) -> None:
-        """A `requests` response hook for the Grafana client's session."""
-        code = int(getattr(response, "status_code", 0) or 0)
-        self.grafana.labels(f"{code // 100}xx").inc()
-        if code >= 400:
-            self.grafana_errors.inc()
+    def grafana_request(self, status: int | None) -> None:
+        """The Grafana client's `observer`: one attempt, its status or None (no answer)."""
+        _count(self.grafana, self.grafana_errors, status)
+
+    def registry_request(self, status: int | None) -> None:
+        """The registry client's `observer`: one request, its status or None (no answer)."""
+        _count(self.registry_requests, self.registry_errors, status)
 
     def text(self) -> str:
         return prom.generate_latest(self.registry).decode()
 
-    def serve(self, port: int) -> Any:
-        """Serves `/metrics` (any path) on `port`, in a daemon thread; returns the server."""
-        server, _thread = prom.start_http_server(port, registry=self.registry)
+    def serve(self, port: int, health: Callable[[], str | None] = lambda: None) -> Any:
+        """Serves `/metrics` and `/healthz` on `port`, in a daemon thread; returns the server.
+
+        Not prometheus_client's `start_http_server`: it answers the metrics page on ANY path
+        (exposition.py: "the URI path for GET is not constrained"), so a liveness probe on
+        `/healthz` would pass while the controller is wedged. `/healthz` is 200 when
+        `health()` returns None, else 503 with its reason; other paths are 404."""
+        metrics = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, format: str, *args: Any) -> None:
+                pass  # the kubelet probes every 20 s: not worth a log line each
+
+            def do_GET(self) -> None:
+                path = self.path.split("?", 1)[0]
+                if path == "/metrics":
+                    self._answer(200, prom.CONTENT_TYPE_LATEST, metrics.text().encode())
+                elif path == "/healthz":
+                    problem = health()
+                    status, body = (200, "ok") if problem is None else (503, problem)
+                    self._answer(status, "text/plain; charset=utf-8", body.encode())
+                else:
+                    self._answer(404, "text/plain; charset=utf-8", b"not found: /metrics or /healthz")
+
+            def _answer(self, status: int, kind: str, body: bytes) -> None:
+                self.send_response(status)
+                self.send_header("Content-Type", kind)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+        server = ThreadingHTTPServer(("", port), Handler)
+        server.daemon_threads = True
+        threading.Thread(target=server.serve_forever, daemon=True).start()
         return server
+
+
+def _code(status: int | None) -> str:
+    """The status class as a label: `2xx`..`5xx`, or `none` when no answer came."""
+    return f"{status // 100}xx" if status else "none"
+
+
+def _count(requests: Any, errors: Any, status: int | None) -> None:
+    requests.labels(_code(status)).inc()
+    if status is None or status >= 400:
+        errors.inc()

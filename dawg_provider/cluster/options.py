@@ -43,9 +43,16 @@ def _utc(text: str | None) -> datetime | None:
         return None
 
 
-def is_fresh(resource: DashboardResource, digest: str, now: datetime, interval: timedelta) -> bool:
-    """True when the CR needs nothing this pass: same spec, same generator, verified recently. Pure."""
+def is_fresh(
+    resource: DashboardResource, digest: str, now: datetime, interval: timedelta, owner: str = ""
+) -> bool:
+    """True when the CR needs nothing this pass: same spec, same generator, verified recently
+    by this owner. Pure. A status another owner wrote (a CR relabelled into this shard:
+    its old shard prunes the dashboard) proves nothing about this owner's dashboard."""
     status = resource.status
+    grafana = status.get("grafana")
+    if owner and (grafana.get("owner") if isinstance(grafana, dict) else None) != owner:
+        return False
     synced = next((c for c in status.get("conditions") or [] if c.get("type") == "Synced"), None)
     last = _utc(status.get("lastSyncTime"))
     return (

@@ -132,6 +132,7 @@ class SyncJob:
         self._status_errors: list[str] = []
         self.may_write: Callable[[], bool] = lambda: True
         self.claim: Callable[[str], AbstractContextManager[str | None]] = lambda key: nullcontext(None)
+        self.listed: list[DashboardResource] = []  # what the pass listed, as it was before it
 
     def client(self) -> GrafanaClient:
         if not hasattr(self._clients, "client"):
@@ -162,6 +163,7 @@ class SyncJob:
             log.debug("listing failed", exc_info=True)
             summary.errors.append(f"listing Dashboard resources failed: unexpected {type(error).__name__}")
             return summary
+        self.listed = resources
         incomplete, notices = self.source.problems()
         summary.errors += incomplete
         summary.notices += notices
@@ -317,7 +319,9 @@ class SyncJob:
         if isinstance(fetched, DawgError):
             raise fetched
         digest = fetched.artifact.digest
-        if not self.options.dry_run and is_fresh(resource, digest, now, self.options.verify_interval):
+        if not self.options.dry_run and is_fresh(
+            resource, digest, now, self.options.verify_interval, self.options.owner
+        ):
             return CrResult(resource.key, uid, Outcome.UNCHANGED, Reason.UP_TO_DATE, "verified recently")
         deferred = self._budget.admit(resource.namespace, spec.limits.timeout)
         if deferred:
@@ -338,9 +342,13 @@ class SyncJob:
         adopted = live is not None and (
             ownership.is_adopted(live.dashboard) or not ownership.is_managed(live.dashboard)
         )
+        # Sealed over the form this Grafana stores (refresh raised, title trimmed): a mark over
+        # what DAWG sent reads as an "edit" on a normalising Grafana when no status is kept.
         dashboard = ownership.seal(
-            ownership.mark_resource(
-                rendering.dashboard, resource.namespace, resource.name, resource.uid, adopted
+            client.normalised(
+                ownership.mark_resource(
+                    rendering.dashboard, resource.namespace, resource.name, resource.uid, adopted
+                )
             )
         )
         if not self.may_write():  # rendering took a while; the folder and the dashboard are writes
@@ -353,6 +361,16 @@ class SyncJob:
         recorded = Recorded(
             version if isinstance(version, int) else None, resource.status.get("dashboardSha256")
         )
+        if (
+            recorded.version is not None
+            and live is not None
+            and live.version != recorded.version
+            and ownership.owned_by(live.dashboard, self.options.owner)
+            and ownership.seal_intact(live.dashboard)
+        ):
+            # A newer version still holding what DAWG sealed: DAWG's own write whose status
+            # write was lost (a UI edit changes the content, so the mark no longer fits).
+            recorded = replace(recorded, version=live.version)
         policy = Policy(owner=self.options.owner, adopt=spec.adopt, drift=spec.drift)
         sealed_edit: tuple[str, ...] = ()
         if recorded.version is None and live is not None and ownership.edited_since_sealed(live.dashboard):
@@ -381,6 +399,7 @@ class SyncJob:
             message = REFUSED.format(uid=uid) if decision.action is Action.REFUSE else decision.reason
             return self._finish(resource, uid, outcome, reason, message, stamp)
         grafana = {
+            "owner": self.options.owner,
             "uid": uid,
             "url": client.absolute_url(saved.url if saved else live.url if live else ""),
             "version": saved.version if saved else live.version if live else 0,

@@ -246,9 +246,23 @@ def _content_mark(dashboard: dict[str, Any]) -> tuple[dict[str, Any], str]:
 def seal(dashboard: dict[str, Any]) -> dict[str, Any]:
     """A copy carrying `dawg-sha:` of its own canonical content (the mark left out): a
     stateless run (`--manifests`) sees a UI edit from Grafana alone. Any mark the
-    dashboard had (a generator may print anything) is replaced."""
+    dashboard had (a generator may print anything) is replaced.
+
+    Seal the form Grafana will store (`GrafanaClient.normalised`: refresh raised to the
+    server minimum, title trimmed), never the generator's raw output: the mark is
+    checked against what Grafana gives back, and a mark over a form Grafana changes on
+    save would read as a UI edit on every later run."""
     body, mark = _content_mark(dashboard)
     return {**body, "tags": [*body["tags"], mark]}
+
+
+def seal_intact(dashboard: dict[str, Any]) -> bool:
+    """True when the dashboard carries exactly one content mark and its content matches it:
+    what Grafana holds is what DAWG wrote, whatever version number it has now."""
+    marks = [
+        t for t in dashboard.get("tags") or [] if isinstance(t, str) and t.startswith(CONTENT_TAG_PREFIX)
+    ]
+    return marks == [_content_mark(dashboard)[1]]
 
 
 def edited_since_sealed(dashboard: dict[str, Any]) -> bool:

@@ -13,6 +13,9 @@ One `requests.Session` per client. What it does about Grafana's sharp edges
   message; never the token.
 - `info()` reads `/api/health` and `/api/frontend/settings` once per client
   (`server.ServerInfo`: version, nested folders, the refresh minimum).
+- `observer`, when set, hears every attempt: the HTTP status, or None when no answer
+  came. The part knows nothing of who listens (the controller counts them for
+  Prometheus); a listener that fails is logged, never the request's failure.
 """
 
 from __future__ import annotations
@@ -46,6 +49,9 @@ from .server import ServerInfo, detect
 log = logging.getLogger("dawg.grafana")
 
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
+
+RequestObserver = Callable[[int | None], None]
+"""Told of each HTTP attempt: its status code, or None when no answer came."""
 
 
 def breaks(method: str, status: int) -> bool:
@@ -89,6 +95,7 @@ class Transport:
         self._sleep = sleep
         self._clock = clock
         self.requests = 0
+        self.observer: RequestObserver | None = None
         self._count_lock = threading.Lock()
         self._info: ServerInfo | None = None
         self._apis: Apis | None = None
@@ -148,17 +155,17 @@ class Transport:
             response = self.session.request(
                 method, self.connection.base + path, params=params, json=json, auth=auth, timeout=timeout
             )
-        except requests.Timeout:
-            state.failed("timed out")
-            raise Attempt("timed out", None, None) from None
-        except requests.ConnectionError as error:
-            reason = connection_reason(error)
+        except requests.RequestException as error:
+            self._observe(None)
+            if isinstance(error, requests.Timeout):
+                reason = "timed out"
+            elif isinstance(error, requests.ConnectionError):
+                reason = connection_reason(error)
+            else:  # e.g. ChunkedEncodingError: the answer broke off
+                reason = f"the answer broke off ({type(error).__name__})"
             state.failed(reason)
             raise Attempt(reason, None, None) from None
-        except requests.RequestException as error:  # e.g. ChunkedEncodingError: the answer broke off
-            reason = f"the answer broke off ({type(error).__name__})"
-            state.failed(reason)
-            raise Attempt(reason, None, None) from None
+        self._observe(response.status_code)
         if breaks(method, response.status_code):
             state.failed(f"HTTP {response.status_code}")
         elif response.status_code < 500:
@@ -166,6 +173,14 @@ class Transport:
         else:
             state.abandoned()  # a 500 on a write says nothing either way; a probe is freed
         return response
+
+    def _observe(self, status: int | None) -> None:
+        if self.observer is None:
+            return
+        try:
+            self.observer(status)
+        except Exception:  # a metrics listener must not fail a request
+            log.debug("the request observer failed", exc_info=True)
 
     def _request(
         self,

@@ -11,7 +11,10 @@ this module puts DAWG's rules around it:
 - credentials from explicit options or the docker `config.json` (`DOCKER_CONFIG`,
   `~/.docker/config.json`, `auths` entries with a base64 `auth`);
 - a manifest is checked before any blob is fetched (media types, exactly one wasm
-  layer, size cap), and every byte is hashed against the digest that named it.
+  layer, size cap), and every byte is hashed against the digest that named it;
+- `RegistryClient.observer`, when set, hears each request's status (None: no answer),
+  so whoever runs the client (the controller's metrics) counts requests and errors
+  without this part knowing of them.
 
 The manifest checks are pure functions (`parse_manifest`, `wasm_layer`).
 """
@@ -21,10 +24,11 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import logging
 import os
 import tempfile
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -77,6 +81,8 @@ DEFAULT_MAX_BLOB_SIZE = 128 * 1024 * 1024
 ENV_INSECURE = "DAWG_INSECURE_REGISTRIES"
 ENV_CA_BUNDLE = "DAWG_REGISTRY_CA_BUNDLE"
 
+log = logging.getLogger("dawg.registry")
+
 
 @dataclass(frozen=True)
 class RegistryOptions:
@@ -110,12 +116,17 @@ class RegistryOptions:
         return cls(**values)
 
 
+RequestObserver = Callable[[int | None], None]
+"""Told of each registry request: its status code, or None when no usable answer came."""
+
+
 class RegistryClient:
     """Requests to registries, one oras session per host; counts its requests."""
 
     def __init__(self, options: RegistryOptions | None = None) -> None:
         self.options = options or RegistryOptions.from_env()
         self.requests = 0
+        self.observer: RequestObserver | None = None
         self._hosts: dict[str, Any] = {}
         self._lock = threading.Lock()
 
@@ -153,9 +164,40 @@ class RegistryClient:
     def _request(
         self, ref: OciRef, method: str, url: str, what: str, *, stream: bool = False, **kwargs: Any
     ) -> requests.Response:
+        try:
+            response = self._send(ref, method, url, what, stream=stream, **kwargs)
+        except Exception:
+            self._observe(None)
+            raise
+        self._observe(response.status_code)
+        if response.status_code in (401, 403):
+            raise RegistryAuthError(
+                ref.text,
+                f"the registry refused access to {what} (HTTP {response.status_code}): "
+                "the credentials are wrong or lack permission",
+            )
+        if response.status_code >= 500 or response.status_code == 429:
+            raise RegistryUnreachable(
+                ref.text, f"the registry failed {what} with HTTP {response.status_code}"
+            )
+        return response
+
+    def _observe(self, status: int | None) -> None:
+        if self.observer is None:
+            return
+        try:
+            self.observer(status)
+        except Exception:  # a metrics listener must not fail a fetch
+            log.debug("the request observer failed", exc_info=True)
+
+    def _send(
+        self, ref: OciRef, method: str, url: str, what: str, *, stream: bool = False, **kwargs: Any
+    ) -> requests.Response:
+        """One request through oras and DAWG's transport rules; failures translated."""
         registry = self._oras(ref.registry)
         try:
             response: requests.Response = registry.do_request(url, method, stream=stream, **kwargs)
+            return response
         except TransportError as error:
             raise RegistryUnreachable(ref.text, error.problem, error.hint) from None
         except ReachRefused as refused:
@@ -172,17 +214,6 @@ class RegistryClient:
                 f"the registry wants credentials for {what}, and none are configured",
                 "log in with `docker login` (DAWG reads DOCKER_CONFIG/config.json) or pass credentials",
             ) from None
-        if response.status_code in (401, 403):
-            raise RegistryAuthError(
-                ref.text,
-                f"the registry refused access to {what} (HTTP {response.status_code}): "
-                "the credentials are wrong or lack permission",
-            )
-        if response.status_code >= 500 or response.status_code == 429:
-            raise RegistryUnreachable(
-                ref.text, f"the registry failed {what} with HTTP {response.status_code}"
-            )
-        return response
 
     # -- pull -------------------------------------------------------------------------
 
