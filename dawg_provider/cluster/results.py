@@ -10,8 +10,22 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import Enum
 
+from ..errors import (
+    DawgError,
+    GeneratorFailed,
+    GrafanaError,
+    InvalidDashboard,
+    PolicyViolation,
+)
 from ..grafana.planner import Action
 from .crd import Reason
+
+NOT_LEADING = "not written: this replica no longer holds the leader Lease (another replica takes over)"
+REFUSED = (
+    "dashboard {uid} exists and was not written for this resource; the job will not overwrite it. "
+    "Choose another uid, or set spec.adopt where the job's policy allows it"
+)
+"""The planner's refusal names the dashboard's title and owner: not for another team's eyes."""
 
 
 class Outcome(Enum):
@@ -76,3 +90,26 @@ def classify(action: Action) -> tuple[Outcome, Reason]:
         Action.REFUSE: (Outcome.FAILED, Reason.UID_CONFLICT),
         Action.DRIFTED: (Outcome.FAILED, Reason.DRIFTED),
     }[action]
+
+
+def failure_reason(error: DawgError) -> Reason:
+    """The condition reason of a CR whose sync stopped on `error`: a generator exiting 1
+    refused its config (contract), anything else from the generator or registry is its
+    failure; policy, model and Grafana errors have reasons of their own."""
+    if isinstance(error, PolicyViolation):
+        return Reason.POLICY_DENIED
+    if isinstance(error, InvalidDashboard):
+        return Reason.DASHBOARD_INVALID
+    if isinstance(error, GeneratorFailed):
+        return Reason.CONFIG_INVALID if error.exit_code == 1 else Reason.GENERATOR_FAILED
+    if isinstance(error, GrafanaError):
+        return Reason.GRAFANA_ERROR
+    return Reason.GENERATOR_FAILED  # GeneratorError, RegistryError and any other DawgError
+
+
+def schema_message(problems: list[str] | tuple[str, ...]) -> str:
+    """A CR that does not fit the CRD's schema: the first 20 problems and a count."""
+    shown = list(problems[:20])
+    if len(problems) > 20:
+        shown.append(f"... and {len(problems) - 20} more")
+    return "does not fit the Dashboard CRD's schema: " + "; ".join(shown)

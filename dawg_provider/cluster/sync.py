@@ -56,12 +56,8 @@ from typing import Any
 
 from ..errors import (
     DawgError,
-    GeneratorError,
-    GeneratorFailed,
     GrafanaError,
-    InvalidDashboard,
     PolicyViolation,
-    RegistryError,
     RegistryUnreachable,
     printable,
     scrub,
@@ -69,17 +65,27 @@ from ..errors import (
 from ..grafana import GrafanaClient, ownership
 from ..grafana.apply import Applied, apply, check_writable, preview
 from ..grafana.canonical import content_hash
-from ..grafana.planner import Action, Desired, DriftPolicy, Policy, Recorded
+from ..grafana.planner import Action, Desired, Policy
 from ..render import Renderer
-from ..sources.fetch import Fetched
-from ..spec import DashboardSpec, parse_folder, parse_spec
+from ..spec import DashboardSpec, parse_spec
 from . import lease
 from .crd import DashboardResource, Reason, same_status, status_for
 from .fairness import PassBudget, interleave
+from .memo import PassMemo
 from .options import DEFAULT_OWNER, SyncOptions, is_fresh
 from .prune import prune
 from .reach import reach_problem
-from .results import CrResult, Outcome, Summary, classify
+from .recorded import recorded_for, sealed_edit
+from .results import (
+    NOT_LEADING,
+    REFUSED,
+    CrResult,
+    Outcome,
+    Summary,
+    classify,
+    failure_reason,
+    schema_message,
+)
 from .sources import Source
 from .tenancy import (
     adopt_problem,
@@ -95,13 +101,6 @@ from .tenancy import (
 __all__ = ["DEFAULT_OWNER", "CrResult", "Outcome", "Summary", "SyncJob", "SyncOptions", "is_fresh"]
 
 log = logging.getLogger("dawg.sync")
-
-NOT_LEADING = "not written: this replica no longer holds the leader Lease (another replica takes over)"
-REFUSED = (
-    "dashboard {uid} exists and was not written for this resource; the job will not overwrite it. "
-    "Choose another uid, or set spec.adopt where the job's policy allows it"
-)
-"""The planner's refusal names the dashboard's title and owner: not for another team's eyes."""
 
 
 class SyncJob:
@@ -126,8 +125,7 @@ class SyncJob:
         self._budget = PassBudget(timer=timer)
         self._lease_at: datetime | None = None
         self._lease_lost: str | None = None
-        self._fetched: dict[str, Fetched | DawgError] = {}
-        self._folders: dict[str, str] = {}
+        self._memo = PassMemo(self.renderer.fetcher, self.options.dry_run)
         self._lock = threading.Lock()
         self._status_errors: list[str] = []
         self.may_write: Callable[[], bool] = lambda: True
@@ -206,29 +204,6 @@ class SyncJob:
 
     # -- one CR ----------------------------------------------------------------------------
 
-    def _fetch(self, generator: str) -> Fetched | DawgError:
-        """Each reference is resolved once per pass, whatever the number of CRs using it."""
-        with self._lock:
-            if generator in self._fetched:
-                return self._fetched[generator]
-        try:
-            result: Fetched | DawgError = self.renderer.fetcher.fetch(generator)
-        except DawgError as error:
-            result = error
-        with self._lock:
-            self._fetched.setdefault(generator, result)
-            return self._fetched[generator]
-
-    def _folder(self, client: GrafanaClient, folder: str) -> str:
-        with self._lock:
-            if folder in self._folders:
-                return self._folders[folder]
-        uid, path = parse_folder(folder)
-        resolved = client.resolve_folder(uid, path, create=not self.options.dry_run)
-        with self._lock:
-            self._folders[folder] = resolved
-        return resolved
-
     def _claimed(self, resource: DashboardResource, now: datetime) -> CrResult:
         with self.claim(resource.key) as taken:  # why not to sync it here, or None
             if why := taken or (None if self.may_write() else NOT_LEADING):
@@ -260,10 +235,7 @@ class SyncJob:
     def _sync_one(self, resource: DashboardResource, now: datetime, stamp: str) -> CrResult:
         uid = dashboard_uid(resource, self.options.policy)
         if resource.problems:
-            shown = list(resource.problems[:20])
-            if len(resource.problems) > 20:
-                shown.append(f"... and {len(resource.problems) - 20} more")
-            message = "does not fit the Dashboard CRD's schema: " + "; ".join(shown)
+            message = schema_message(resource.problems)
             return self._finish(resource, uid, Outcome.FAILED, Reason.CONFIG_INVALID, message, stamp)
         spec, errors = parse_spec(resource.spec, prefix="spec.")
         if spec is None:
@@ -285,19 +257,8 @@ class SyncJob:
             if unreachable:
                 raise PolicyViolation(unreachable)
             return self._sync_spec(resource, replace(spec, limits=limits), folder, uid, now, stamp)
-        except PolicyViolation as error:
-            return self._finish(resource, uid, Outcome.FAILED, Reason.POLICY_DENIED, str(error), stamp)
-        except InvalidDashboard as error:
-            return self._finish(resource, uid, Outcome.FAILED, Reason.DASHBOARD_INVALID, str(error), stamp)
-        except GeneratorFailed as error:
-            reason = Reason.CONFIG_INVALID if error.exit_code == 1 else Reason.GENERATOR_FAILED
-            return self._finish(resource, uid, Outcome.FAILED, reason, str(error), stamp)
-        except (GeneratorError, RegistryError) as error:
-            return self._finish(resource, uid, Outcome.FAILED, Reason.GENERATOR_FAILED, str(error), stamp)
-        except GrafanaError as error:
-            return self._finish(resource, uid, Outcome.FAILED, Reason.GRAFANA_ERROR, str(error), stamp)
         except DawgError as error:
-            return self._finish(resource, uid, Outcome.FAILED, Reason.GENERATOR_FAILED, str(error), stamp)
+            return self._finish(resource, uid, Outcome.FAILED, failure_reason(error), str(error), stamp)
 
     def _sync_spec(
         self,
@@ -308,7 +269,7 @@ class SyncJob:
         now: datetime,
         stamp: str,
     ) -> CrResult:
-        fetched = self._fetch(spec.generator)
+        fetched = self._memo.fetch(spec.generator)
         if isinstance(fetched, RegistryUnreachable) and resource.status.get("generatorDigest"):
             fallback = self.renderer.fetcher.fetch_known(
                 spec.generator, str(resource.status["generatorDigest"])
@@ -354,32 +315,13 @@ class SyncJob:
         if not self.may_write():  # rendering took a while; the folder and the dashboard are writes
             return CrResult(resource.key, uid, Outcome.DEFERRED, Reason.DEFERRED, NOT_LEADING)
         check_writable(client, uid, dashboard, rendering.generator_ref)  # before any folder is made
-        folder_uid = self._folder(client, folder)
+        folder_uid = self._memo.folder(client, folder)
         desired = Desired(uid, dashboard, folder_uid, rendering.generator_ref)
-        status_grafana = resource.status.get("grafana")
-        version = status_grafana.get("version") if isinstance(status_grafana, dict) else None
-        recorded = Recorded(
-            version if isinstance(version, int) else None, resource.status.get("dashboardSha256")
-        )
-        if (
-            recorded.version is not None
-            and live is not None
-            and live.version != recorded.version
-            and ownership.owned_by(live.dashboard, self.options.owner)
-            and ownership.seal_intact(live.dashboard)
-        ):
-            # A newer version still holding what DAWG sealed: DAWG's own write whose status
-            # write was lost (a UI edit changes the content, so the mark no longer fits).
-            recorded = replace(recorded, version=live.version)
+        recorded = recorded_for(resource, live, self.options.owner)
         policy = Policy(owner=self.options.owner, adopt=spec.adopt, drift=spec.drift)
-        sealed_edit: tuple[str, ...] = ()
-        if recorded.version is None and live is not None and ownership.edited_since_sealed(live.dashboard):
-            # No status to compare with (--manifests keeps none): Grafana alone shows the edit.
-            edit = f"dashboard {uid} was edited in Grafana after DAWG wrote it (its dawg-sha mark differs)"
-            if spec.drift is DriftPolicy.FAIL:
-                message = f"{edit}; drift policy is 'fail', so nothing was written"
-                return self._finish(resource, uid, Outcome.FAILED, Reason.DRIFTED, message, stamp)
-            sealed_edit = (f"{edit}; overwriting it (drift policy 'overwrite')",)
+        edited = sealed_edit(recorded, live, uid, spec.drift)
+        if edited.refuse:
+            return self._finish(resource, uid, Outcome.FAILED, Reason.DRIFTED, edited.refuse, stamp)
         if self.options.dry_run:
             decision = preview(client, desired, recorded, policy, live=live)
             outcome, reason = classify(decision.action)
@@ -391,7 +333,7 @@ class SyncJob:
             client, desired, recorded, policy, spec.message or f"DAWG sync of {resource.key}", live=live
         )
         decision, saved = applied.plan, applied.saved
-        notes = (*sealed_edit, *([takeover] if takeover else []))
+        notes = (*edited.notes, *([takeover] if takeover else []))
         decision = replace(decision, warnings=(*notes, *decision.warnings))
         outcome, reason = classify(decision.action)
         if outcome is Outcome.FAILED:
