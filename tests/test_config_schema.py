@@ -242,3 +242,111 @@ def test_docs_is_a_markdown_table_of_the_fields() -> None:
     assert "| `panels` | array of object | no |" in page
     assert "Fields not listed here are refused." in page and '"name": "web"' in page
     assert "declares no config schema" in config_reference("gen.wasm", None)
+
+
+# --- schemas whose checking would not end (findings 13.1) ----------------------------------------
+
+
+def exponential_schema(levels: int = 40) -> dict[str, object]:
+    """2.8 KB: each level an anyOf of two $refs to the next, 2^levels evaluations of one value."""
+    defs: dict[str, object] = {
+        f"a{i}": {"anyOf": [{"$ref": f"#/$defs/a{i + 1}"}, {"$ref": f"#/$defs/a{i + 1}"}]}
+        for i in range(levels)
+    }
+    defs[f"a{levels}"] = {"type": "string"}
+    return {"$defs": defs, "$ref": "#/$defs/a0"}
+
+
+UNENDING = {
+    "exponential": exponential_schema(),
+    "self": {"$ref": "#"},
+    "cycle": {"$defs": {"a": {"allOf": [{"$ref": "#/$defs/b"}]}, "b": {"not": {"$ref": "#/$defs/a"}}}},
+    "anchor-cycle": {"$anchor": "top", "anyOf": [{"$ref": "#top"}]},
+    "long-chain": {
+        "$defs": {f"c{i}": {"$ref": f"#/$defs/c{i + 1}"} for i in range(100)} | {"c100": {}},
+        "$ref": "#/$defs/c0",
+    },
+    "dangling": {"properties": {"a": {"$ref": "#/$defs/missing"}}},
+    "dynamic": {"$dynamicRef": "#"},
+}
+
+
+@pytest.mark.parametrize("name", sorted(UNENDING))
+def test_a_schema_whose_check_would_not_end_is_refused_when_loaded(name: str) -> None:
+    started = time.perf_counter()
+    with pytest.raises(InvalidModule) as caught:
+        load_schema("gen", json.dumps(UNENDING[name]).encode())
+    assert time.perf_counter() - started < 2.0
+    assert "generator gen: its dawg.config-schema section" in str(caught.value)
+    assert "cannot bound" in str(caught.value) or "not in the schema" in str(caught.value)
+
+
+def test_recursion_through_the_config_is_still_allowed() -> None:
+    tree = {
+        "type": "object",
+        "properties": {"name": {"type": "string"}, "children": {"items": {"$ref": "#"}}},
+    }
+    schema = load_schema("gen", json.dumps(tree).encode())
+    assert schema.problems(b"name: a\nchildren: [{name: b, children: [{name: c}]}]") == []
+    assert schema.problems(b"children: [{children: [{name: 3}]}]") == [
+        'config: field "children[0].children[0].name" must be a string, got number 3 '
+        "(quote it if you meant the text)"
+    ]
+
+
+def test_a_check_that_passes_the_load_bounds_still_stops_within_its_budget() -> None:
+    # Fans out through properties, so each level of the config doubles the work: legal to
+    # load (a config ends), but 2^30 evaluations for a config 30 levels deep.
+    defs: dict[str, object] = {
+        f"a{i}": {
+            "anyOf": [
+                {"properties": {"x": {"$ref": f"#/$defs/a{i + 1}"}}, "required": ["y"]},
+                {"properties": {"x": {"$ref": f"#/$defs/a{i + 1}"}}, "required": ["z"]},
+            ]
+        }
+        for i in range(30)
+    }
+    defs["a30"] = {"type": "string"}
+    schema = load_schema("gen", json.dumps({"$defs": defs, "$ref": "#/$defs/a0"}).encode())
+    config = "{x: " * 30 + "1" + "}" * 30
+    started = time.perf_counter()
+    found = schema.problems(config.encode())
+    assert time.perf_counter() - started < 20.0  # ~2 s on a loaded 2-core machine; 2^30 without the budget
+    assert len(found) == 1 and "was stopped" in found[0]
+
+
+HOSTILE_RUN = """
+import json, resource, sys, time
+from dawg_provider import Artifact, Runtime
+from dawg_provider.errors import InvalidModule
+from dawg_provider.wasm.config_schema import SECTION
+from dawg_provider.wasm.sections import set_custom_section
+wasm = set_custom_section(open(sys.argv[1], "rb").read(), SECTION, sys.argv[2].encode())
+runtime = Runtime(disk_cache=False)
+started = time.perf_counter()
+try:
+    runtime.run(Artifact.from_bytes("hostile", wasm), b"title: x")
+    outcome = "ran"
+except InvalidModule as error:
+    outcome = "InvalidModule: " + str(error).splitlines()[0]
+seconds = time.perf_counter() - started
+rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
+print(json.dumps({"outcome": outcome, "seconds": seconds, "rss_mb": rss}))
+"""
+
+
+@pytest.mark.parametrize("name", ["exponential", "self"])
+def test_the_runtime_refuses_an_unending_schema_in_bounded_time_and_memory(
+    name: str, example_wasm: dict[str, Path]
+) -> None:
+    import subprocess
+    import sys
+
+    script = [sys.executable, "-c", HOSTILE_RUN, str(example_wasm["simple"]), json.dumps(UNENDING[name])]
+    done = subprocess.run(script, capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    result = json.loads(done.stdout)
+    assert result["outcome"].startswith("InvalidModule: generator hostile"), result
+    assert result["seconds"] < 10 and result["rss_mb"] < 512, (
+        result
+    )  # was: >25 s and ~1 GB, or a RecursionError

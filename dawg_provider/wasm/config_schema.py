@@ -15,7 +15,11 @@ The schema comes from whoever built the generator, so it is untrusted input too:
   otherwise fetch remote references over the network);
 - `pattern` and `patternProperties` run on RE2, which matches in linear time, so a
   pathological pattern like `^(a+)+$` cannot hang a render; patterns RE2 cannot run
-  (backreferences, lookaround) are refused when the schema is loaded.
+  (backreferences, lookaround) are refused when the schema is loaded;
+- no `$ref` cycle or `anyOf` fan-out that would make one check endless or
+  exponential (`schema_bounds`, refused when loaded), and every check stops after
+  MAX_STEPS keyword evaluations: it runs in the host process, where neither the
+  sandbox's limits nor a sync pass's deadline can stop it.
 
 The config is read as YAML (JSON is a subset) without aliases, with dates kept as
 text as most generators' own parsers keep them; an empty config is checked as `{}`.
@@ -25,7 +29,8 @@ Checking a typical config costs ~0.1 ms per render (bench/bench_schema.py).
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextvars import ContextVar
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, BinaryIO
@@ -39,6 +44,7 @@ if TYPE_CHECKING:  # imported when a schema is first loaded: jsonschema costs ~0
     from jsonschema.protocols import Validator
 
 from ..errors import ConfigInvalid, InvalidModule
+from .schema_bounds import in_place_problem
 from .sections import SectionError, read_custom_section
 
 SECTION = "dawg.config-schema"
@@ -46,6 +52,10 @@ ANNOTATION = "cc.urcloud.dawg.config-schema"
 MAX_SCHEMA_BYTES = 64 * 1024
 MAX_SCHEMA_DEPTH = 32
 MAX_PROBLEMS = 20
+MAX_STEPS = 50_000
+"""Work one config check may do: a keyword evaluation costs 1 plus the lengths of the
+schema value and config value it looks at (an example config takes ~300)."""
+UNBOUNDED = "DAWG refuses a schema whose checking it cannot bound (docs/generator-contract.md)"
 REMOTE_REFS = "a config schema may only $ref inside itself (#/...); DAWG never fetches schemas"
 
 
@@ -72,6 +82,28 @@ def _pattern_properties(validator: Any, patterns: Any, instance: Any, schema: An
                 yield from validator.descend(value, subschema, path=key, schema_path=pattern)
 
 
+class _OverBudget(Exception):
+    """A config check spent its MAX_STEPS."""
+
+
+_STEPS: ContextVar[list[int] | None] = ContextVar("dawg_schema_steps", default=None)
+
+
+def _metered(keyword: Callable[..., Any]) -> Callable[..., Any]:
+    """`keyword`, charged to the running check (every descent goes through a keyword)."""
+
+    def metered(validator: Validator, value: Any, instance: Any, schema: Any) -> Any:
+        left = _STEPS.get()
+        if left is not None:
+            left[0] -= 1 + (len(value) if type(value) in (dict, list) else 0)
+            left[0] -= len(instance) if type(instance) in (dict, list) else 0
+            if left[0] < 0:
+                raise _OverBudget
+        return keyword(validator, value, instance, schema)
+
+    return metered
+
+
 def _refuse_retrieval(uri: str) -> referencing.Resource[Any]:
     import referencing.exceptions
 
@@ -93,7 +125,20 @@ class ConfigSchema:
             instance = parse_config(config)
         except ValueError as error:
             return [f"config: {error}"]
-        found = sorted(self.validator.iter_errors(instance), key=lambda e: [str(p) for p in e.absolute_path])
+        budget = _STEPS.set([MAX_STEPS])
+        try:
+            found = sorted(
+                self.validator.iter_errors(instance), key=lambda e: [str(p) for p in e.absolute_path]
+            )
+        except _OverBudget:
+            return [
+                f"config: checking it against the generator's schema took more than {MAX_STEPS} steps "
+                "and was stopped (a smaller config, or a simpler schema, would pass)"
+            ]
+        except RecursionError:
+            return ["config: nests too deeply for the generator's schema to check"]
+        finally:
+            _STEPS.reset(budget)
         lines: list[str] = []
         for mismatch in found:
             lines.extend(_describe(mismatch))
@@ -114,8 +159,8 @@ def load_schema(generator: str, content: bytes) -> ConfigSchema:
     import jsonschema
     import referencing
 
-    def bad(problem: str) -> InvalidModule:
-        return InvalidModule(generator, f"its {SECTION} section {problem}", REMOTE_REFS)
+    def bad(problem: str, hint: str = REMOTE_REFS) -> InvalidModule:
+        return InvalidModule(generator, f"its {SECTION} section {problem}", hint)
 
     if len(content) > MAX_SCHEMA_BYTES:
         raise bad(f"is {len(content)} bytes, over the limit of {MAX_SCHEMA_BYTES}")
@@ -134,8 +179,12 @@ def load_schema(generator: str, content: bytes) -> ConfigSchema:
     except jsonschema.SchemaError as error:
         where = "/".join(str(part) for part in error.absolute_path) or "(top)"
         raise bad(f"is not a valid JSON Schema at {where}: {_clip(error.message)}") from None
-    keywords = {"pattern": _pattern, "patternProperties": _pattern_properties}
-    safe = jsonschema.validators.extend(cls, keywords)  # type: ignore[no-untyped-call]
+    problem = in_place_problem(schema)
+    if problem:
+        raise bad(problem, UNBOUNDED)
+    keywords = {**cls.VALIDATORS, "pattern": _pattern, "patternProperties": _pattern_properties}
+    metered = {name: _metered(keyword) for name, keyword in keywords.items()}
+    safe = jsonschema.validators.extend(cls, metered)  # type: ignore[no-untyped-call]
     # Without a registry of its own, jsonschema would fetch remote $refs with urlopen.
     registry: referencing.Registry[Any] = referencing.Registry(retrieve=_refuse_retrieval)  # type: ignore[call-arg]
     text = json.dumps(schema, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
