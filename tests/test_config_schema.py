@@ -350,3 +350,42 @@ def test_the_runtime_refuses_an_unending_schema_in_bounded_time_and_memory(
     assert result["seconds"] < 10 and result["rss_mb"] < 512, (
         result
     )  # was: >25 s and ~1 GB, or a RecursionError
+
+
+# --- configs that would make the check quadratic or huge (findings 13.2) -----------------------
+
+UNIQUE_TAGS = {"type": "object", "properties": {"tags": {"type": "array", "uniqueItems": True}}}
+
+
+def test_unique_items_of_mappings_is_checked_in_linear_time() -> None:
+    config = "tags:\n" + "".join(f"- {{a: {i}}}\n" for i in range(3000))
+    started = time.perf_counter()
+    assert problems(config, UNIQUE_TAGS) == []
+    assert time.perf_counter() - started < 5.0  # ~0.3 s (mostly YAML); was 40 s for 2,000 items
+    assert problems("tags: [{a: 1}, {b: 2}, {a: 1.0}]", UNIQUE_TAGS) == [
+        'config: field "tags": has a repeated item at [2]: {...}'
+    ]
+    assert problems("tags: [1, true, '1', [1], {a: [1]}]", UNIQUE_TAGS) == []  # true is not 1
+
+
+def test_a_config_over_the_bounds_is_refused_before_it_is_checked(
+    example_wasm: dict[str, Path], tmp_path: Path
+) -> None:
+    from dawg_provider.wasm.config_yaml import MAX_CONFIG_BYTES, MAX_CONFIG_DEPTH, MAX_CONFIG_NODES
+
+    huge = "tags: [" + "1," * (MAX_CONFIG_BYTES // 2) + "1]"
+    assert problems(huge, UNIQUE_TAGS) == [
+        f"config: is {len(huge)} bytes, over the limit of {MAX_CONFIG_BYTES} for a config checked against a schema"
+    ]
+    many = "tags: [" + ",".join(["{}"] * MAX_CONFIG_NODES) + "]"
+    assert problems(many, UNIQUE_TAGS) == [
+        f"config: holds more than {MAX_CONFIG_NODES} values, over the limit for a checked config"
+    ]
+    deep = "tags: " + "[" * MAX_CONFIG_DEPTH + "]" * MAX_CONFIG_DEPTH
+    assert problems(deep, UNIQUE_TAGS) == [f"config: nests more than {MAX_CONFIG_DEPTH} levels deep"]
+    # Through the runtime: refused as a config problem, and the generator never compiled or ran.
+    artifact = Artifact.from_bytes("simple", example_wasm["simple"].read_bytes())
+    runtime = Runtime(tmp_path / "cache")
+    with pytest.raises(ConfigInvalid, match="over the limit"):
+        runtime.run(artifact, "app_name: web\nx: [" + "1," * MAX_CONFIG_BYTES + "1]")
+    assert runtime.modules.stats.compiles == 0

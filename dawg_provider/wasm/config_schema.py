@@ -21,8 +21,7 @@ The schema comes from whoever built the generator, so it is untrusted input too:
   MAX_STEPS keyword evaluations: it runs in the host process, where neither the
   sandbox's limits nor a sync pass's deadline can stop it.
 
-The config is read as YAML (JSON is a subset) without aliases, with dates kept as
-text as most generators' own parsers keep them; an empty config is checked as `{}`.
+The config is read as YAML (`config_yaml`); an empty config is checked as `{}`.
 Checking a typical config costs ~0.1 ms per render (bench/bench_schema.py).
 """
 
@@ -35,8 +34,6 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, BinaryIO
 
-import yaml
-
 if TYPE_CHECKING:  # imported when a schema is first loaded: jsonschema costs ~0.1-0.5 s to import
     import jsonschema
     import re2
@@ -44,6 +41,7 @@ if TYPE_CHECKING:  # imported when a schema is first loaded: jsonschema costs ~0
     from jsonschema.protocols import Validator
 
 from ..errors import ConfigInvalid, InvalidModule
+from .config_yaml import parse_config
 from .schema_bounds import in_place_problem
 from .sections import SectionError, read_custom_section
 
@@ -102,6 +100,32 @@ def _metered(keyword: Callable[..., Any]) -> Callable[..., Any]:
         return keyword(validator, value, instance, schema)
 
     return metered
+
+
+def _unique_items(validator: Validator, unique: Any, instance: Any, schema: Any) -> Iterator[Any]:
+    """`uniqueItems` in linear time: jsonschema compares every pair of mappings (O(n^2))."""
+    import jsonschema
+
+    if not unique or not validator.is_type(instance, "array"):
+        return
+    seen: set[str] = set()
+    for index, item in enumerate(instance):
+        key = json.dumps(_same_numbers(item), sort_keys=True, default=str)
+        if key in seen:
+            yield jsonschema.ValidationError(f"has a repeated item at [{index}]: {_short(item)}")
+            return
+        seen.add(key)
+
+
+def _same_numbers(value: Any) -> Any:
+    """`value` with 2.0 written as 2: JSON Schema compares numbers by value (true stays true)."""
+    if type(value) is float and value.is_integer():
+        return int(value)
+    if type(value) is list:
+        return [_same_numbers(item) for item in value]
+    if type(value) is dict:
+        return {key: _same_numbers(item) for key, item in value.items()}
+    return value
 
 
 def _refuse_retrieval(uri: str) -> referencing.Resource[Any]:
@@ -183,6 +207,7 @@ def load_schema(generator: str, content: bytes) -> ConfigSchema:
     if problem:
         raise bad(problem, UNBOUNDED)
     keywords = {**cls.VALIDATORS, "pattern": _pattern, "patternProperties": _pattern_properties}
+    keywords["uniqueItems"] = _unique_items
     metered = {name: _metered(keyword) for name, keyword in keywords.items()}
     safe = jsonschema.validators.extend(cls, metered)  # type: ignore[no-untyped-call]
     # Without a registry of its own, jsonschema would fetch remote $refs with urlopen.
@@ -235,59 +260,6 @@ def _walk(schema: Any) -> str | None:
                 )
         level.extend((value, depth + 1) for value in node.values())
     return None
-
-
-# libyaml's loader when PyYAML has it (5x faster on a typical config), else the pure one.
-_Base: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-
-class _ConfigLoader(_Base):  # type: ignore[misc]
-    """YAML with dates kept as the text written (as most generators' own parsers keep them)."""
-
-
-def _as_text(loader: yaml.SafeLoader, node: yaml.Node) -> Any:
-    return loader.construct_scalar(node)  # type: ignore[arg-type]  # timestamps are scalars
-
-
-_ConfigLoader.add_constructor("tag:yaml.org,2002:timestamp", _as_text)
-
-
-def parse_config(config: bytes) -> Any:
-    """The config as data, the way a YAML-reading generator sees it; `{}` when empty."""
-    try:
-        value = yaml.load(config.decode("utf-8"), Loader=_ConfigLoader)
-    except UnicodeDecodeError as error:
-        raise ValueError(f"is not UTF-8 text (byte {error.start})") from None
-    except yaml.YAMLError as error:
-        text = " ".join(str(error).split()).replace(' in "<unicode string>",', ",")
-        raise ValueError(f"is not valid YAML or JSON: {text[:300]}") from None
-    except RecursionError:
-        raise ValueError("nests too deeply") from None
-    _refuse_aliases(value)
-    return {} if value is None else value
-
-
-def _refuse_aliases(value: Any) -> None:
-    """Refuse a mapping or list that appears twice: a YAML alias (`*name`).
-
-    Aliases are shared, not copied, when loaded, so a "billion laughs" config costs no
-    memory here; but validating it would visit every path through the sharing, which
-    grows exponentially. A config never needs them. Each container is visited once.
-    """
-    seen: set[int] = set()
-    level = [value]
-    while level:
-        below: list[Any] = []
-        for item in level:
-            if type(item) not in (dict, list):
-                continue
-            if id(item) in seen:
-                raise ValueError(
-                    "is not valid YAML or JSON: YAML aliases (*name) are not supported in configs"
-                )
-            seen.add(id(item))
-            below.extend(item.values() if type(item) is dict else item)
-        level = below
 
 
 def _describe(error: jsonschema.ValidationError) -> list[str]:
