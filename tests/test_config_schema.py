@@ -389,3 +389,48 @@ def test_a_config_over_the_bounds_is_refused_before_it_is_checked(
     with pytest.raises(ConfigInvalid, match="over the limit"):
         runtime.run(artifact, "app_name: web\nx: [" + "1," * MAX_CONFIG_BYTES + "1]")
     assert runtime.modules.stats.compiles == 0
+
+
+# --- binaries made of many sections (findings 13.3) --------------------------------------------
+
+
+def test_a_binary_of_millions_of_empty_sections_is_refused_at_once() -> None:
+    from dawg_provider.wasm.sections import MAX_SECTIONS
+
+    bomb = CORE + b"\x00\x01\x00" * 2_000_000  # 6 MB of valid, empty custom sections
+    started = time.perf_counter()
+    with pytest.raises(InvalidModule, match=f"more than {MAX_SECTIONS} top-level sections"):
+        read_schema("bomb", io.BytesIO(bomb))
+    assert time.perf_counter() - started < 1.0  # ~30 ms; was 19 s and 249 MB for 1M sections
+    # Below the cap, a schema after many sections is still found.
+    legal = with_schema(CORE + b"\x00\x01\x00" * (MAX_SECTIONS - 20), {"type": "object"})
+    schema = read_schema("legal", io.BytesIO(legal))
+    assert schema is not None and schema.schema == {"type": "object"}
+    with pytest.raises(SectionError, match="not a WebAssembly binary"):
+        sections(io.BytesIO(b"\x7fELF" + CORE[4:]))
+
+
+def test_a_refused_schema_is_read_once_per_digest(runtime: Runtime, monkeypatch: pytest.MonkeyPatch) -> None:
+    from dawg_provider.wasm import runtime as runtime_module
+
+    reads: list[str] = []
+    real = runtime_module.read_schema
+
+    def counting(generator: str, stream: io.BufferedIOBase) -> object:
+        reads.append(generator)
+        return real(generator, stream)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(runtime_module, "read_schema", counting)
+    broken = Artifact.from_bytes("broken-once", with_schema(CORE, b"{not json, read once"))
+    for _ in range(3):
+        with pytest.raises(InvalidModule, match="not JSON") as caught:
+            runtime.config_schema(broken)
+        assert caught.value.__traceback__ is not None
+        assert len(list(_frames(caught.value.__traceback__))) < 10  # re-raised, not re-grown
+    assert reads == ["broken-once (sha256:" + broken.digest[7:19] + ")"]
+
+
+def _frames(tb: object) -> Iterator[object]:
+    while tb is not None:
+        yield tb
+        tb = tb.tb_next  # type: ignore[attr-defined]
