@@ -414,7 +414,7 @@ def test_a_refused_schema_is_read_once_per_digest(runtime: Runtime, monkeypatch:
     from dawg_provider.wasm import runtime as runtime_module
 
     reads: list[str] = []
-    real = runtime_module.read_schema
+    real = read_schema
 
     def counting(generator: str, stream: io.BufferedIOBase) -> object:
         reads.append(generator)
