@@ -434,3 +434,28 @@ def _frames(tb: object) -> Iterator[object]:
     while tb is not None:
         yield tb
         tb = tb.tb_next  # type: ignore[attr-defined]
+
+
+# --- YAML 1.2, as generators read it (findings 13.6) -------------------------------------------
+
+
+def test_the_config_is_read_as_yaml_1_2_core_not_1_1() -> None:
+    flags = {
+        "type": "object",
+        "required": ["on"],
+        "properties": {"on": {"type": "boolean"}, "country": {"type": "string"}, "n": {"type": "integer"}},
+        "additionalProperties": False,
+    }
+    assert problems("on: true\ncountry: no\n", flags) == []  # YAML 1.1: {True: True, country: False}
+    assert problems("on: yes\n", flags) == ['config: field "on" must be true or false, got string "yes"']
+    assert problems("on: TRUE\nn: 0x1F\n", flags) == []
+    assert problems("on: false\nn: 1_000\n", flags) == [
+        'config: field "n" must be an integer, got string "1_000"'
+    ]
+    assert problems("on: false\ncountry: 2024-01-01\n", flags) == []
+    assert problems("on: true\n1: x\n", flags) == [
+        'config: has a key that is not text in the top: 1 (quote it: "1")'
+    ]
+    assert problems("on: true\ncountry: {y: n, true: x}\n", flags) == [
+        'config: has a key that is not text in field "country": true (quote it: "true")'
+    ]
