@@ -459,3 +459,30 @@ def test_the_config_is_read_as_yaml_1_2_core_not_1_1() -> None:
     assert problems("on: true\ncountry: {y: n, true: x}\n", flags) == [
         'config: has a key that is not text in field "country": true (quote it: "true")'
     ]
+
+
+# --- unknown fields and patternProperties (findings 13.7) --------------------------------------
+
+
+def test_keys_that_pattern_properties_allow_are_not_called_unknown() -> None:
+    schema = {"properties": {"a": {}}, "patternProperties": {"^x-": {}}, "additionalProperties": False}
+    assert problems("x-team: 1\ntypo: 2", schema) == [
+        "config: unknown field \"typo\" (known fields: a; or names matching '^x-')"
+    ]
+    assert problems("a: 1\nx-team: 2", schema) == []
+    typed = {"patternProperties": {"^x-": {"type": "integer"}}, "additionalProperties": {"type": "string"}}
+    assert problems("x-n: 1\nother: text", typed) == []
+    assert problems("x-n: one\nother: 2", typed) == [
+        'config: field "other" must be a string, got number 2 (quote it if you meant the text)',
+        'config: field "x-n" must be an integer, got string "one"',
+    ]
+
+
+def test_unknown_fields_are_found_with_re2_not_backtracking() -> None:
+    evil = {"patternProperties": {"^(a+)+$": {}}, "additionalProperties": False}
+    started = time.perf_counter()
+    found = problems("a" * 40 + "b: 1", evil)  # Python's re: 2^40 steps
+    assert time.perf_counter() - started < 2.0
+    assert found == [f"config: unknown field \"{'a' * 40}b\" (known fields: names matching '^(a+)+$')"]
+    with pytest.raises(InvalidModule, match="unevaluatedProperties with patternProperties"):
+        load_schema("gen", json.dumps({**evil, "unevaluatedProperties": False}).encode())

@@ -102,6 +102,32 @@ def _metered(keyword: Callable[..., Any]) -> Callable[..., Any]:
     return metered
 
 
+def _additional_properties(validator: Validator, extra: Any, instance: Any, schema: Any) -> Iterator[Any]:
+    """`additionalProperties` with RE2: jsonschema matches `patternProperties` with Python's re."""
+    import jsonschema
+
+    if not validator.is_type(instance, "object"):
+        return
+    extras = _extras(instance, schema)
+    if validator.is_type(extra, "object"):
+        for key in extras:
+            yield from validator.descend(instance[key], extra, path=key)
+    elif extra is False and extras:
+        yield jsonschema.ValidationError(f"unknown fields: {', '.join(map(repr, extras))}")
+
+
+def _extras(instance: dict[str, Any], schema: Any) -> list[str]:
+    """Keys neither in `properties` nor matched by a `patternProperties` pattern (as jsonschema's
+    _utils.find_additional_properties decides, with RE2)."""
+    known = schema.get("properties", {}) if isinstance(schema, dict) else {}
+    patterns = list(schema.get("patternProperties", {})) if isinstance(schema, dict) else []
+    return [
+        key
+        for key in instance
+        if key not in known and not any(_regex(pattern).search(key) for pattern in patterns)
+    ]
+
+
 def _unique_items(validator: Validator, unique: Any, instance: Any, schema: Any) -> Iterator[Any]:
     """`uniqueItems` in linear time: jsonschema compares every pair of mappings (O(n^2))."""
     import jsonschema
@@ -208,6 +234,7 @@ def load_schema(generator: str, content: bytes) -> ConfigSchema:
         raise bad(problem, UNBOUNDED)
     keywords = {**cls.VALIDATORS, "pattern": _pattern, "patternProperties": _pattern_properties}
     keywords["uniqueItems"] = _unique_items
+    keywords["additionalProperties"] = _additional_properties
     metered = {name: _metered(keyword) for name, keyword in keywords.items()}
     safe = jsonschema.validators.extend(cls, metered)  # type: ignore[no-untyped-call]
     # Without a registry of its own, jsonschema would fetch remote $refs with urlopen.
@@ -229,6 +256,11 @@ def _walk(schema: Any) -> str | None:
     """Depth, references and patterns of the whole schema, without recursion. Pure."""
     import re2
 
+    text = json.dumps(schema)
+    if '"unevaluatedProperties"' in text and '"patternProperties"' in text:
+        # jsonschema decides unevaluated keys with Python's backtracking re (_utils.py,
+        # find_evaluated_property_keys_by_schema), which `^(a+)+$` hangs.
+        return "uses unevaluatedProperties with patternProperties; use additionalProperties"
     level: list[tuple[Any, int]] = [(schema, 1)]
     while level:
         node, depth = level.pop()
@@ -267,9 +299,13 @@ def _describe(error: jsonschema.ValidationError) -> list[str]:
     path = _field_path(error.absolute_path)
     instance = error.instance
     if error.validator == "additionalProperties" and isinstance(instance, dict):
-        known = sorted((error.schema or {}).get("properties", {})) if isinstance(error.schema, dict) else []
-        listing = f" (known fields: {', '.join(known)})" if known else ""
-        extras = sorted(key for key in instance if key not in known)
+        schema = error.schema if isinstance(error.schema, dict) else {}
+        known = sorted(schema.get("properties", {}))
+        patterns = sorted(schema.get("patternProperties", {}))
+        listing = ", ".join(known) + ("; or " if known and patterns else "")
+        listing += f"names matching {', '.join(map(repr, patterns))}" if patterns else ""
+        listing = f" (known fields: {listing})" if listing else ""
+        extras = sorted(_extras(instance, schema))
         return [f'config: unknown field "{_join(path, key)}"{listing}' for key in extras] or [
             f"config: {_clip(error.message)}"
         ]
