@@ -102,7 +102,7 @@ def _metered(keyword: Callable[..., Any]) -> Callable[..., Any]:
     return metered
 
 
-def _additional_properties(validator: Validator, extra: Any, instance: Any, schema: Any) -> Iterator[Any]:
+def _additional_properties(validator: Any, extra: Any, instance: Any, schema: Any) -> Iterator[Any]:
     """`additionalProperties` with RE2: jsonschema matches `patternProperties` with Python's re."""
     import jsonschema
 
