@@ -149,3 +149,18 @@ def test_dawg_validate_reads_files_and_export_envelopes(tmp_path: Path) -> None:
     )
     assert "notjson.json: error: cannot read it as JSON" in lines[2]
     assert Severity.ERROR.value == "error"
+
+
+def test_core_panel_types_are_grafana_plugin_ids_not_sdk_file_names() -> None:
+    # grafana/grafana public/app/plugins/panel/state-timeline/plugin.json: "id": "state-timeline"
+    for kind in ("state-timeline", "status-history", "nodeGraph", "xychart", "traces", "flamegraph"):
+        panel = {"type": kind, "gridPos": {"h": 1, "w": 1, "x": 0, "y": 0}}
+        assert findings({"title": "t", "schemaVersion": 39, "panels": [panel]}) == [], kind
+    for typo in ("statetimeline", "statushistory"):  # Grafana: "Panel plugin not found"
+        panel = {"type": typo, "gridPos": {"h": 1, "w": 1, "x": 0, "y": 0}}
+        assert findings({"title": "t", "schemaVersion": 39, "panels": [panel]}) == [
+            (
+                "warning",
+                f"panels[0].type: {typo!r} is not a core panel type (fine if that plugin is installed)",
+            )
+        ]

@@ -28,13 +28,17 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
-# Core panel plugins: the panel schemas grafana-foundation-sdk publishes next to the
-# dashboard schema (jsonschema/*.jsonschema.json, same commit), by plugin id, plus
-# the core panels it has no options schema for.
+# Core panel plugins by the id a panel's `type` holds: the `"id"` of each
+# grafana/grafana public/app/plugins/panel/<dir>/plugin.json (the panels
+# grafana-foundation-sdk has schemas for, plus those it has none for). Not the SDK's
+# file names: its jsonschema/statetimeline.jsonschema.json is the plugin
+# `state-timeline` (panel/state-timeline/plugin.json), statushistory is
+# `status-history` (panel/status-history/plugin.json); `nodeGraph`, `xychart`,
+# `traces`, `flamegraph` checked the same way.
 CORE_PANEL_TYPES = frozenset(
     {
         "row", "timeseries", "stat", "gauge", "bargauge", "barchart", "table", "text", "heatmap",
-        "histogram", "logs", "piechart", "statetimeline", "statushistory", "trend", "xychart",
+        "histogram", "logs", "piechart", "state-timeline", "status-history", "trend", "xychart",
         "candlestick", "canvas", "dashlist", "datagrid", "debug", "geomap", "news", "nodeGraph",
         "annolist", "alertlist", "traces", "flamegraph", "graph", "welcome", "gettingstarted",
     }
