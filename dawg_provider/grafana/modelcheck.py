@@ -11,7 +11,8 @@ one documented policy (docs/generator-contract.md, "Output validation"):
 - **error** (the dashboard is refused, nothing is written): the structure is wrong
   where Grafana's frontend expects it: `panels`, `templating.list`,
   `annotations.list` not lists, a panel that is not an object, a `gridPos` whose
-  h/w/x/y are missing or not integers, a variable without a string `name`,
+  h/w/x/y are missing or not integers (12.0 is an integer, as in JSON Schema), a
+  variable without a string `name`,
   `schemaVersion` not an integer;
 - **warning** (written, reported): what Grafana repairs or a plugin may explain:
   no `schemaVersion`, a `gridPos` off the 24-column grid (w not 1..24, x not 0..23,
@@ -163,6 +164,13 @@ def _check_grid(grid: Any, where: str, error: Any, warn: Any) -> None:
 
 
 def _is_int(value: Any) -> bool:
+    """An integer as JSON Schema means it (2020-12 Validation 6.1.1): 12.0 is one, true is not.
+
+    Python generators write `24 / 2` as 12.0; the cited schema's `"type": "integer"`
+    accepts it, and Grafana's frontend sees the same JavaScript number.
+    """
+    if isinstance(value, float):
+        return value.is_integer()
     return isinstance(value, int) and not isinstance(value, bool)
 
 
