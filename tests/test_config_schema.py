@@ -486,3 +486,36 @@ def test_unknown_fields_are_found_with_re2_not_backtracking() -> None:
     assert found == [f"config: unknown field \"{'a' * 40}b\" (known fields: names matching '^(a+)+$')"]
     with pytest.raises(InvalidModule, match="unevaluatedProperties with patternProperties"):
         load_schema("gen", json.dumps({**evil, "unevaluatedProperties": False}).encode())
+
+
+# --- dawg docs follows $ref and allOf (findings 13.11) ------------------------------------------
+
+
+def test_docs_follow_local_refs_and_all_of_as_validation_does() -> None:
+    referenced = {
+        "type": "object",
+        "$defs": {"p": {"type": "object", "required": ["w"], "properties": {"w": {"type": "integer"}}}},
+        "properties": {
+            "panel": {"$ref": "#/$defs/p"},
+            "more": {"type": "array", "items": {"$ref": "#/$defs/p"}},
+        },
+    }
+    page = config_reference("g", referenced)
+    assert "| `panel` | object | no |  |  |" in page and "| `panel.w` | integer | yes |  |  |" in page
+    assert "| `more` | array of object | no |  |  |" in page and "| `more[].w` | integer | yes |" in page
+    merged = {
+        "allOf": [{"properties": {"a": {"type": "string"}}, "required": ["a"]}, {"$ref": "#/$defs/b"}],
+        "$defs": {
+            "b": {"properties": {"b": {"type": "integer", "description": "bee"}}},
+            "n": {"type": "object", "properties": {"next": {"$ref": "#/$defs/n"}, "v": {"type": "string"}}},
+        },
+        "properties": {"kids": {"type": "array", "items": {"$ref": "#"}}, "node": {"$ref": "#/$defs/n"}},
+        "additionalProperties": False,
+    }
+    load_schema("g", json.dumps(merged).encode())  # a schema DAWG accepts
+    page = config_reference("g", merged)
+    assert "| `a` | string | yes |  |  |" in page and "| `b` | integer | no |  | bee |" in page
+    # Recursion is named, not unrolled to MAX_DEPTH.
+    assert "| `kids` | array | no |  | the fields of the config |" in page
+    assert "| `node.next` | object | no |  | the fields of `node` |" in page
+    assert "kids[]" not in page and "node.next." not in page

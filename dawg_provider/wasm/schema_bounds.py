@@ -113,6 +113,15 @@ def _measure(
     return None
 
 
+def anchors_of(root: Any) -> dict[str, Any]:
+    """The subschemas of `root` named by an `$anchor`, for `resolve`."""
+    return {
+        node["$anchor"]: node
+        for node in _schemas(root)
+        if isinstance(node, dict) and isinstance(node.get("$anchor"), str)
+    }
+
+
 def resolve(ref: str, root: Any, anchors: dict[str, Any]) -> Any:
     """The subschema a local `$ref` names; KeyError when there is none."""
     fragment = unquote(ref.partition("#")[2])
