@@ -519,3 +519,42 @@ def test_docs_follow_local_refs_and_all_of_as_validation_does() -> None:
     assert "| `kids` | array | no |  | the fields of the config |" in page
     assert "| `node.next` | object | no |  | the fields of `node` |" in page
     assert "kids[]" not in page and "node.next." not in page
+
+
+def test_the_sync_pass_blames_the_generator_and_writes_nothing(
+    example_wasm: dict[str, Path], tmp_path: Path
+) -> None:
+    from dawg_provider.render import Renderer
+    from dawg_provider.sources.fetch import Fetcher
+    from tests.grafana_standin import GrafanaStandIn
+    from tests.k8s_standin import KubernetesStandIn
+    from tests.test_sync import TOKEN, condition, outcomes, run
+
+    hostile = {}
+    for name in ("self", "exponential"):
+        path = tmp_path / f"{name}.wasm"
+        path.write_bytes(with_schema(example_wasm["simple"].read_bytes(), UNENDING[name]))
+        hostile[name] = path
+    grafana = GrafanaStandIn("12.0", tokens={TOKEN: (1, "Admin")}).start()
+    k8s = KubernetesStandIn().start()
+    try:
+        k8s.add("apps", "good", {"generator": f"file://{example_wasm['simple']}", "config": "app_name: ok\n"})
+        for name, path in hostile.items():
+            k8s.add("apps", name, {"generator": f"file://{path}", "config": "title: x\n"})
+        renderer = Renderer(Runtime(tmp_path / "cache"), Fetcher(tmp_path / "cache"))
+        started = time.perf_counter()
+        summary = run(k8s, grafana, renderer)
+        assert time.perf_counter() - started < 60
+        assert outcomes(summary) == {
+            "apps/good": ("created", "Created"),
+            "apps/self": ("failed", "GeneratorFailed"),  # was InternalError ("a DAWG bug")
+            "apps/exponential": ("failed", "GeneratorFailed"),  # was: the pass never ended
+        }
+        message = condition(k8s.get("apps", "self"), "Synced")["message"]
+        assert "$ref cycle that never moves into the config" in message and "Traceback" not in message
+        stored = grafana.orgs[1].dashboards.values()
+        titles = [d.json.get("title") for d in stored]
+        assert [t for t in titles if not str(t).startswith("DAWG sync lease")] == ["ok"]  # no hostile one
+    finally:
+        k8s.stop()
+        grafana.stop()
