@@ -11,7 +11,8 @@ For each example generator, side by side in one run:
 - check/run: the share of a warm render the schema costs
 
 and the worst case a hostile schema can make of one check: `^(a+)+$` on 50,000
-characters, on RE2.
+characters, on RE2; then what refusing or checking the hostile inputs of review
+findings 13.1-13.3 costs (each was minutes of host CPU, or a crash, before).
 
     .venv/bin/python bench/bench_schema.py [--quick]
 """
@@ -19,6 +20,8 @@ characters, on RE2.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import json
 import statistics
 import sys
@@ -32,10 +35,12 @@ sys.path.insert(0, str(ROOT))
 
 from bench.examples import example_dist  # noqa: E402
 from bench.table import print_table  # noqa: E402
-from dawg_provider import Artifact, Runtime  # noqa: E402
-from dawg_provider.wasm.config_schema import SECTION, load_schema  # noqa: E402
+from dawg_provider import Artifact, InvalidModule, Runtime  # noqa: E402
+from dawg_provider.wasm.config_schema import SECTION, load_schema, read_schema  # noqa: E402
 from dawg_provider.wasm.sections import read_custom_section  # noqa: E402
 from generators.build import EXAMPLES  # noqa: E402
+
+CORE_MODULE = b"\0asm\x01\x00\x00\x00"  # an empty core module: the 8-byte header
 
 
 def median_ms(func: Callable[[], object], repeats: int) -> float:
@@ -93,8 +98,35 @@ def main() -> int:
     print()
     worst = median_ms(lambda: evil.problems(hostile), 5)
     print(f"hostile pattern ^(a+)+$ on 50,000 characters (RE2): {worst:.2f} ms")
+    print_hostile(repeats)
     print(f"({repeats} repetitions per cell; medians)")
     return 0
+
+
+def print_hostile(repeats: int) -> None:
+    """What refusing the hostile shapes of findings 13.1-13.3 costs (each was minutes or a crash)."""
+    fan = {f"a{i}": {"anyOf": [{"$ref": f"#/$defs/a{i + 1}"}] * 2} for i in range(40)}
+    exponential = json.dumps({"$defs": {**fan, "a40": {"type": "string"}}, "$ref": "#/$defs/a0"}).encode()
+    sections = io.BytesIO(CORE_MODULE + b"\x00\x01\x00" * 2_000_000)
+    unique = load_schema("u", b'{"properties": {"tags": {"uniqueItems": true}}}')
+    tags = ("tags:\n" + "".join(f"- {{a: {i}}}\n" for i in range(3000))).encode()
+
+    def refused(call: Callable[[], object]) -> Callable[[], None]:
+        def run() -> None:
+            with contextlib.suppress(InvalidModule):
+                call()
+
+        return run
+
+    cases: list[tuple[str, Callable[[], object]]] = [
+        ("load: 2.8 KB anyOf-of-$refs schema (2^40)", refused(lambda: load_schema("x", exponential))),
+        ('load: {"$ref": "#"}', refused(lambda: load_schema("x", b'{"$ref": "#"}'))),
+        ("find: 2M empty custom sections (6 MB)", refused(lambda: read_schema("x", sections))),
+        ("check: uniqueItems over 3,000 mappings", lambda: unique.problems(tags)),
+    ]
+    rows = [(name, f"{median_ms(call, max(1, repeats // 10)):.2f}") for name, call in cases]
+    print()
+    print_table(("hostile input", "ms"), rows)
 
 
 if __name__ == "__main__":

@@ -242,3 +242,323 @@ def test_docs_is_a_markdown_table_of_the_fields() -> None:
     assert "| `panels` | array of object | no |" in page
     assert "Fields not listed here are refused." in page and '"name": "web"' in page
     assert "declares no config schema" in config_reference("gen.wasm", None)
+
+
+# --- schemas whose checking would not end (findings 13.1) ----------------------------------------
+
+
+def exponential_schema(levels: int = 40) -> dict[str, object]:
+    """2.8 KB: each level an anyOf of two $refs to the next, 2^levels evaluations of one value."""
+    defs: dict[str, object] = {
+        f"a{i}": {"anyOf": [{"$ref": f"#/$defs/a{i + 1}"}, {"$ref": f"#/$defs/a{i + 1}"}]}
+        for i in range(levels)
+    }
+    defs[f"a{levels}"] = {"type": "string"}
+    return {"$defs": defs, "$ref": "#/$defs/a0"}
+
+
+UNENDING = {
+    "exponential": exponential_schema(),
+    "self": {"$ref": "#"},
+    "cycle": {"$defs": {"a": {"allOf": [{"$ref": "#/$defs/b"}]}, "b": {"not": {"$ref": "#/$defs/a"}}}},
+    "anchor-cycle": {"$anchor": "top", "anyOf": [{"$ref": "#top"}]},
+    "long-chain": {
+        "$defs": {f"c{i}": {"$ref": f"#/$defs/c{i + 1}"} for i in range(100)} | {"c100": {}},
+        "$ref": "#/$defs/c0",
+    },
+    "dangling": {"properties": {"a": {"$ref": "#/$defs/missing"}}},
+    "dynamic": {"$dynamicRef": "#"},
+}
+
+
+@pytest.mark.parametrize("name", sorted(UNENDING))
+def test_a_schema_whose_check_would_not_end_is_refused_when_loaded(name: str) -> None:
+    started = time.perf_counter()
+    with pytest.raises(InvalidModule) as caught:
+        load_schema("gen", json.dumps(UNENDING[name]).encode())
+    assert time.perf_counter() - started < 2.0
+    assert "generator gen: its dawg.config-schema section" in str(caught.value)
+    assert "cannot bound" in str(caught.value) or "not in the schema" in str(caught.value)
+
+
+def test_recursion_through_the_config_is_still_allowed() -> None:
+    tree = {
+        "type": "object",
+        "properties": {"name": {"type": "string"}, "children": {"items": {"$ref": "#"}}},
+    }
+    schema = load_schema("gen", json.dumps(tree).encode())
+    assert schema.problems(b"name: a\nchildren: [{name: b, children: [{name: c}]}]") == []
+    assert schema.problems(b"children: [{children: [{name: 3}]}]") == [
+        'config: field "children[0].children[0].name" must be a string, got number 3 '
+        "(quote it if you meant the text)"
+    ]
+
+
+def test_a_check_that_passes_the_load_bounds_still_stops_within_its_budget() -> None:
+    # Fans out through properties, so each level of the config doubles the work: legal to
+    # load (a config ends), but 2^30 evaluations for a config 30 levels deep.
+    defs: dict[str, object] = {
+        f"a{i}": {
+            "anyOf": [
+                {"properties": {"x": {"$ref": f"#/$defs/a{i + 1}"}}, "required": ["y"]},
+                {"properties": {"x": {"$ref": f"#/$defs/a{i + 1}"}}, "required": ["z"]},
+            ]
+        }
+        for i in range(30)
+    }
+    defs["a30"] = {"type": "string"}
+    schema = load_schema("gen", json.dumps({"$defs": defs, "$ref": "#/$defs/a0"}).encode())
+    config = "{x: " * 30 + "1" + "}" * 30
+    started = time.perf_counter()
+    found = schema.problems(config.encode())
+    assert time.perf_counter() - started < 20.0  # ~2 s on a loaded 2-core machine; 2^30 without the budget
+    assert len(found) == 1 and "was stopped" in found[0]
+    # A wide config a real schema checks item by item stays well inside the budget.
+    rows = {"properties": {"rows": {"items": {"properties": {"a": {"type": "integer"}}, "required": ["a"]}}}}
+    wide = json.dumps({"rows": [{"a": i} for i in range(5000)]})
+    assert load_schema("gen", json.dumps(rows).encode()).problems(wide.encode()) == []
+
+
+HOSTILE_RUN = """
+import json, resource, sys, time
+from dawg_provider import Artifact, Runtime
+from dawg_provider.errors import InvalidModule
+from dawg_provider.wasm.config_schema import SECTION
+from dawg_provider.wasm.sections import set_custom_section
+wasm = set_custom_section(open(sys.argv[1], "rb").read(), SECTION, sys.argv[2].encode())
+runtime = Runtime(disk_cache=False)
+started = time.perf_counter()
+try:
+    runtime.run(Artifact.from_bytes("hostile", wasm), b"title: x")
+    outcome = "ran"
+except InvalidModule as error:
+    outcome = "InvalidModule: " + str(error).splitlines()[0]
+seconds = time.perf_counter() - started
+rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
+print(json.dumps({"outcome": outcome, "seconds": seconds, "rss_mb": rss}))
+"""
+
+
+@pytest.mark.parametrize("name", ["exponential", "self"])
+def test_the_runtime_refuses_an_unending_schema_in_bounded_time_and_memory(
+    name: str, example_wasm: dict[str, Path]
+) -> None:
+    import subprocess
+    import sys
+
+    script = [sys.executable, "-c", HOSTILE_RUN, str(example_wasm["simple"]), json.dumps(UNENDING[name])]
+    done = subprocess.run(script, capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    result = json.loads(done.stdout)
+    assert result["outcome"].startswith("InvalidModule: generator hostile"), result
+    assert result["seconds"] < 10 and result["rss_mb"] < 512, (
+        result
+    )  # was: >25 s and ~1 GB, or a RecursionError
+
+
+# --- configs that would make the check quadratic or huge (findings 13.2) -----------------------
+
+UNIQUE_TAGS = {"type": "object", "properties": {"tags": {"type": "array", "uniqueItems": True}}}
+
+
+def test_unique_items_of_mappings_is_checked_in_linear_time() -> None:
+    config = "tags:\n" + "".join(f"- {{a: {i}}}\n" for i in range(3000))
+    started = time.perf_counter()
+    assert problems(config, UNIQUE_TAGS) == []
+    assert time.perf_counter() - started < 5.0  # ~0.3 s (mostly YAML); was 40 s for 2,000 items
+    assert problems("tags: [{a: 1}, {b: 2}, {a: 1.0}]", UNIQUE_TAGS) == [
+        'config: field "tags": has a repeated item at [2]: {...}'
+    ]
+    assert problems("tags: [1, true, '1', [1], {a: [1]}]", UNIQUE_TAGS) == []  # true is not 1
+
+
+def test_a_config_over_the_bounds_is_refused_before_it_is_checked(
+    example_wasm: dict[str, Path], tmp_path: Path
+) -> None:
+    from dawg_provider.wasm.config_yaml import MAX_CONFIG_BYTES, MAX_CONFIG_DEPTH, MAX_CONFIG_NODES
+
+    huge = "tags: [" + "1," * (MAX_CONFIG_BYTES // 2) + "1]"
+    assert problems(huge, UNIQUE_TAGS) == [
+        f"config: is {len(huge)} bytes, over the limit of {MAX_CONFIG_BYTES} for a config checked against a schema"
+    ]
+    many = "tags: [" + ",".join(["{}"] * MAX_CONFIG_NODES) + "]"
+    assert problems(many, UNIQUE_TAGS) == [
+        f"config: holds more than {MAX_CONFIG_NODES} values, over the limit for a checked config"
+    ]
+    deep = "tags: " + "[" * MAX_CONFIG_DEPTH + "]" * MAX_CONFIG_DEPTH
+    assert problems(deep, UNIQUE_TAGS) == [f"config: nests more than {MAX_CONFIG_DEPTH} levels deep"]
+    # Through the runtime: refused as a config problem, and the generator never compiled or ran.
+    artifact = Artifact.from_bytes("simple", example_wasm["simple"].read_bytes())
+    runtime = Runtime(tmp_path / "cache")
+    with pytest.raises(ConfigInvalid, match="over the limit"):
+        runtime.run(artifact, "app_name: web\nx: [" + "1," * MAX_CONFIG_BYTES + "1]")
+    assert runtime.modules.stats.compiles == 0
+
+
+# --- binaries made of many sections (findings 13.3) --------------------------------------------
+
+
+def test_a_binary_of_millions_of_empty_sections_is_refused_at_once() -> None:
+    from dawg_provider.wasm.sections import MAX_SECTIONS
+
+    bomb = CORE + b"\x00\x01\x00" * 2_000_000  # 6 MB of valid, empty custom sections
+    started = time.perf_counter()
+    with pytest.raises(InvalidModule, match=f"more than {MAX_SECTIONS} top-level sections"):
+        read_schema("bomb", io.BytesIO(bomb))
+    assert time.perf_counter() - started < 1.0  # ~30 ms; was 19 s and 249 MB for 1M sections
+    # Below the cap, a schema after many sections is still found.
+    legal = with_schema(CORE + b"\x00\x01\x00" * (MAX_SECTIONS - 20), {"type": "object"})
+    schema = read_schema("legal", io.BytesIO(legal))
+    assert schema is not None and schema.schema == {"type": "object"}
+    with pytest.raises(SectionError, match="not a WebAssembly binary"):
+        sections(io.BytesIO(b"\x7fELF" + CORE[4:]))
+
+
+def test_a_refused_schema_is_read_once_per_digest(runtime: Runtime, monkeypatch: pytest.MonkeyPatch) -> None:
+    from dawg_provider.wasm import runtime as runtime_module
+
+    reads: list[str] = []
+    real = read_schema
+
+    def counting(generator: str, stream: io.BufferedIOBase) -> object:
+        reads.append(generator)
+        return real(generator, stream)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(runtime_module, "read_schema", counting)
+    broken = Artifact.from_bytes("broken-once", with_schema(CORE, b"{not json, read once"))
+    for _ in range(3):
+        with pytest.raises(InvalidModule, match="not JSON") as caught:
+            runtime.config_schema(broken)
+        assert caught.value.__traceback__ is not None
+        assert len(list(_frames(caught.value.__traceback__))) < 10  # re-raised, not re-grown
+    assert reads == ["broken-once (sha256:" + broken.digest[7:19] + ")"]
+
+
+def _frames(tb: object) -> Iterator[object]:
+    while tb is not None:
+        yield tb
+        tb = tb.tb_next  # type: ignore[attr-defined]
+
+
+# --- YAML 1.2, as generators read it (findings 13.6) -------------------------------------------
+
+
+def test_the_config_is_read_as_yaml_1_2_core_not_1_1() -> None:
+    flags = {
+        "type": "object",
+        "required": ["on"],
+        "properties": {"on": {"type": "boolean"}, "country": {"type": "string"}, "n": {"type": "integer"}},
+        "additionalProperties": False,
+    }
+    assert problems("on: true\ncountry: no\n", flags) == []  # YAML 1.1: {True: True, country: False}
+    assert problems("on: yes\n", flags) == ['config: field "on" must be true or false, got string "yes"']
+    assert problems("on: TRUE\nn: 0x1F\n", flags) == []
+    assert problems("on: false\nn: 1_000\n", flags) == [
+        'config: field "n" must be an integer, got string "1_000"'
+    ]
+    assert problems("on: false\ncountry: 2024-01-01\n", flags) == []
+    assert problems("on: true\n1: x\n", flags) == [
+        'config: has a key that is not text in the top: 1 (quote it: "1")'
+    ]
+    assert problems("on: true\ncountry: {y: n, true: x}\n", flags) == [
+        'config: has a key that is not text in field "country": true (quote it: "true")'
+    ]
+
+
+# --- unknown fields and patternProperties (findings 13.7) --------------------------------------
+
+
+def test_keys_that_pattern_properties_allow_are_not_called_unknown() -> None:
+    schema = {"properties": {"a": {}}, "patternProperties": {"^x-": {}}, "additionalProperties": False}
+    assert problems("x-team: 1\ntypo: 2", schema) == [
+        "config: unknown field \"typo\" (known fields: a; or names matching '^x-')"
+    ]
+    assert problems("a: 1\nx-team: 2", schema) == []
+    typed = {"patternProperties": {"^x-": {"type": "integer"}}, "additionalProperties": {"type": "string"}}
+    assert problems("x-n: 1\nother: text", typed) == []
+    assert problems("x-n: one\nother: 2", typed) == [
+        'config: field "other" must be a string, got number 2 (quote it if you meant the text)',
+        'config: field "x-n" must be an integer, got string "one"',
+    ]
+
+
+def test_unknown_fields_are_found_with_re2_not_backtracking() -> None:
+    evil = {"patternProperties": {"^(a+)+$": {}}, "additionalProperties": False}
+    started = time.perf_counter()
+    found = problems("a" * 40 + "b: 1", evil)  # Python's re: 2^40 steps
+    assert time.perf_counter() - started < 2.0
+    assert found == [f"config: unknown field \"{'a' * 40}b\" (known fields: names matching '^(a+)+$')"]
+    with pytest.raises(InvalidModule, match="unevaluatedProperties with patternProperties"):
+        load_schema("gen", json.dumps({**evil, "unevaluatedProperties": False}).encode())
+
+
+# --- dawg docs follows $ref and allOf (findings 13.11) ------------------------------------------
+
+
+def test_docs_follow_local_refs_and_all_of_as_validation_does() -> None:
+    referenced = {
+        "type": "object",
+        "$defs": {"p": {"type": "object", "required": ["w"], "properties": {"w": {"type": "integer"}}}},
+        "properties": {
+            "panel": {"$ref": "#/$defs/p"},
+            "more": {"type": "array", "items": {"$ref": "#/$defs/p"}},
+        },
+    }
+    page = config_reference("g", referenced)
+    assert "| `panel` | object | no |  |  |" in page and "| `panel.w` | integer | yes |  |  |" in page
+    assert "| `more` | array of object | no |  |  |" in page and "| `more[].w` | integer | yes |" in page
+    merged = {
+        "allOf": [{"properties": {"a": {"type": "string"}}, "required": ["a"]}, {"$ref": "#/$defs/b"}],
+        "$defs": {
+            "b": {"properties": {"b": {"type": "integer", "description": "bee"}}},
+            "n": {"type": "object", "properties": {"next": {"$ref": "#/$defs/n"}, "v": {"type": "string"}}},
+        },
+        "properties": {"kids": {"type": "array", "items": {"$ref": "#"}}, "node": {"$ref": "#/$defs/n"}},
+        "additionalProperties": False,
+    }
+    load_schema("g", json.dumps(merged).encode())  # a schema DAWG accepts
+    page = config_reference("g", merged)
+    assert "| `a` | string | yes |  |  |" in page and "| `b` | integer | no |  | bee |" in page
+    # Recursion is named, not unrolled to MAX_DEPTH.
+    assert "| `kids` | array | no |  | the fields of the config |" in page
+    assert "| `node.next` | object | no |  | the fields of `node` |" in page
+    assert "kids[]" not in page and "node.next." not in page
+
+
+def test_the_sync_pass_blames_the_generator_and_writes_nothing(
+    example_wasm: dict[str, Path], tmp_path: Path
+) -> None:
+    from dawg_provider.render import Renderer
+    from dawg_provider.sources.fetch import Fetcher
+    from tests.grafana_standin import GrafanaStandIn
+    from tests.k8s_standin import KubernetesStandIn
+    from tests.test_sync import TOKEN, condition, outcomes, run
+
+    hostile = {}
+    for name in ("self", "exponential"):
+        path = tmp_path / f"{name}.wasm"
+        path.write_bytes(with_schema(example_wasm["simple"].read_bytes(), UNENDING[name]))
+        hostile[name] = path
+    grafana = GrafanaStandIn("12.0", tokens={TOKEN: (1, "Admin")}).start()
+    k8s = KubernetesStandIn().start()
+    try:
+        k8s.add("apps", "good", {"generator": f"file://{example_wasm['simple']}", "config": "app_name: ok\n"})
+        for name, path in hostile.items():
+            k8s.add("apps", name, {"generator": f"file://{path}", "config": "title: x\n"})
+        renderer = Renderer(Runtime(tmp_path / "cache"), Fetcher(tmp_path / "cache"))
+        started = time.perf_counter()
+        summary = run(k8s, grafana, renderer)
+        assert time.perf_counter() - started < 60
+        assert outcomes(summary) == {
+            "apps/good": ("created", "Created"),
+            "apps/self": ("failed", "GeneratorFailed"),  # was InternalError ("a DAWG bug")
+            "apps/exponential": ("failed", "GeneratorFailed"),  # was: the pass never ended
+        }
+        message = condition(k8s.get("apps", "self"), "Synced")["message"]
+        assert "$ref cycle that never moves into the config" in message and "Traceback" not in message
+        stored = grafana.orgs[1].dashboards.values()
+        titles = [d.json.get("title") for d in stored]
+        assert [t for t in titles if not str(t).startswith("DAWG sync lease")] == ["ok"]  # no hostile one
+    finally:
+        k8s.stop()
+        grafana.stop()

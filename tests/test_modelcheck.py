@@ -149,3 +149,31 @@ def test_dawg_validate_reads_files_and_export_envelopes(tmp_path: Path) -> None:
     )
     assert "notjson.json: error: cannot read it as JSON" in lines[2]
     assert Severity.ERROR.value == "error"
+
+
+def test_core_panel_types_are_grafana_plugin_ids_not_sdk_file_names() -> None:
+    # grafana/grafana public/app/plugins/panel/state-timeline/plugin.json: "id": "state-timeline"
+    for kind in ("state-timeline", "status-history", "nodeGraph", "xychart", "traces", "flamegraph"):
+        panel = {"type": kind, "gridPos": {"h": 1, "w": 1, "x": 0, "y": 0}}
+        assert findings({"title": "t", "schemaVersion": 39, "panels": [panel]}) == [], kind
+    for typo in ("statetimeline", "statushistory"):  # Grafana: "Panel plugin not found"
+        panel = {"type": typo, "gridPos": {"h": 1, "w": 1, "x": 0, "y": 0}}
+        assert findings({"title": "t", "schemaVersion": 39, "panels": [panel]}) == [
+            (
+                "warning",
+                f"panels[0].type: {typo!r} is not a core panel type (fine if that plugin is installed)",
+            )
+        ]
+
+
+def test_whole_floats_are_integers_as_in_the_cited_schema() -> None:
+    # Python generators: json.dumps({"w": 24 / 2}) writes 12.0; JSON Schema's integer accepts it.
+    grid = {"h": 8.0, "w": 12.0, "x": 0, "y": 0.0}
+    dashboard = {"title": "t", "schemaVersion": 39.0, "panels": [{"type": "text", "gridPos": grid}]}
+    assert findings(dashboard) == []
+    half = {"title": "t", "schemaVersion": 39, "panels": [{"type": "text", "gridPos": {**grid, "w": 12.5}}]}
+    assert findings(half) == [("error", "panels[0].gridPos: w must be an integer")]
+    flag = {"title": "t", "schemaVersion": 39, "panels": [{"type": "text", "gridPos": {**grid, "h": True}}]}
+    assert findings(flag) == [("error", "panels[0].gridPos: h must be an integer")]
+    wide = {"title": "t", "schemaVersion": 39, "panels": [{"type": "text", "gridPos": {**grid, "w": 25.0}}]}
+    assert [severity for severity, _ in findings(wide)] == ["warning"]

@@ -11,7 +11,8 @@ one documented policy (docs/generator-contract.md, "Output validation"):
 - **error** (the dashboard is refused, nothing is written): the structure is wrong
   where Grafana's frontend expects it: `panels`, `templating.list`,
   `annotations.list` not lists, a panel that is not an object, a `gridPos` whose
-  h/w/x/y are missing or not integers, a variable without a string `name`,
+  h/w/x/y are missing or not integers (12.0 is an integer, as in JSON Schema), a
+  variable without a string `name`,
   `schemaVersion` not an integer;
 - **warning** (written, reported): what Grafana repairs or a plugin may explain:
   no `schemaVersion`, a `gridPos` off the 24-column grid (w not 1..24, x not 0..23,
@@ -28,13 +29,17 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
-# Core panel plugins: the panel schemas grafana-foundation-sdk publishes next to the
-# dashboard schema (jsonschema/*.jsonschema.json, same commit), by plugin id, plus
-# the core panels it has no options schema for.
+# Core panel plugins by the id a panel's `type` holds: the `"id"` of each
+# grafana/grafana public/app/plugins/panel/<dir>/plugin.json (the panels
+# grafana-foundation-sdk has schemas for, plus those it has none for). Not the SDK's
+# file names: its jsonschema/statetimeline.jsonschema.json is the plugin
+# `state-timeline` (panel/state-timeline/plugin.json), statushistory is
+# `status-history` (panel/status-history/plugin.json); `nodeGraph`, `xychart`,
+# `traces`, `flamegraph` checked the same way.
 CORE_PANEL_TYPES = frozenset(
     {
         "row", "timeseries", "stat", "gauge", "bargauge", "barchart", "table", "text", "heatmap",
-        "histogram", "logs", "piechart", "statetimeline", "statushistory", "trend", "xychart",
+        "histogram", "logs", "piechart", "state-timeline", "status-history", "trend", "xychart",
         "candlestick", "canvas", "dashlist", "datagrid", "debug", "geomap", "news", "nodeGraph",
         "annolist", "alertlist", "traces", "flamegraph", "graph", "welcome", "gettingstarted",
     }
@@ -159,6 +164,13 @@ def _check_grid(grid: Any, where: str, error: Any, warn: Any) -> None:
 
 
 def _is_int(value: Any) -> bool:
+    """An integer as JSON Schema means it (2020-12 Validation 6.1.1): 12.0 is one, true is not.
+
+    Python generators write `24 / 2` as 12.0; the cited schema's `"type": "integer"`
+    accepts it, and Grafana's frontend sees the same JavaScript number.
+    """
+    if isinstance(value, float):
+        return value.is_integer()
     return isinstance(value, int) and not isinstance(value, bool)
 
 

@@ -2,15 +2,23 @@
 
 Users learn a generator's fields from this page instead of from error messages. It
 is made from the same schema DAWG validates configs with, so it cannot drift from
-what is enforced. Pure: schema in, text out.
+what is enforced: a field's local `$ref` is followed and the members of its `allOf`
+merged in (their fields and required names joined; the field's own words first), as
+validation applies them. Pure: schema in, text out.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+from collections.abc import Callable
 from typing import Any
 
+from ..wasm.schema_bounds import anchors_of, resolve
+
 MAX_DEPTH = 8
+Walk = tuple[Callable[[Any], dict[str, Any]], Callable[[Any], int]]
+"""How `_rows` follows the schema: a subschema merged with its `$ref`/`allOf`, and its origin."""
 
 
 def config_reference(generator: str, schema: dict[str, Any] | None) -> str:
@@ -23,9 +31,24 @@ def config_reference(generator: str, schema: dict[str, Any] | None) -> str:
             "DAWG passes its config through unchecked. Ask its author, or read its README.",
         ]
         return "\n".join(lines) + "\n"
+    anchors = anchors_of(schema)
+
+    def flat(node: Any) -> dict[str, Any]:
+        return _flat(node, schema, anchors, frozenset())
+
+    def origin(node: Any) -> int:
+        """Which schema a field's `$ref` names (itself without one): recursion stops there."""
+        if isinstance(node, dict) and isinstance(node.get("$ref"), str):
+            try:
+                return id(resolve(node["$ref"], schema, anchors))
+            except KeyError:
+                pass
+        return id(node)
+
     if isinstance(schema.get("description"), str):
         lines += [schema["description"], ""]
-    rows = list(_rows(schema, "", set(), 0))
+    top = flat(schema)
+    rows = list(_rows(top, "", (flat, origin), 0, {id(schema): "the config"}))
     if rows:
         lines += [
             "| field | type | required | default | description |",
@@ -33,7 +56,7 @@ def config_reference(generator: str, schema: dict[str, Any] | None) -> str:
             *(f"| {' | '.join(_cell(cell) for cell in row)} |" for row in rows),
             "",
         ]
-    if schema.get("additionalProperties") is False:
+    if top.get("additionalProperties") is False:
         lines += ["Fields not listed here are refused.", ""]
     examples = schema.get("examples")
     if isinstance(examples, list) and examples:
@@ -41,25 +64,58 @@ def config_reference(generator: str, schema: dict[str, Any] | None) -> str:
     return "\n".join(lines)
 
 
-def _rows(schema: dict[str, Any], prefix: str, required: set[str], depth: int) -> Any:
+def _flat(node: Any, root: Any, anchors: dict[str, Any], seen: frozenset[int]) -> dict[str, Any]:
+    """`node` with its local `$ref` and `allOf` members merged in; a cycle stops at its start."""
+    if not isinstance(node, dict) or id(node) in seen:
+        return {}
+    seen = seen | {id(node)}
+    merged = {key: value for key, value in node.items() if key not in ("$ref", "allOf")}
+    parts = list(node["allOf"]) if isinstance(node.get("allOf"), list) else []
+    if isinstance(node.get("$ref"), str):
+        with contextlib.suppress(KeyError):  # refused when loaded; here: shown as written
+            parts.insert(0, resolve(node["$ref"], root, anchors))
+    for part in parts:
+        for key, value in _flat(part, root, anchors, seen).items():
+            mine = merged.get(key)
+            if key == "properties" and isinstance(value, dict):
+                merged[key] = {**value, **(mine if isinstance(mine, dict) else {})}
+            elif key == "required" and isinstance(value, list):
+                merged[key] = [*(mine if isinstance(mine, list) else []), *value]
+            else:
+                merged.setdefault(key, value)
+    return merged
+
+
+def _rows(schema: dict[str, Any], prefix: str, walk: Walk, depth: int, shown: dict[int, str]) -> Any:
+    """One row per field, depth first; a field whose `$ref` names a schema already being
+    shown above it (a recursive schema) says so instead of repeating its fields."""
+    flat, origin = walk
     properties = schema.get("properties")
     if not isinstance(properties, dict) or depth > MAX_DEPTH:
         return
     wanted = set(schema.get("required") or []) if isinstance(schema.get("required"), list) else set()
     for name in sorted(properties):
-        field = properties[name] if isinstance(properties[name], dict) else {}
+        field = flat(properties[name])
+        raw_items = field.get("items")
+        items = flat(raw_items)
+        if items:
+            field["items"] = items  # for _type: "array of <the referenced type>"
         path = f"{prefix}{name}"
+        again = shown.get(origin(properties[name])) or (shown.get(origin(raw_items)) if items else None)
+        words = _describe(field)
         yield (
             f"`{path}`",
             _type(field),
             "yes" if name in wanted else "no",
             f"`{json.dumps(field['default'])}`" if "default" in field else "",
-            _describe(field),
+            "; ".join(filter(None, [words, f"the fields of {again}" if again else ""])),
         )
-        yield from _rows(field, path + ".", required, depth + 1)
-        items = field.get("items")
-        if isinstance(items, dict):
-            yield from _rows(items, path + "[].", required, depth + 1)
+        if again:
+            continue
+        yield from _rows(field, path + ".", walk, depth + 1, {**shown, origin(properties[name]): f"`{path}`"})
+        if items:
+            below = {**shown, origin(raw_items): f"`{path}[]`"}
+            yield from _rows(items, path + "[].", walk, depth + 1, below)
 
 
 def _type(field: dict[str, Any]) -> str:

@@ -15,22 +15,24 @@ The schema comes from whoever built the generator, so it is untrusted input too:
   otherwise fetch remote references over the network);
 - `pattern` and `patternProperties` run on RE2, which matches in linear time, so a
   pathological pattern like `^(a+)+$` cannot hang a render; patterns RE2 cannot run
-  (backreferences, lookaround) are refused when the schema is loaded.
+  (backreferences, lookaround) are refused when the schema is loaded;
+- no `$ref` cycle or `anyOf` fan-out that would make one check endless or
+  exponential (`schema_bounds`, refused when loaded), and every check stops after
+  MAX_STEPS keyword evaluations: it runs in the host process, where neither the
+  sandbox's limits nor a sync pass's deadline can stop it.
 
-The config is read as YAML (JSON is a subset) without aliases, with dates kept as
-text as most generators' own parsers keep them; an empty config is checked as `{}`.
+The config is read as YAML (`config_yaml`); an empty config is checked as `{}`.
 Checking a typical config costs ~0.1 ms per render (bench/bench_schema.py).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextvars import ContextVar
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, BinaryIO
-
-import yaml
 
 if TYPE_CHECKING:  # imported when a schema is first loaded: jsonschema costs ~0.1-0.5 s to import
     import jsonschema
@@ -39,6 +41,8 @@ if TYPE_CHECKING:  # imported when a schema is first loaded: jsonschema costs ~0
     from jsonschema.protocols import Validator
 
 from ..errors import ConfigInvalid, InvalidModule
+from .config_yaml import parse_config
+from .schema_bounds import in_place_problem
 from .sections import SectionError, read_custom_section
 
 SECTION = "dawg.config-schema"
@@ -46,6 +50,14 @@ ANNOTATION = "cc.urcloud.dawg.config-schema"
 MAX_SCHEMA_BYTES = 64 * 1024
 MAX_SCHEMA_DEPTH = 32
 MAX_PROBLEMS = 20
+MAX_STEPS = 50_000
+"""Work one config check may do: a keyword evaluation costs 1 plus the length of its
+schema value, plus the config value's for keywords that loop over it without
+descending (an example config takes ~20; ~30 us a step on a loaded machine)."""
+_LOOPING = frozenset(
+    {"uniqueItems", "additionalProperties", "patternProperties", "unevaluatedProperties", "unevaluatedItems"}
+)
+UNBOUNDED = "DAWG refuses a schema whose checking it cannot bound (docs/generator-contract.md)"
 REMOTE_REFS = "a config schema may only $ref inside itself (#/...); DAWG never fetches schemas"
 
 
@@ -72,6 +84,82 @@ def _pattern_properties(validator: Any, patterns: Any, instance: Any, schema: An
                 yield from validator.descend(value, subschema, path=key, schema_path=pattern)
 
 
+class _OverBudget(Exception):
+    """A config check spent its MAX_STEPS."""
+
+
+_STEPS: ContextVar[list[int] | None] = ContextVar("dawg_schema_steps", default=None)
+
+
+def _metered(name: str, keyword: Callable[..., Any]) -> Callable[..., Any]:
+    """`keyword`, charged to the running check (every descent goes through a keyword)."""
+    looping = name in _LOOPING
+
+    def metered(validator: Validator, value: Any, instance: Any, schema: Any) -> Any:
+        left = _STEPS.get()
+        if left is not None:
+            left[0] -= 1 + (len(value) if type(value) in (dict, list) else 0)
+            if looping and type(instance) in (dict, list):
+                left[0] -= len(instance)
+            if left[0] < 0:
+                raise _OverBudget
+        return keyword(validator, value, instance, schema)
+
+    return metered
+
+
+def _additional_properties(validator: Any, extra: Any, instance: Any, schema: Any) -> Iterator[Any]:
+    """`additionalProperties` with RE2: jsonschema matches `patternProperties` with Python's re."""
+    import jsonschema
+
+    if not validator.is_type(instance, "object"):
+        return
+    extras = _extras(instance, schema)
+    if validator.is_type(extra, "object"):
+        for key in extras:
+            yield from validator.descend(instance[key], extra, path=key)
+    elif extra is False and extras:
+        yield jsonschema.ValidationError(f"unknown fields: {', '.join(map(repr, extras))}")
+
+
+def _extras(instance: dict[str, Any], schema: Any) -> list[str]:
+    """Keys neither in `properties` nor matched by a `patternProperties` pattern (as jsonschema's
+    _utils.find_additional_properties decides, with RE2)."""
+    known = schema.get("properties", {}) if isinstance(schema, dict) else {}
+    patterns = list(schema.get("patternProperties", {})) if isinstance(schema, dict) else []
+    return [
+        key
+        for key in instance
+        if key not in known and not any(_regex(pattern).search(key) for pattern in patterns)
+    ]
+
+
+def _unique_items(validator: Validator, unique: Any, instance: Any, schema: Any) -> Iterator[Any]:
+    """`uniqueItems` in linear time: jsonschema compares every pair of mappings (O(n^2))."""
+    import jsonschema
+
+    if not unique or not validator.is_type(instance, "array"):
+        return
+    seen: set[str] = set()
+    for index, item in enumerate(instance):
+        key = json.dumps(_same_numbers(item), sort_keys=True, default=str)
+        if key in seen:
+            yield jsonschema.ValidationError(f"has a repeated item at [{index}]: {_short(item)}")
+            return
+        seen.add(key)
+
+
+def _same_numbers(value: Any) -> Any:
+    """`value` with 2.0 written as 2: JSON Schema compares numbers by value (true stays true)."""
+    if type(value) is float and value.is_integer():
+        return int(value)
+    if type(value) is list:
+        return [_same_numbers(item) for item in value]
+    if type(value) is dict:
+        return {key: _same_numbers(item) for key, item in value.items()}
+    return value
+
+
 def _refuse_retrieval(uri: str) -> referencing.Resource[Any]:
     import referencing.exceptions
 
@@ -93,7 +181,20 @@ class ConfigSchema:
             instance = parse_config(config)
         except ValueError as error:
             return [f"config: {error}"]
-        found = sorted(self.validator.iter_errors(instance), key=lambda e: [str(p) for p in e.absolute_path])
+        budget = _STEPS.set([MAX_STEPS])
+        try:
+            found = sorted(
+                self.validator.iter_errors(instance), key=lambda e: [str(p) for p in e.absolute_path]
+            )
+        except _OverBudget:
+            return [
+                f"config: checking it against the generator's schema took more than {MAX_STEPS} steps "
+                "and was stopped (a smaller config, or a simpler schema, would pass)"
+            ]
+        except RecursionError:
+            return ["config: nests too deeply for the generator's schema to check"]
+        finally:
+            _STEPS.reset(budget)
         lines: list[str] = []
         for mismatch in found:
             lines.extend(_describe(mismatch))
@@ -114,8 +215,8 @@ def load_schema(generator: str, content: bytes) -> ConfigSchema:
     import jsonschema
     import referencing
 
-    def bad(problem: str) -> InvalidModule:
-        return InvalidModule(generator, f"its {SECTION} section {problem}", REMOTE_REFS)
+    def bad(problem: str, hint: str = REMOTE_REFS) -> InvalidModule:
+        return InvalidModule(generator, f"its {SECTION} section {problem}", hint)
 
     if len(content) > MAX_SCHEMA_BYTES:
         raise bad(f"is {len(content)} bytes, over the limit of {MAX_SCHEMA_BYTES}")
@@ -134,8 +235,14 @@ def load_schema(generator: str, content: bytes) -> ConfigSchema:
     except jsonschema.SchemaError as error:
         where = "/".join(str(part) for part in error.absolute_path) or "(top)"
         raise bad(f"is not a valid JSON Schema at {where}: {_clip(error.message)}") from None
-    keywords = {"pattern": _pattern, "patternProperties": _pattern_properties}
-    safe = jsonschema.validators.extend(cls, keywords)  # type: ignore[no-untyped-call]
+    problem = in_place_problem(schema)
+    if problem:
+        raise bad(problem, UNBOUNDED)
+    keywords = {**cls.VALIDATORS, "pattern": _pattern, "patternProperties": _pattern_properties}
+    keywords["uniqueItems"] = _unique_items
+    keywords["additionalProperties"] = _additional_properties
+    metered = {name: _metered(name, keyword) for name, keyword in keywords.items()}
+    safe = jsonschema.validators.extend(cls, metered)  # type: ignore[no-untyped-call]
     # Without a registry of its own, jsonschema would fetch remote $refs with urlopen.
     registry: referencing.Registry[Any] = referencing.Registry(retrieve=_refuse_retrieval)  # type: ignore[call-arg]
     text = json.dumps(schema, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
@@ -155,6 +262,11 @@ def _walk(schema: Any) -> str | None:
     """Depth, references and patterns of the whole schema, without recursion. Pure."""
     import re2
 
+    text = json.dumps(schema)
+    if '"unevaluatedProperties"' in text and '"patternProperties"' in text:
+        # jsonschema decides unevaluated keys with Python's backtracking re (_utils.py,
+        # find_evaluated_property_keys_by_schema), which `^(a+)+$` hangs.
+        return "uses unevaluatedProperties with patternProperties; use additionalProperties"
     level: list[tuple[Any, int]] = [(schema, 1)]
     while level:
         node, depth = level.pop()
@@ -188,67 +300,18 @@ def _walk(schema: Any) -> str | None:
     return None
 
 
-# libyaml's loader when PyYAML has it (5x faster on a typical config), else the pure one.
-_Base: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-
-class _ConfigLoader(_Base):  # type: ignore[misc]
-    """YAML with dates kept as the text written (as most generators' own parsers keep them)."""
-
-
-def _as_text(loader: yaml.SafeLoader, node: yaml.Node) -> Any:
-    return loader.construct_scalar(node)  # type: ignore[arg-type]  # timestamps are scalars
-
-
-_ConfigLoader.add_constructor("tag:yaml.org,2002:timestamp", _as_text)
-
-
-def parse_config(config: bytes) -> Any:
-    """The config as data, the way a YAML-reading generator sees it; `{}` when empty."""
-    try:
-        value = yaml.load(config.decode("utf-8"), Loader=_ConfigLoader)
-    except UnicodeDecodeError as error:
-        raise ValueError(f"is not UTF-8 text (byte {error.start})") from None
-    except yaml.YAMLError as error:
-        text = " ".join(str(error).split()).replace(' in "<unicode string>",', ",")
-        raise ValueError(f"is not valid YAML or JSON: {text[:300]}") from None
-    except RecursionError:
-        raise ValueError("nests too deeply") from None
-    _refuse_aliases(value)
-    return {} if value is None else value
-
-
-def _refuse_aliases(value: Any) -> None:
-    """Refuse a mapping or list that appears twice: a YAML alias (`*name`).
-
-    Aliases are shared, not copied, when loaded, so a "billion laughs" config costs no
-    memory here; but validating it would visit every path through the sharing, which
-    grows exponentially. A config never needs them. Each container is visited once.
-    """
-    seen: set[int] = set()
-    level = [value]
-    while level:
-        below: list[Any] = []
-        for item in level:
-            if type(item) not in (dict, list):
-                continue
-            if id(item) in seen:
-                raise ValueError(
-                    "is not valid YAML or JSON: YAML aliases (*name) are not supported in configs"
-                )
-            seen.add(id(item))
-            below.extend(item.values() if type(item) is dict else item)
-        level = below
-
-
 def _describe(error: jsonschema.ValidationError) -> list[str]:
     """One line per bad field, worded as docs/generator-contract.md asks generators to word them."""
     path = _field_path(error.absolute_path)
     instance = error.instance
     if error.validator == "additionalProperties" and isinstance(instance, dict):
-        known = sorted((error.schema or {}).get("properties", {})) if isinstance(error.schema, dict) else []
-        listing = f" (known fields: {', '.join(known)})" if known else ""
-        extras = sorted(key for key in instance if key not in known)
+        schema = error.schema if isinstance(error.schema, dict) else {}
+        known = sorted(schema.get("properties", {}))
+        patterns = sorted(schema.get("patternProperties", {}))
+        listing = ", ".join(known) + ("; or " if known and patterns else "")
+        listing += f"names matching {', '.join(map(repr, patterns))}" if patterns else ""
+        listing = f" (known fields: {listing})" if listing else ""
+        extras = sorted(_extras(instance, schema))
         return [f'config: unknown field "{_join(path, key)}"{listing}' for key in extras] or [
             f"config: {_clip(error.message)}"
         ]

@@ -216,7 +216,7 @@ class Runtime:
             wasmtime.component.Component.deserialize_file,
         )
         self._infos: dict[str, ModuleInfo] = {}
-        self._schemas: dict[str, ConfigSchema | None] = {}
+        self._schemas: dict[str, ConfigSchema | InvalidModule | None] = {}
 
     def forget(self) -> None:
         """Drop what is held in memory (compiled code, module facts, schemas); the disk stays."""
@@ -254,8 +254,14 @@ class Runtime:
         """The config schema the generator declares in its bytes (cached by digest), or None."""
         if artifact.digest not in self._schemas:
             with artifact.open() as stream:
-                self._schemas[artifact.digest] = read_schema(artifact.label, stream)
-        return self._schemas[artifact.digest]
+                try:
+                    self._schemas[artifact.digest] = read_schema(artifact.label, stream)
+                except InvalidModule as error:  # the bytes will not change: refuse them once
+                    self._schemas[artifact.digest] = error
+        found = self._schemas[artifact.digest]
+        if isinstance(found, InvalidModule):
+            raise found.with_traceback(None)
+        return found
 
     def run(self, artifact: Artifact, config: bytes | str, limits: Limits | None = None) -> RenderedDashboard:
         """Check `config` against the generator's schema, run it, and validate its dashboard."""

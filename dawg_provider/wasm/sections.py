@@ -7,20 +7,28 @@ outer layout (an 8-byte header, then `id, LEB128 size, payload` sections), so on
 reader serves both; for a component only its own top-level sections count, never
 those of the core modules nested in it.
 
-The reader seeks over every other section instead of reading it, so finding the
-schema of an 18 MiB component costs a handful of small reads, and it never trusts a
-size: a section that claims more bytes than the limit is refused unread.
+The reader seeks over every other section instead of reading it, one read of a
+section's header and one seek each, so finding the schema of an 18 MiB component
+costs a few hundred small reads; and it never trusts the bytes: a section that claims
+more bytes than the limit is refused unread, and so is a binary of more than
+MAX_SECTIONS top-level sections (an empty custom section is 3 bytes, so 128 MiB of
+them would otherwise cost minutes of CPU; real generators have at most a few hundred).
 """
 
 from __future__ import annotations
 
 import io
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import BinaryIO
 
 CUSTOM = 0
 HEADER = 8
+MAGIC = b"\0asm"
 MAX_NAME = 1024
+MAX_SECTIONS = 10_000
+_HEAD = 11
+"""A section's id, size and (custom) name length: 1 + 5 + 5 bytes, read in one call."""
 
 
 class SectionError(ValueError):
@@ -41,15 +49,15 @@ class Section:
     """For a custom section: offset of the content after the name."""
 
 
-def _leb128(stream: BinaryIO, what: str) -> int:
+def _leb128(data: bytes, at: int, what: str) -> tuple[int, int]:
+    """The unsigned LEB128 number at `data[at:]`, and the offset after it."""
     value = shift = 0
-    for _ in range(5):
-        byte = stream.read(1)
-        if not byte:
+    for index in range(at, at + 5):
+        if index >= len(data):
             raise SectionError(f"{what}: the binary ends inside a LEB128 number")
-        value |= (byte[0] & 0x7F) << shift
-        if byte[0] < 0x80:
-            return value
+        value |= (data[index] & 0x7F) << shift
+        if data[index] < 0x80:
+            return value, index + 1
         shift += 7
     raise SectionError(f"{what}: a LEB128 number is longer than 5 bytes")
 
@@ -66,28 +74,40 @@ def encode_leb128(value: int) -> bytes:
 
 def sections(stream: BinaryIO) -> list[Section]:
     """The top-level sections, found by seeking; the payloads of non-custom ones are not read."""
+    return list(iter_sections(stream))
+
+
+def iter_sections(stream: BinaryIO) -> Iterator[Section]:
+    """The top-level sections one by one: one read of each header, then a seek past it."""
     stream.seek(0, io.SEEK_END)
     total = stream.tell()
-    stream.seek(HEADER)
-    found = []
-    while (offset := stream.tell()) < total:
-        section_id = stream.read(1)[0]
-        size = _leb128(stream, f"section at byte {offset}")
-        payload = stream.tell()
-        end = payload + size
+    stream.seek(0)
+    if stream.read(4) != MAGIC or total < HEADER:
+        raise SectionError("it is not a WebAssembly binary (no \\0asm header)")
+    offset = HEADER
+    for count in range(MAX_SECTIONS + 1):
+        if offset >= total:
+            return
+        if count == MAX_SECTIONS:
+            raise SectionError(f"it has more than {MAX_SECTIONS} top-level sections")
+        stream.seek(offset)
+        head = stream.read(_HEAD)
+        size, payload = _leb128(head, 1, f"section at byte {offset}")
+        end = offset + payload + size
         if end > total:
             raise SectionError(f"section at byte {offset} claims {size} bytes; the binary ends before")
-        if section_id != CUSTOM:
-            found.append(Section(section_id, offset, end))
-            stream.seek(end)
+        if head[0] != CUSTOM:
+            yield Section(head[0], offset, end)
+            offset = end
             continue
-        length = _leb128(stream, f"custom section at byte {offset}")
-        if length > MAX_NAME or stream.tell() + length > end:
+        length, name_at = _leb128(head, payload, f"custom section at byte {offset}")
+        content = offset + name_at + length
+        if length > MAX_NAME or content > end:
             raise SectionError(f"custom section at byte {offset} has a name of {length} bytes")
+        stream.seek(offset + name_at)
         name = stream.read(length).decode("utf-8", errors="replace")
-        found.append(Section(CUSTOM, offset, end, name, stream.tell()))
-        stream.seek(end)
-    return found
+        yield Section(CUSTOM, offset, end, name, content)
+        offset = end
 
 
 def read_custom_section(stream: BinaryIO, name: str, limit: int) -> bytes | None:
@@ -96,7 +116,7 @@ def read_custom_section(stream: BinaryIO, name: str, limit: int) -> bytes | None
     Two sections of that name are refused (which one would count?), and so is one
     over `limit` bytes, before its content is read.
     """
-    matching = [section for section in sections(stream) if section.id == CUSTOM and section.name == name]
+    matching = [s for s in iter_sections(stream) if s.id == CUSTOM and s.name == name]
     if not matching:
         return None
     if len(matching) > 1:
