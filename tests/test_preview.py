@@ -120,3 +120,23 @@ def test_changes_yields_at_once_then_on_each_change(tmp_path: Path) -> None:
     next(events)
     next(events)  # the file appeared on the second poll
     assert ticks == [0.1, 0.1]
+
+
+@pytest.mark.parametrize("profile", ["10.4", "11.5"])
+def test_a_v2_preview_on_a_grafana_without_v2_writes_nothing_not_even_the_folder(profile: str) -> None:
+    """Review finding 6: the refusal comes before the scratch folder is made."""
+    from dawg_provider.errors import GrafanaUnsupported
+    from dawg_provider.grafana import GrafanaClient, GrafanaConnection
+    from dawg_provider.kit.preview import publish
+    from tests.test_grafana_v2 import carried
+
+    server = GrafanaStandIn(profile, tokens={TOKEN: (1, "Admin")}).start()
+    try:
+        client = GrafanaClient(GrafanaConnection(server.url, token=TOKEN, timeout=(2.0, 2.0)))
+        with pytest.raises(GrafanaUnsupported) as caught:
+            publish(client, carried(), "dawg-prev-v2", "DAWG previews")
+        assert "dawg-prev-v2" in str(caught.value) and "v2" in str(caught.value)
+        assert server.count("POST") == server.count("PUT") == server.count("DELETE") == 0
+        assert not server.orgs[1].folders and server.dashboard("dawg-prev-v2") is None
+    finally:
+        server.stop()

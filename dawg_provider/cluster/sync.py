@@ -58,7 +58,7 @@ from ..errors import (
     RegistryUnreachable,
     printable,
 )
-from ..grafana import GrafanaClient, ownership
+from ..grafana import GrafanaClient, ownership, v2
 from ..grafana.apply import Applied, apply, check_writable, preview
 from ..grafana.canonical import content_hash
 from ..grafana.planner import Action, Desired, DriftPolicy, Policy, Recorded
@@ -317,7 +317,7 @@ class SyncJob:
         finally:
             self._budget.release(resource.namespace, spec.limits.timeout, self._timer() - started)
         client = self.client()
-        live = client.get_dashboard(uid)
+        live = client.get_dashboard(uid, v2.version_of(rendering.dashboard))
         problem = claim_problem(live.dashboard if live else None, resource, uid, self.options.policy)
         if problem:
             return self._finish(resource, uid, Outcome.FAILED, Reason.UID_CONFLICT, problem, stamp)
@@ -336,9 +336,8 @@ class SyncJob:
         desired = Desired(uid, dashboard, folder_uid, rendering.generator_ref)
         status_grafana = resource.status.get("grafana")
         version = status_grafana.get("version") if isinstance(status_grafana, dict) else None
-        recorded = Recorded(
-            version if isinstance(version, int) else None, resource.status.get("dashboardSha256")
-        )
+        known = version if isinstance(version, int) else None
+        recorded = Recorded(known, resource.status.get("dashboardSha256"))
         policy = Policy(owner=self.options.owner, adopt=spec.adopt, drift=spec.drift)
         sealed_edit: tuple[str, ...] = ()
         if recorded.version is None and live is not None and ownership.edited_since_sealed(live.dashboard):

@@ -23,11 +23,16 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from . import v2
+
 VOLATILE_FIELDS = frozenset({"id", "uid", "version", "iteration"})
 
 
 def canonical(dashboard: dict[str, Any]) -> dict[str, Any]:
-    """The comparison form: volatile top-level fields dropped, numbers normalized."""
+    """The comparison form: volatile top-level fields dropped, numbers normalized; a schema v2
+    dashboard compared as Grafana stores it (`v2.comparable`)."""
+    if v2.version_of(dashboard) is not None:
+        dashboard = v2.comparable(dashboard)
     return {key: _normalize(value) for key, value in dashboard.items() if key not in VOLATILE_FIELDS}
 
 

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from ..grafana import ownership
+from ..grafana.apply import check_writable
 from ..grafana.client import GrafanaClient
 from ..render import prepare
 
@@ -41,9 +42,11 @@ class Published:
 
 
 def publish(client: GrafanaClient, dashboard: dict[str, Any], uid: str, folder: str) -> Published:
-    """Save `dashboard` as the preview `uid` in `folder` (created when missing)."""
-    folder_uid = client.resolve_folder("", [folder], create=True)
+    """Save `dashboard` as the preview `uid` in `folder` (created when missing). A v2 dashboard
+    this Grafana cannot store is refused before anything is written, the folder included."""
     marked = prepare(dashboard, uid, OWNER)
+    check_writable(client, uid, marked)
+    folder_uid = client.resolve_folder("", [folder], create=True)
     saved = client.save_dashboard(marked, folder_uid=folder_uid, message="dawg preview", overwrite=True)
     return Published(saved.uid, client.absolute_url(saved.url), saved.version)
 
