@@ -8,7 +8,10 @@ changes (`1.0` vs `1`, key order). DAWG compares only canonical forms:
   `version`, `iteration` (the uid is compared on its own, as identity);
 - numbers are normalized: an integral float is an int (`1.0` -> `1`), as Grafana's
   own JSON handling and Pulumi's wire format both turn one into the other;
-- keys are sorted when hashed.
+- keys are sorted when hashed;
+- a schema v2 dashboard is compared as Grafana stores it (`v2.comparable`): Grafana
+  answers its typed struct re-serialised, with empty defaults filled in and unknown
+  top-level keys dropped, so byte equality with the generator's output never holds.
 
 `canonical()` is idempotent; `content_hash()` is the sha256 of the canonical JSON, so
 two dashboards that differ only in volatile fields hash equal. `diff()` describes a
