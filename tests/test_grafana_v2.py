@@ -290,7 +290,7 @@ def sync_v2(server: GrafanaStandIn, k8s: Any, cache: Path) -> Any:
 
 
 @pytest.mark.parametrize(
-    ("profile", "version"), [("12.0", "v2beta1"), ("13.0", "v2beta1"), ("12.0", "v2alpha1")]
+    ("profile", "version"), [("12.0", "v2beta1"), ("13.0", "v2beta1"), ("13.0", "v2"), ("12.0", "v2alpha1")]
 )
 def test_the_sync_job_writes_or_refuses_a_generators_v2_dashboard(
     profile: str, version: str, v2_generator: Path, tmp_path: Path
