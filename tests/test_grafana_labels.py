@@ -141,6 +141,9 @@ def test_own_last_write_without_labels_converges() -> None:
         is Action.DRIFTED
     )
     assert plan(want, observed, None, Policy(OWNER)).action is Action.REFUSE  # no record: tags may be pasted
+    assert (
+        plan(want, observed, Recorded(None, None), Policy(OWNER)).action is Action.REFUSE
+    )  # a CR with no status yet
     other = Observed(board, 3, "", labels={ownership.LABEL_MANAGED: "true", ownership.LABEL_OWNER: "x"})
     assert plan(want, other, Recorded(3, None), Policy(OWNER)).action is Action.REFUSE  # named: read
     legacy = Observed(board, 3, "", labels=None)  # the legacy API has no labels: tags decide

@@ -169,7 +169,7 @@ def plan(desired: Desired, observed: Observed | None, recorded: Recorded | None,
         if policy.drift is DriftPolicy.FAIL:
             return Plan(Action.DRIFTED, f"{converted}; drift policy is 'fail', so nothing was written")
         v2_loss = (f"{converted}; overwriting it (drift policy 'overwrite')",)
-    labels = ownership.trusted_labels(observed.labels, recorded is not None)
+    labels = ownership.trusted_labels(observed.labels, recorded is not None and recorded.version is not None)
     conflict = ownership.disagreement(observed.dashboard, labels)
     owner = ownership.owner_of(observed.dashboard, labels)
     ours = ownership.owned_by(observed.dashboard, policy.owner, labels)
