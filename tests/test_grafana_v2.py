@@ -448,3 +448,12 @@ def test_the_pulumi_instance_stamp_of_a_v2_dashboard_survives_grafana(g13: Grafa
     assert content_hash(unstamped(live.dashboard)) == content_hash(board)
     again = apply(make(g13), want, Recorded(first.saved.version, want.hash), Policy(OWNER))
     assert again.plan.action is Action.NOOP
+
+
+def test_a_v2_spec_key_grafana_does_not_store_is_a_warning_naming_it() -> None:
+    """Grafana's typed DashboardSpec drops it (dashboard_spec_gen.go): the author is told."""
+    from dawg_provider.render import check_model
+
+    assert check_model(GEN, {**carried(), "uid": "dawg-x"}) == ()
+    warned = check_model(GEN, {**carried(), "mySetting": 1})
+    assert len(warned) == 1 and "spec.mySetting" in warned[0] and "does not store" in warned[0]
