@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .errors import InvalidDashboard
-from .grafana import ownership
+from .grafana import ownership, v2
 from .grafana.canonical import content_hash
 from .grafana.modelcheck import Severity, check_dashboard
 from .sources.fetch import Fetched, Fetcher
@@ -62,7 +62,11 @@ def check_model(generator: str, dashboard: dict[str, Any]) -> tuple[str, ...]:
     docs/generator-contract.md; every adapter applies it through here.
     """
     if "apiVersion" in dashboard:  # schema v2: its structure was checked on output (wasm/output_v2.py)
-        return ()
+        unknown = sorted(set(dashboard) - v2.SPEC_FIELDS - {v2.MARK, "uid", "id", "version"})
+        if not unknown:
+            return ()
+        named = ", ".join(f"spec.{key}" for key in unknown[:5])
+        return (f"{named}: not a field of Grafana's v2 DashboardSpec; Grafana does not store it",)
     findings = check_dashboard(dashboard)
     errors = [f"{finding}" for finding in findings if finding.severity is Severity.ERROR]
     if errors:

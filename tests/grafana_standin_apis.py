@@ -10,7 +10,8 @@ Conflict "requested RV does not match current RV" (pkg/storage/unified/resource)
 (pkg/storage/unified/apistore/prepare.go `prepareObjectForUpdate`), `spec.uid/id/version`
 dropped (pkg/registry/apis/dashboard/mutate.go), labels and annotations kept, a v1 read
 of a v2-stored dashboard carries `status.conversion.storedVersion` (dashboard v1
-`dashboard_status_gen.go`), k8s `Status` error bodies; folders with the parent in the
+`dashboard_status_gen.go`; a `v2`-stored one reported as v2beta1, `_reported`), v2 specs
+stored as Grafana's typed struct re-serialises them (`_typed_v2`), k8s `Status` error bodies; folders with the parent in the
 `grafana.app/folder` annotation and the depth and parent checks of
 pkg/registry/apis/folders/validate.go. Only what DAWG uses: no list paging, history,
 trash or search.
@@ -110,7 +111,56 @@ def _object(standin: GrafanaStandIn, stored: StoredDashboard, version: str, name
     if stored.schema.startswith("v2") and not version.startswith("v2"):
         # a lossy down-conversion, flagged (grafana-apis.md §4: status.conversion.storedVersion)
         out["spec"] = {"title": spec.get("title", ""), "tags": spec.get("tags", []), "panels": []}
-        out["status"] = {"conversion": {"failed": False, "storedVersion": stored.schema}}
+        out["status"] = {"conversion": {"failed": False, "storedVersion": _reported(stored.schema)}}
+    return out
+
+
+def _reported(schema: str) -> str:
+    """The `storedVersion` a v1 read reports for a v2-stored dashboard. 13.x converts `v2` to
+    v1beta1 through a v2beta1 intermediate (apps/dashboard/pkg/migration/conversion/
+    v2_to_v1beta1.go `Convert_V2_to_V1beta1`: Convert_V2_to_V2beta1 into `intermediate`, then the
+    v2beta1 -> v1 conversion of `intermediate`), whose `setConversionStatus(in=intermediate)`
+    reports `getStoredVersion(in)`: the object's own storedVersion if set, else its API version,
+    "v2beta1" (conversion.go). So a `v2`-stored dashboard is reported as v2beta1."""
+    return "v2beta1" if schema == "v2" else schema
+
+
+V2_SPEC_ZERO: dict[str, Any] = {
+    "annotations": [],
+    "cursorSync": "",
+    "elements": {},
+    "links": [],
+    "preload": False,
+    "tags": [],
+    "timeSettings": {},
+    "title": "",
+    "variables": [],
+}
+"""The non-`omitempty` fields of the typed v2 `DashboardSpec`, at their zero values
+(apps/dashboard/pkg/apis/dashboard/v2beta1/dashboard_spec_gen.go, v2alpha1 the same set);
+`description`, `editable`, `liveNow`, `revision` are `omitempty`. `timeSettings` stands in for
+its struct's zero value, `{}`."""
+V2_SPEC_FIELDS = frozenset({*V2_SPEC_ZERO, "description", "editable", "layout", "liveNow", "revision"})
+
+
+def _typed_v2(spec: dict[str, Any], version: str) -> dict[str, Any]:
+    """A v2 spec as Grafana stores and answers it: decoded into the typed `DashboardSpec` and
+    serialised again (dashboard_spec_gen.go). Unknown top-level keys are dropped (the struct
+    has no field for them), non-`omitempty` fields come back at their zero value, a Panel
+    element's spec gets `description: ""` and `links: []` (`DashboardPanelSpec`), and a missing
+    layout is an empty GridLayout (pkg/registry/apis/dashboard/mutate.go `Mutate`, as
+    grafana-apis.md §4 reports it). `preferences` is a field of v2 only (v2 dashboard_spec.cue)."""
+    known = V2_SPEC_FIELDS | ({"preferences"} if version == "v2" else set())
+    out = {**copy.deepcopy(V2_SPEC_ZERO), **{k: v for k, v in copy.deepcopy(spec).items() if k in known}}
+    out.setdefault("layout", {"kind": "GridLayout", "spec": {"items": []}})
+    elements = out.get("elements")
+    for element in elements.values() if isinstance(elements, dict) else ():
+        if (
+            isinstance(element, dict)
+            and element.get("kind") == "Panel"
+            and isinstance(element.get("spec"), dict)
+        ):
+            element["spec"] = {"description": "", "links": [], **element["spec"]}
     return out
 
 
@@ -177,6 +227,8 @@ def _dashboards(
     clean = {k: v for k, v in spec.items() if k not in ("id", "uid", "version")}
     clean["title"] = title
     schema = "v1" if not version.startswith("v2") else version
+    if schema != "v1":
+        clean = _typed_v2(clean, version)
     if method == "POST":
         uid = str(meta.get("name") or "")
         if meta.get("resourceVersion"):

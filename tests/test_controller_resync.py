@@ -32,10 +32,10 @@ def test_a_change_during_a_verifying_pass_is_applied_beside_it(
     slow = threading.Event()
 
     class Client(GrafanaClient):
-        def get_dashboard(self, uid: str) -> Any:
+        def get_dashboard(self, uid: str, at: str | None = None) -> Any:
             if slow.is_set():
                 time.sleep(0.1)  # a slow Grafana: the verifying pass takes 4 s or more
-            return super().get_dashboard(uid)
+            return super().get_dashboard(uid, at)
 
         def save_dashboard(self, dashboard: dict[str, Any], **kwargs: Any) -> Any:
             started = time.monotonic()

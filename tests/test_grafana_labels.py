@@ -125,16 +125,25 @@ def test_labels_claiming_dawg_with_the_tags_removed_in_the_ui_are_refused(standi
 
 def test_own_last_write_without_labels_converges() -> None:
     """A Grafana whose /apis drops custom labels (legacy storage, grafana#116049), or a dashboard
-    DAWG wrote through the legacy API before an upgrade: DAWG's own write, recorded at the version
-    Grafana still has, is read by its tags. Pure: the planner decides."""
+    DAWG wrote through the legacy API before an upgrade: a dashboard DAWG has a record of is read
+    by its tags. Pure: the planner decides."""
     from dawg_provider.grafana.planner import Observed, plan
 
     board = ownership.mark({"title": "Labels"}, OWNER)
     observed = Observed(board, 3, "", labels={})
     want = Desired("dawg-x", board, "")
     assert plan(want, observed, Recorded(3, None), Policy(OWNER)).action is Action.NOOP
-    assert plan(want, observed, Recorded(2, None), Policy(OWNER)).action is Action.REFUSE
-    assert plan(want, observed, None, Policy(OWNER)).action is Action.REFUSE
+    # recorded at another version: DAWG's by its tags, then drift by version (finding 5)
+    moved = plan(want, observed, Recorded(2, None), Policy(OWNER))
+    assert moved.action is Action.NOOP and "changed outside DAWG" in moved.warnings[0]
+    assert (
+        plan(want, observed, Recorded(2, None), Policy(OWNER, drift=DriftPolicy.FAIL)).action
+        is Action.DRIFTED
+    )
+    assert plan(want, observed, None, Policy(OWNER)).action is Action.REFUSE  # no record: tags may be pasted
+    assert (
+        plan(want, observed, Recorded(None, None), Policy(OWNER)).action is Action.REFUSE
+    )  # a CR with no status yet
     other = Observed(board, 3, "", labels={ownership.LABEL_MANAGED: "true", ownership.LABEL_OWNER: "x"})
     assert plan(want, other, Recorded(3, None), Policy(OWNER)).action is Action.REFUSE  # named: read
     legacy = Observed(board, 3, "", labels=None)  # the legacy API has no labels: tags decide
@@ -164,3 +173,68 @@ def test_prune_deletes_its_own_and_never_one_whose_labels_name_another_owner(
     result = prune(make(standin), OWNER, set(), 0, Options())
     assert result.pruned == ["dawg-gone"] and standin.dashboard("dawg-gone") is None
     assert standin.dashboard("dawg-relabelled") is not None  # kept: no one owns it for sure
+
+
+def test_a_ui_restore_without_labels_is_drift_not_a_refusal(standin: GrafanaStandIn) -> None:
+    """Review finding 5b: the 13.x UI's "Restore version" saves with `metadata: {name}` only
+    (public/app/features/dashboard/api/v2.ts `restoreDashboardVersion`), dropping DAWG's labels.
+    That is a UI edit of DAWG's dashboard: `drift: fail` -> DRIFTED (nothing written),
+    `drift: overwrite` -> UPDATE with the warning, labels written again."""
+    client = make(standin)
+    first = apply(client, desired("dawg-restored", description="DAWG's"), None, Policy(OWNER))
+    assert first.saved is not None
+    url = f"{standin.url}/apis/dashboard.grafana.app/v1beta1/namespaces/default/dashboards/dawg-restored"
+    headers = {"Authorization": f"Bearer {TOKEN}"}
+    obj = requests.get(url, headers=headers, timeout=5).json()
+    ui = {**obj, "metadata": {"name": "dawg-restored"}, "spec": {**obj["spec"], "description": "restored"}}
+    assert requests.put(url, headers=headers, json=ui, timeout=5).status_code == 200
+    stored = standin.dashboard("dawg-restored")
+    assert stored is not None and ownership.label_owner(stored.labels) is None
+    sent = writes(standin)
+    recorded = Recorded(first.saved.version, None)
+    strict = apply(
+        client,
+        desired("dawg-restored", description="DAWG's"),
+        recorded,
+        Policy(OWNER, drift=DriftPolicy.FAIL),
+    )
+    assert strict.plan.action is Action.DRIFTED and "changed outside DAWG" in strict.plan.reason
+    assert writes(standin) == sent and stored.json["description"] == "restored"  # nothing touched
+    loose = apply(client, desired("dawg-restored", description="DAWG's"), recorded, Policy(OWNER))
+    assert loose.plan.action is Action.UPDATE and "changed outside DAWG" in loose.plan.warnings[0]
+    assert stored.json["description"] == "DAWG's" and ownership.label_owner(stored.labels) == OWNER
+
+
+def test_prune_deletes_its_own_legacy_written_dashboard_and_reports_what_it_keeps(
+    standin: GrafanaStandIn,
+) -> None:
+    """Review finding 5a: a dashboard DAWG wrote through the legacy API has no labels; once its CR
+    is gone prune deletes it (tags decide). One whose labels name another owner is kept, and the
+    skip is reported, never silent."""
+    from dataclasses import dataclass
+
+    from dawg_provider.cluster.prune import prune
+    from dawg_provider.grafana import Dialect
+
+    @dataclass(frozen=True)
+    class Options:
+        dry_run: bool = False
+        force_prune: bool = True
+
+    legacy = GrafanaClient(
+        GrafanaConnection(standin.url, token=TOKEN, retry=FAST, timeout=(2.0, 2.0), dialect=Dialect.LEGACY)
+    )
+    apply(legacy, desired("dawg-old"), None, Policy(OWNER))
+    apply(make(standin), desired("dawg-claimed"), None, Policy(OWNER))
+    claimed = standin.dashboard("dawg-claimed")
+    assert claimed is not None
+    claimed.labels = {**claimed.labels, ownership.LABEL_OWNER: "k8s-mallory"}
+    old = standin.dashboard("dawg-old")
+    assert old is not None and ownership.label_owner(old.labels) is None
+    standin.catch_up_index(standin.orgs[1])  # 13.0's search index lags writes
+    result = prune(make(standin), OWNER, set(), 0, Options())
+    assert result.pruned == ["dawg-old"] and standin.dashboard("dawg-old") is None
+    assert standin.dashboard("dawg-claimed") is not None
+    assert (
+        len(result.errors) == 1 and "dawg-claimed" in result.errors[0] and "k8s-mallory" in result.errors[0]
+    )

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 
 from dawg_provider.errors import GrafanaUnsupported, InvalidOutput
 from dawg_provider.grafana import Dialect, GrafanaClient, GrafanaConnection, RetryPolicy, ownership
@@ -289,7 +290,7 @@ def sync_v2(server: GrafanaStandIn, k8s: Any, cache: Path) -> Any:
 
 
 @pytest.mark.parametrize(
-    ("profile", "version"), [("12.0", "v2beta1"), ("13.0", "v2beta1"), ("12.0", "v2alpha1")]
+    ("profile", "version"), [("12.0", "v2beta1"), ("13.0", "v2beta1"), ("13.0", "v2"), ("12.0", "v2alpha1")]
 )
 def test_the_sync_job_writes_or_refuses_a_generators_v2_dashboard(
     profile: str, version: str, v2_generator: Path, tmp_path: Path
@@ -323,3 +324,136 @@ def test_the_sync_job_writes_or_refuses_a_generators_v2_dashboard(
     finally:
         k8s.stop()
         server.stop()
+
+
+# ---- review r12 findings: what real Grafana does with a v2 spec ------------------------------
+
+
+def test_the_standin_stores_a_v2_spec_as_grafanas_typed_struct(g13: GrafanaStandIn) -> None:
+    """Stand-in fidelity (grafana_standin_apis.py `_typed_v2`): unknown top-level keys dropped,
+    non-omitempty fields at their zero values, a Panel's description/links filled."""
+    want = desired("dawg-typed", dawgExtra="dropped")
+    apply(make(g13), want, None, Policy(OWNER))
+    stored = g13.dashboard("dawg-typed")
+    assert stored is not None and "dawgExtra" not in stored.json
+    assert stored.json["elements"]["panel-1"]["spec"] == {
+        "description": "",
+        "links": [],
+        "title": "CPU",
+        "id": 1,
+    }
+    assert stored.json["title"] == "Dyn" and stored.json["tags"][-1] == ownership.owner_tag(OWNER)
+
+
+def test_a_v2_dashboard_converges_against_grafanas_re_serialisation(g13: GrafanaStandIn) -> None:
+    """Finding 2: what Grafana answers (zero values filled, unknown keys dropped, layout filled)
+    is compared as the same content: the second run writes nothing."""
+    for version in ("v2beta1", "v2"):
+        uid = f"dawg-conv-{version}"
+        want = Desired(uid, ownership.mark({**carried(version), "layout": {}}, OWNER), "", GEN)
+        first = apply(make(g13), want, None, Policy(OWNER))
+        assert first.saved is not None
+        sent = writes(g13)
+        again = apply(make(g13), want, Recorded(first.saved.version, want.hash), Policy(OWNER))
+        assert again.plan.action is Action.NOOP, again.plan.reason
+        assert writes(g13) == sent
+    # a real change is still a change
+    changed = Desired("dawg-conv-v2", ownership.mark(carried("v2", title="Renamed"), OWNER), "", GEN)
+    moved = apply(make(g13), changed, Recorded(1, None), Policy(OWNER))
+    assert moved.plan.action is Action.UPDATE
+
+
+def test_a_landed_v2_write_whose_answer_was_lost_is_recognised_as_dawgs(g13: GrafanaStandIn) -> None:
+    """Finding 2, `_landed`: the create lands, its answer is lost; the re-read (Grafana's typed
+    form, at the version DAWG writes) is recognised as DAWG's own write: one POST, no error."""
+    from tests.grafana_standin_store import Fault, FaultKind
+
+    g13.inject(Fault(FaultKind.APPLIED_LOST, "POST", "/dashboards$"))
+    want = desired("dawg-lost-v2", version="v2")
+    result = apply(make(g13), want, None, Policy(OWNER))
+    assert result.saved is not None and result.saved.recovered and result.saved.version == 1
+    assert g13.count("POST", "/dashboards$") == 1 and g13.count("PUT") == 0
+
+
+def test_13_reports_a_v2_stored_dashboard_as_v2beta1_and_dawg_reads_it_at_v2(g13: GrafanaStandIn) -> None:
+    """Finding 3: a v1 read of a `v2`-stored dashboard says storedVersion v2beta1 on 13.x; DAWG
+    reads it again at the version its generator prints, so runs 2 and 3 write nothing."""
+    want = desired("dawg-sv", version="v2")
+    first = apply(make(g13), want, None, Policy(OWNER, drift=DriftPolicy.FAIL))
+    assert first.saved is not None
+    raw = requests.get(
+        f"{g13.url}/apis/dashboard.grafana.app/v1/namespaces/default/dashboards/dawg-sv",
+        headers={"Authorization": f"Bearer {TOKEN}"},
+        timeout=5,
+    ).json()
+    assert raw["status"]["conversion"]["storedVersion"] == "v2beta1"  # what 13.x reports
+    sent = writes(g13)
+    for _ in range(2):
+        again = apply(
+            make(g13), want, Recorded(first.saved.version, want.hash), Policy(OWNER, drift=DriftPolicy.FAIL)
+        )
+        assert again.plan.action is Action.NOOP, again.plan.reason
+    assert writes(g13) == sent
+    assert g13.count("GET", "/v2/namespaces/default/dashboards/dawg-sv$") >= 2
+    assert g13.count("GET", "/v2beta1/namespaces/default/dashboards/dawg-sv$") == 0
+
+
+def test_switching_a_generator_between_v2_and_classic_converges_under_drift_fail(g13: GrafanaStandIn) -> None:
+    """Finding 4: DAWG's own v2 write, unchanged, replaced by the generator's classic output is an
+    UPDATE with a warning (not blamed on the UI), and back again; a UI conversion still is drift."""
+    fail = Policy(OWNER, drift=DriftPolicy.FAIL)
+    v2_want = desired("dawg-sw")
+    classic = Desired(
+        "dawg-sw", ownership.mark({"title": "Dyn", "panels": [], "schemaVersion": 41}, OWNER), "", GEN
+    )
+    first = apply(make(g13), v2_want, None, fail)
+    assert first.saved is not None
+    switched = apply(make(g13), classic, Recorded(first.saved.version, v2_want.hash), fail)
+    assert switched.plan.action is Action.UPDATE and switched.saved is not None
+    assert "Grafana UI" not in switched.plan.reason + " ".join(switched.plan.warnings)
+    assert any("now prints the classic model" in w for w in switched.plan.warnings)
+    assert g13.dashboard("dawg-sw").schema == "v1"  # type: ignore[union-attr]
+    rec = Recorded(switched.saved.version, classic.hash)
+    assert apply(make(g13), classic, rec, fail).plan.action is Action.NOOP
+    back = apply(make(g13), v2_want, rec, fail)
+    assert back.plan.action is Action.UPDATE and back.saved is not None
+    rec = Recorded(back.saved.version, v2_want.hash)
+    assert apply(make(g13), v2_want, rec, fail).plan.action is Action.NOOP
+    # the same v2 state written in the UI (version moved) is still drift, and nothing is written
+    g13.ui_save_as_v2("dawg-sw")
+    sent = writes(g13)
+    stuck = apply(make(g13), classic, rec, fail)
+    assert stuck.plan.action is Action.DRIFTED and "converted to the v2 schema" in stuck.plan.reason
+    kept = g13.dashboard("dawg-sw")
+    assert writes(g13) == sent and kept is not None
+    assert kept.json["elements"]["panel-1"]["spec"]["title"] == "edited in the UI"
+
+
+def test_the_pulumi_instance_stamp_of_a_v2_dashboard_survives_grafana(g13: GrafanaStandIn) -> None:
+    """Finding 1: the stamp rides in the tags of a v2 spec (Grafana keeps no unknown spec key),
+    so the old instance's Delete after `up --replace` sees the newer owner and keeps it."""
+    from dawg_provider.grafana import apis
+    from dawg_provider.pulumi.props import STAMP_KEY, newer_owner, stamped, unstamped
+
+    board = ownership.mark(carried(), OWNER)
+    sent = apis.dashboard_object({**stamped(board, "new0"), "uid": "dawg-st"}, "v2beta1", "", "")
+    assert STAMP_KEY not in sent["spec"] and "dawg-instance:new0" in sent["spec"]["tags"]
+    want = Desired("dawg-st", stamped(board, "new0"), "", GEN)
+    first = apply(make(g13), want, None, Policy(OWNER))
+    assert first.saved is not None
+    live = make(g13).get_dashboard("dawg-st", "v2beta1")
+    assert live is not None
+    assert newer_owner(live.dashboard, "old0") == "new0"  # the old instance leaves it
+    assert newer_owner(live.dashboard, "new0") is None  # the owning instance deletes it
+    assert content_hash(unstamped(live.dashboard)) == content_hash(board)
+    again = apply(make(g13), want, Recorded(first.saved.version, want.hash), Policy(OWNER))
+    assert again.plan.action is Action.NOOP
+
+
+def test_a_v2_spec_key_grafana_does_not_store_is_a_warning_naming_it() -> None:
+    """Grafana's typed DashboardSpec drops it (dashboard_spec_gen.go): the author is told."""
+    from dawg_provider.render import check_model
+
+    assert check_model(GEN, {**carried(), "uid": "dawg-x"}) == ()
+    warned = check_model(GEN, {**carried(), "mySetting": 1})
+    assert len(warned) == 1 and "spec.mySetting" in warned[0] and "does not store" in warned[0]

@@ -175,3 +175,23 @@ def test_two_developers_with_the_same_paths_get_two_previews() -> None:
     theirs = preview_uid("dist/gen.wasm", "/workspace/example.yaml", "bob@devbox-2")
     assert ours != theirs
     assert ours == preview_uid("dist/gen.wasm", "/workspace/example.yaml", "alice@devbox-1")  # stable
+
+
+@pytest.mark.parametrize("profile", ["10.4", "11.5"])
+def test_a_v2_preview_on_a_grafana_without_v2_writes_nothing_not_even_the_folder(profile: str) -> None:
+    """Review finding 6: the refusal comes before the scratch folder is made."""
+    from dawg_provider.errors import GrafanaUnsupported
+    from dawg_provider.grafana import GrafanaClient, GrafanaConnection
+    from dawg_provider.kit.preview import publish
+    from tests.test_grafana_v2 import carried
+
+    server = GrafanaStandIn(profile, tokens={TOKEN: (1, "Admin")}).start()
+    try:
+        client = GrafanaClient(GrafanaConnection(server.url, token=TOKEN, timeout=(2.0, 2.0)))
+        with pytest.raises(GrafanaUnsupported) as caught:
+            publish(client, carried(), "dawg-prev-v2", "DAWG previews")
+        assert "dawg-prev-v2" in str(caught.value) and "v2" in str(caught.value)
+        assert server.count("POST") == server.count("PUT") == server.count("DELETE") == 0
+        assert not server.orgs[1].folders and server.dashboard("dawg-prev-v2") is None
+    finally:
+        server.stop()

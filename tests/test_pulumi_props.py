@@ -124,3 +124,21 @@ def test_a_generator_cannot_emit_the_stamp_key() -> None:
     problem = reserved_key_problem({"title": "x", STAMP_KEY: "mine"})
     assert problem is not None and STAMP_KEY in problem and "generator" in problem
     assert reserved_key_problem({"title": "x", "panels": [{STAMP_KEY: 1}]}) is None  # only top level
+
+
+def test_a_v2_dashboard_carries_the_stamp_in_its_tags() -> None:
+    """Review finding 1: a v2 spec keeps no unknown top-level key (Grafana's typed DashboardSpec),
+    so the stamp of a v2 dashboard is a tag, and a generator may not print that tag itself."""
+    from dawg_provider.grafana import v2
+    from dawg_provider.pulumi.props import STAMP_TAG_PREFIX
+
+    board = v2.carried({"title": "Dyn", "tags": ["team"], "elements": {}}, "v2beta1")
+    mine = stamped(board, "aaaa")
+    assert STAMP_KEY not in mine and mine["tags"] == ["team", STAMP_TAG_PREFIX + "aaaa"]
+    assert unstamped(mine) == board and board["tags"] == ["team"]
+    assert stamped(mine, "bbbb")["tags"] == ["team", STAMP_TAG_PREFIX + "bbbb"]  # one stamp, replaced
+    assert newer_owner(mine, "aaaa") is None
+    assert newer_owner(stamped(board, "bbbb"), "aaaa") == "bbbb"
+    assert newer_owner(board, "aaaa") is None
+    problem = reserved_key_problem({**board, "tags": [STAMP_TAG_PREFIX + "x"]})
+    assert problem is not None and STAMP_TAG_PREFIX in problem

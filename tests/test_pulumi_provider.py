@@ -706,3 +706,29 @@ def test_model_warnings_are_in_the_preview_and_the_outputs_and_errors_fail_check
     assert "Output validation" in failures[0][1]
     step = stack.up("broken", bad)
     assert step.op == "failed" and grafana.dashboard("dawg-model-err") is None  # nothing written
+
+
+def test_replace_of_a_v2_dashboard_keeps_it_and_an_unchanged_up_writes_nothing(
+    stack: Stack, grafana: GrafanaStandIn, provider: ProviderProcess, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """Review finding 1: Grafana keeps no unknown key in a v2 spec (its typed DashboardSpec), so
+    the stamp rides in the tags; `up --replace` must not let the old Delete remove the dashboard."""
+    hostile = Path(__file__).resolve().parent / "hostile" / "hostile.c"
+    v2gen = build(Language.C, hostile, tmp_path_factory.mktemp("v2gen") / "v2.wasm")
+    v2_inputs = inputs("dawg-replace-v2", generator=f"file://{v2gen}", config="v2 v2alpha1\n")
+    stack.up("dyn", v2_inputs)
+    stored = grafana.dashboard("dawg-replace-v2")
+    assert stored is not None and stored.schema == "v2alpha1" and "dawgInstance" not in stored.json
+    old = stack.resources["dyn"]
+    writes = grafana.count("POST") + grafana.count("PUT")
+    assert stack.up("dyn", v2_inputs).op == "same"  # Grafana's typed form compares equal
+    assert grafana.count("POST") + grafana.count("PUT") == writes
+    step = stack.up("dyn", v2_inputs, replace=True)
+    assert step.op == "replace"
+    stored = grafana.dashboard("dawg-replace-v2")
+    assert stored is not None, "the old resource's Delete removed the dashboard its replacement wrote"
+    new = stack.resources["dyn"]
+    assert new.outputs["instance"] != old.outputs["instance"]
+    assert f"dawg-instance:{new.outputs['instance']}" in stored.json["tags"]
+    stack.destroy("dyn")  # the newest owner's Delete does remove it
+    assert grafana.dashboard("dawg-replace-v2") is None

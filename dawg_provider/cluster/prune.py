@@ -55,8 +55,14 @@ def prune(client: GrafanaClient, owner: str, wanted: set[str], listed: int, opti
             continue
         try:
             live = client.get_dashboard(hit.uid)
-            # on /apis, tags and labels must agree (a claim copied into tags alone is not pruned)
-            if live is None or not ownership.owned_by(live.dashboard, owner, live.labels):
+            # labels naming another owner veto; a skipped candidate is reported, never silent
+            if live is None:
+                continue
+            # found by the job's owner tags, its CR gone: tags decide, as for a recorded one
+            labels = ownership.trusted_labels(live.labels, True)
+            if not ownership.owned_by(live.dashboard, owner, labels):
+                why = ownership.disagreement(live.dashboard, labels) or "its tags no longer name it"
+                result.errors.append(f"pruning {hit.uid}: not deleted, it is no longer {owner}'s ({why})")
                 continue
             if ownership.is_adopted(live.dashboard):
                 released = {**ownership.release(live.dashboard), "uid": hit.uid, "version": live.version}

@@ -62,7 +62,7 @@ from ..errors import (
     printable,
     scrub,
 )
-from ..grafana import GrafanaClient, ownership
+from ..grafana import GrafanaClient, ownership, v2
 from ..grafana.apply import Applied, apply, check_writable, preview
 from ..grafana.canonical import content_hash
 from ..grafana.planner import Action, Desired, Policy
@@ -293,7 +293,7 @@ class SyncJob:
         finally:
             self._budget.release(resource.namespace, spec.limits.timeout, self._timer() - started)
         client = self.client()
-        live = client.get_dashboard(uid)
+        live = client.get_dashboard(uid, v2.version_of(rendering.dashboard))
         problem = claim_problem(live.dashboard if live else None, resource, uid, self.options.policy)
         if problem:
             return self._finish(resource, uid, Outcome.FAILED, Reason.UID_CONFLICT, problem, stamp)

@@ -102,7 +102,7 @@ def preview(
 ) -> Plan:
     """What `apply` would do, without writing. Pass `live` when the caller already read it."""
     if isinstance(live, _Unread):
-        live = client.get_dashboard(desired.uid)
+        live = client.get_dashboard(desired.uid, desired.schema)
     return _warned(client, plan(prepare(client, desired, live, recorded), observed(live), recorded, policy))
 
 
@@ -123,7 +123,7 @@ def apply(
     """Observe (unless `live` is given: one GET per dashboard, not two), plan, and write when
     the plan says so."""
     if isinstance(live, _Unread):
-        live = client.get_dashboard(desired.uid)
+        live = client.get_dashboard(desired.uid, desired.schema)
     ready = prepare(client, desired, live, recorded)
     decision = _warned(client, plan(ready, observed(live), recorded, policy))
     if not decision.writes:

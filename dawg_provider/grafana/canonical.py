@@ -8,7 +8,10 @@ changes (`1.0` vs `1`, key order). DAWG compares only canonical forms:
   `version`, `iteration` (the uid is compared on its own, as identity);
 - numbers are normalized: an integral float is an int (`1.0` -> `1`), as Grafana's
   own JSON handling and Pulumi's wire format both turn one into the other;
-- keys are sorted when hashed.
+- keys are sorted when hashed;
+- a schema v2 dashboard is compared as Grafana stores it (`v2.comparable`): Grafana
+  answers its typed struct re-serialised, with empty defaults filled in and unknown
+  top-level keys dropped, so byte equality with the generator's output never holds.
 
 `canonical()` is idempotent; `content_hash()` is the sha256 of the canonical JSON, so
 two dashboards that differ only in volatile fields hash equal. `diff()` describes a
@@ -23,11 +26,16 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from . import v2
+
 VOLATILE_FIELDS = frozenset({"id", "uid", "version", "iteration"})
 
 
 def canonical(dashboard: dict[str, Any]) -> dict[str, Any]:
-    """The comparison form: volatile top-level fields dropped, numbers normalized."""
+    """The comparison form: volatile top-level fields dropped, numbers normalized; a schema v2
+    dashboard compared as Grafana stores it (`v2.comparable`)."""
+    if v2.version_of(dashboard) is not None:
+        dashboard = v2.comparable(dashboard)
     return {key: _normalize(value) for key, value in dashboard.items() if key not in VOLATILE_FIELDS}
 
 

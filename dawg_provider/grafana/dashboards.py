@@ -45,8 +45,16 @@ def _what(dashboard: dict[str, Any]) -> str:
 class Dashboards(Transport):
     """The dashboard operations of the client."""
 
-    def get_dashboard(self, uid: str) -> LiveDashboard | None:
-        """The dashboard with `uid`, or None when Grafana has none."""
+    def get_dashboard(self, uid: str, at: str | None = None) -> LiveDashboard | None:
+        """The dashboard with `uid`, or None when Grafana has none.
+
+        `at`: the v2 version DAWG would write it at (a v2 generator's), to read a v2-stored
+        dashboard at that version. `status.conversion.storedVersion` says only "some v2":
+        13.x reads a `v2`-stored dashboard at v1 through a v2beta1 intermediate and reports
+        the intermediate's version, "v2beta1" (apps/dashboard/pkg/migration/conversion/
+        conversion.go `getStoredVersion`/`setConversionStatus`, v2_to_v1beta1.go
+        `Convert_V2_to_V1beta1`), so re-reading at the reported version would compare a
+        v2beta1 rendering with DAWG's v2 one on every run."""
         dialect = self.apis()
         if dialect is not None:
             path = f"{dialect.dashboards()}/{quote(uid, safe='')}"
@@ -59,8 +67,10 @@ class Dashboards(Transport):
                 and found.schema in dialect.served
                 and found.dashboard.get(v2.MARK) is None
             ):
-                # stored as v2 and read down-converted: read it again as what it is (grafana-apis.md §10.3)
-                again = f"{dialect.dashboards(found.schema)}/{quote(uid, safe='')}"
+                # stored as v2 and read down-converted: read it again as v2 (grafana-apis.md §10.3),
+                # at the version DAWG writes when it writes v2 here, else at the one reported
+                wanted = at if at is not None and at.startswith("v2") and at in dialect.served else None
+                again = f"{dialect.dashboards(wanted or found.schema)}/{quote(uid, safe='')}"
                 response = self._request("GET", again, f"dashboard {uid!r}", retry_500=True, allow=(404,))
                 if response.status_code == 404:
                     return None
@@ -206,14 +216,14 @@ class Dashboards(Transport):
         path = dialect.dashboards(api_version)
         method, resource_version = "POST", ""
         if expected is None and overwrite and uid:
-            current = self.get_dashboard(uid)
+            current = self.get_dashboard(uid, api_version)
             if current is not None:
                 method, path = "PUT", f"{path}/{quote(uid, safe='')}"
                 resource_version = current.resource_version
         if expected is not None:
             seen = self._seen.get(uid)
             if seen is None or seen[0] != expected:  # not read at that generation: read it now
-                current = self.get_dashboard(uid)
+                current = self.get_dashboard(uid, api_version)
                 seen = (current.version, current.resource_version) if current is not None else None
             if seen is None or seen[0] != expected:
                 found = "gone" if seen is None else f"at version {seen[0]}"
@@ -275,11 +285,12 @@ class Dashboards(Transport):
 
     def _landed(self, uid: str, dashboard: dict[str, Any], folder_uid: str) -> SaveResult | None:
         """After a lost answer: did the save land? Compares canonical content and folder."""
+        schema = v2.version_of(dashboard)
         try:
-            live = self.get_dashboard(uid)
+            live = self.get_dashboard(uid, schema)
         except GrafanaError:
             return None
-        if live is None or live.folder_uid != folder_uid or live.schema != (v2.version_of(dashboard) or "v1"):
+        if live is None or live.folder_uid != folder_uid or live.schema != (schema or "v1"):
             return None
         if content_hash(live.dashboard) != content_hash(dashboard):
             return None

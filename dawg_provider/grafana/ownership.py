@@ -184,12 +184,19 @@ def disagreement(dashboard: dict[str, Any], labels: dict[str, str] | None) -> st
     return None
 
 
-def trusted_labels(labels: dict[str, str] | None, own_last_write: bool) -> dict[str, str] | None:
-    """The labels to read ownership from. None (tags decide) when DAWG's own last write, recorded
-    at the version Grafana still has, came back without DAWG's labels: a Grafana whose `/apis`
-    drops custom labels (legacy storage, grafana#116049) or a dashboard DAWG wrote through the
-    legacy API before an upgrade. Labels that name another owner are always read."""
-    if own_last_write and label_owner(labels) is None:
+def trusted_labels(labels: dict[str, str] | None, recorded: bool) -> dict[str, str] | None:
+    """The labels to read ownership from. None (tags decide) when DAWG has its own record of this
+    dashboard (`recorded`: a Pulumi state, a Dashboard status, or prune's search by DAWG's owner
+    tag for a resource that is gone) and it came back without DAWG's labels. Labels are absent
+    in ordinary situations that are not a competing claim: a Grafana whose `/apis` drops custom
+    labels (legacy storage, grafana#116049), a dashboard DAWG wrote through the legacy API
+    (older Grafana, the legacy dialect forced, DAWG before labels), a legacy save on 12.x/13.x
+    (pkg/api/dashboard.go `saveDashboardViaK8s` resets labels), or the 13.x UI's "Restore
+    version", which saves with `metadata: {name}` only (public/app/features/dashboard/api/v2.ts
+    `restoreDashboardVersion` -> `saveDashboard`). The drift rules then decide by version.
+    Without a record (DAWG never wrote it, as far as it knows) tags alone are not trusted: they
+    may have been pasted in. Labels that name an owner are always read."""
+    if recorded and label_owner(labels) is None:
         return None
     return labels
 

@@ -8,19 +8,23 @@ The rules, in order:
 
 1. Nothing in Grafana -> CREATE.
 2. Stored as schema v2 (saved from the 13.x UI with dynamic dashboards, or by
-   another tool) while DAWG's is classic: drift whatever the version says, because writing classic JSON
-   over it would silently drop what only v2 can hold. Drift policy `fail` ->
+   another tool) while DAWG's is classic: drift whatever the version says, because
+   writing classic JSON over it would silently drop what only v2 can hold. Drift policy `fail` ->
    DRIFTED, whoever owns it and even with `adopt` (checked before adoption, so
    adopting can never overwrite a v2 dashboard behind `fail`'s back); `overwrite`
    -> go on through rule 3, never NOOP, always with a warning naming the v2 loss.
-   Drift policy `overwrite` is the explicit opt-in to replace it. A generator that
+   Drift policy `overwrite` is the explicit opt-in to replace it. DAWG's own v2 write,
+   unchanged since (recorded at the version Grafana has), is not drift: its generator
+   switched back to classic -> UPDATE, with a warning. A generator that
    prints v2 (`v2.py`) is compared with the v2 dashboard like any other: its
    edits in the UI show as drift by version (rule 4).
 3. Something DAWG did not write (no `dawg-managed` tag), or that another owner
    wrote, or (on `/apis`) whose tags and labels do not name the same owner
    (`ownership.disagreement`) -> REFUSE, unless adoption was asked for explicitly
-   -> ADOPT. Labels missing on DAWG's own last write (recorded at the version
-   Grafana has) are not a disagreement: some Grafanas drop them (`trusted_labels`).
+   -> ADOPT. DAWG's labels merely missing where DAWG has a record of the dashboard
+   (a legacy-API write, a Grafana that drops them, a UI "Restore version" that sends
+   `metadata: {name}` only) are not a disagreement: tags decide, then rule 4 by version
+   (`trusted_labels`). Without a record, tags alone may have been pasted in: REFUSE.
 4. DAWG's own, but its version is not the one DAWG last applied: someone edited it
    (usually in the UI). Drift policy `fail` -> DRIFTED (no write, with who changed
    it); `overwrite` -> go on, with a warning naming who.
@@ -149,7 +153,14 @@ def plan(desired: Desired, observed: Observed | None, recorded: Recorded | None,
             return Plan(Action.DRIFTED, f"{unreadable}; drift policy is 'fail', so nothing was written")
         return Plan(Action.REFUSE, f"{unreadable}, so DAWG cannot tell whose it is; use the /apis dialect")
     v2_loss: tuple[str, ...] = ()
-    if observed.schema != "v1" and desired.schema == "v1":
+    own_last_write = recorded is not None and recorded.version == observed.version
+    if observed.schema != "v1" and desired.schema == "v1" and own_last_write and _owned(observed, policy):
+        # DAWG's own v2 write, untouched since: the generator switched back to the classic model
+        v2_loss = (
+            f"dashboard {desired.uid}: its generator now prints the classic model over DAWG's own "
+            f"schema {observed.schema} dashboard; what only v2 holds is replaced",
+        )
+    elif observed.schema != "v1" and desired.schema == "v1":
         converted = (
             f"dashboard {desired.uid} was converted to the v2 schema ({observed.schema}) in the Grafana UI"
             f"{' by ' + observed.updated_by if observed.updated_by else ''}; writing DAWG's classic JSON "
@@ -158,8 +169,7 @@ def plan(desired: Desired, observed: Observed | None, recorded: Recorded | None,
         if policy.drift is DriftPolicy.FAIL:
             return Plan(Action.DRIFTED, f"{converted}; drift policy is 'fail', so nothing was written")
         v2_loss = (f"{converted}; overwriting it (drift policy 'overwrite')",)
-    own_last_write = recorded is not None and recorded.version == observed.version
-    labels = ownership.trusted_labels(observed.labels, own_last_write)
+    labels = ownership.trusted_labels(observed.labels, recorded is not None and recorded.version is not None)
     conflict = ownership.disagreement(observed.dashboard, labels)
     owner = ownership.owner_of(observed.dashboard, labels)
     ours = ownership.owned_by(observed.dashboard, policy.owner, labels)
@@ -207,6 +217,11 @@ def plan(desired: Desired, observed: Observed | None, recorded: Recorded | None,
         return Plan(Action.NOOP, f"dashboard {desired.uid} is up to date", warnings=warnings)
     reason = f"dashboard {desired.uid}: {changes.summary()}" + (" and a new folder" if moved else "")
     return Plan(Action.UPDATE, reason, changes, observed.version, warnings)
+
+
+def _owned(observed: Observed, policy: Policy) -> bool:
+    labels = ownership.trusted_labels(observed.labels, True)  # only called on DAWG's own last write
+    return ownership.owned_by(observed.dashboard, policy.owner, labels)
 
 
 def _who(observed: Observed) -> str:

@@ -78,3 +78,57 @@ def write_problem(
             "DAWG writes v2 only at the version the generator printed"
         )
     return None
+
+
+SPEC_FIELDS = frozenset(
+    {
+        "annotations",
+        "cursorSync",
+        "description",
+        "editable",
+        "elements",
+        "layout",
+        "links",
+        "liveNow",
+        "preferences",
+        "preload",
+        "revision",
+        "tags",
+        "timeSettings",
+        "title",
+        "variables",
+    }
+)
+"""The top-level fields of Grafana's typed v2 `DashboardSpec` (apps/dashboard/pkg/apis/dashboard/
+v2beta1/dashboard_spec_gen.go and v2alpha1; `preferences` from v2's dashboard_spec.cue). Grafana
+decodes a v2 spec into that struct, so any other top-level key is not stored."""
+
+
+def comparable(dashboard: dict[str, Any]) -> dict[str, Any]:
+    """A carried v2 dashboard in the form DAWG compares, so Grafana's re-serialisation of what
+    DAWG sent compares equal to it: Grafana stores the typed struct and answers with every
+    non-`omitempty` field at its zero value (`description: ""`, `links: []`, `preload: false`
+    ...) and unknown top-level keys dropped, and fills a missing layout with an empty
+    GridLayout (pkg/registry/apis/dashboard/mutate.go `Mutate`, grafana-apis.md §4). So:
+    top-level keys outside `SPEC_FIELDS` are left out, empty values (`""`, `[]`, `{}`, `false`,
+    null) are the same as absent at every depth, and a missing layout is the default one.
+    Lossy on purpose: it is only ever compared, never sent."""
+    kept = {k: v for k, v in dashboard.items() if k in SPEC_FIELDS or k == MARK}
+    out = _dropped_empty(kept)
+    if not isinstance(out, dict):
+        return {}
+    out.setdefault("layout", {"kind": "GridLayout"})
+    return out
+
+
+def _empty(value: Any) -> bool:
+    return value is None or value is False or (isinstance(value, (str, list, dict)) and not value)
+
+
+def _dropped_empty(value: Any) -> Any:
+    if isinstance(value, dict):
+        items = {str(k): _dropped_empty(v) for k, v in value.items()}
+        return {k: v for k, v in items.items() if not _empty(v)}
+    if isinstance(value, list):
+        return [_dropped_empty(item) for item in value]
+    return value

@@ -25,6 +25,7 @@ from typing import Any
 
 from ..errors import DawgError
 from ..grafana import ownership
+from ..grafana.apply import check_writable
 from ..grafana.client import GrafanaClient
 from ..render import prepare
 from ..wasm.runtime import Runtime
@@ -58,15 +59,17 @@ class Published:
 
 def publish(client: GrafanaClient, dashboard: dict[str, Any], uid: str, folder: str) -> Published:
     """Save `dashboard` as the preview `uid` in `folder` (created when missing); refused,
-    with nothing written, when a dashboard that is no preview holds that uid."""
+    with nothing written, when a dashboard that is no preview holds that uid, or when it is
+    a v2 dashboard this Grafana cannot store (checked before the folder is made)."""
     live = client.get_dashboard(uid)
     if live is not None and not ownership.owned_by(live.dashboard, OWNER):
         raise DawgError(
             f"dashboard {uid} exists in Grafana and is not a dawg preview (no {ownership.owner_tag(OWNER)} "
             "tag); nothing was written. Preview into another Grafana, or delete that dashboard"
         )
-    folder_uid = client.resolve_folder("", [folder], create=True)
     marked = prepare(dashboard, uid, OWNER)
+    check_writable(client, uid, marked)
+    folder_uid = client.resolve_folder("", [folder], create=True)
     saved = client.save_dashboard(marked, folder_uid=folder_uid, message="dawg preview", overwrite=True)
     return Published(saved.uid, client.absolute_url(saved.url), saved.version)
 

@@ -17,7 +17,11 @@ rules (kopf-style: decide purely, act elsewhere). Why each piece exists:
   predates stamps) leaves the dashboard to its newer owner instead of deleting it.
   Replacement is never delete-first: Grafana's dashboard delete also drops version
   history, stars, permissions and playlist entries, and the stamp makes
-  create-before-delete safe.
+  create-before-delete safe. A schema v2 dashboard carries the stamp as the tag
+  `dawg-instance:<stamp>` instead: Grafana decodes a v2 spec into its typed
+  `DashboardSpec`, which has no field for an unknown top-level key and drops it
+  (apps/dashboard/pkg/apis/dashboard/v2beta1/dashboard_spec_gen.go), while `tags` is one
+  of its fields, kept as sent on every Grafana and dialect.
 - **One spelling per Grafana**: scheme and host lower-cased, default ports and an
   unset org (Grafana's default org is 1) compare equal, so re-spelling the same
   Grafana is not a replacement at all. Credentials in a URL (`user:pass@`) are
@@ -31,6 +35,8 @@ from __future__ import annotations
 import secrets
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
+
+from ..grafana import v2
 
 UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
 """The engine's unknown sentinel as the Python SDK hands it to a dynamic provider."""
@@ -54,6 +60,8 @@ DIFFED_KEYS = ("dashboardSha256", *(k for k in INPUT_KEYS if k not in ("generato
 spelling that produced it) and every other input; a new uid is a replacement."""
 STAMP_KEY = "dawgInstance"
 """Top-level key of the dashboard JSON naming the resource instance that wrote it."""
+STAMP_TAG_PREFIX = "dawg-instance:"
+"""The stamp of a schema v2 dashboard, as a tag (its spec keeps no unknown key)."""
 COMPUTED_KEYS = ("generatorDigest", "generatorRef", "dashboard", "dashboardSha256")
 OUTPUT_ONLY = ("url", "version", "folderUid", "instance", "warnings")
 STORED_ONCE = ("dashboard",)
@@ -184,8 +192,19 @@ def new_stamp() -> str:
 
 
 def stamped(dashboard: dict[str, Any], stamp: str | None) -> dict[str, Any]:
-    """The dashboard to send, carrying the instance stamp (unchanged without one)."""
-    return {**dashboard, STAMP_KEY: stamp} if stamp else dashboard
+    """The dashboard to send, carrying the instance stamp (unchanged without one): a top-level
+    key in the classic model, a `dawg-instance:` tag in a v2 spec (where Grafana keeps no
+    unknown key)."""
+    if not stamp:
+        return dashboard
+    if v2.version_of(dashboard) is None:
+        return {**dashboard, STAMP_KEY: stamp}
+    tags = [t for t in dashboard.get("tags") or [] if not _stamp_tag(t)]
+    return {**dashboard, "tags": [*tags, STAMP_TAG_PREFIX + stamp]}
+
+
+def _stamp_tag(tag: Any) -> bool:
+    return isinstance(tag, str) and tag.startswith(STAMP_TAG_PREFIX)
 
 
 def reserved_key_problem(dashboard: dict[str, Any]) -> str | None:
@@ -199,12 +218,21 @@ def reserved_key_problem(dashboard: dict[str, Any]) -> str | None:
             f"the generated dashboard has a top-level `{STAMP_KEY}` key, which DAWG reserves for "
             "the resource instance that wrote it; remove it from the generator's output"
         )
+    if any(_stamp_tag(tag) for tag in dashboard.get("tags") or []):
+        return (
+            f"the generated dashboard has a `{STAMP_TAG_PREFIX}` tag, which DAWG reserves for "
+            "the resource instance that wrote it; remove it from the generator's output"
+        )
     return None
 
 
 def unstamped(dashboard: dict[str, Any]) -> dict[str, Any]:
-    """A live dashboard without the stamp, as the generator's output is compared."""
-    return {key: value for key, value in dashboard.items() if key != STAMP_KEY}
+    """A live dashboard without the stamp (key or tag), as the generator's output is compared."""
+    clean = {key: value for key, value in dashboard.items() if key != STAMP_KEY}
+    tags = dashboard.get("tags")
+    if isinstance(tags, list) and any(_stamp_tag(tag) for tag in tags):
+        clean["tags"] = [tag for tag in tags if not _stamp_tag(tag)]
+    return clean
 
 
 def newer_owner(live: dict[str, Any], recorded_stamp: Any) -> str | None:
@@ -217,6 +245,9 @@ def newer_owner(live: dict[str, Any], recorded_stamp: Any) -> str | None:
     or edited in a UI that drops unknown keys).
     """
     live_stamp = live.get(STAMP_KEY)
+    tagged = [t[len(STAMP_TAG_PREFIX) :] for t in live.get("tags") or [] if _stamp_tag(t)]
+    if tagged:
+        live_stamp = tagged[-1]
     if isinstance(live_stamp, str) and live_stamp != recorded_stamp:
         return live_stamp
     return None

@@ -66,7 +66,7 @@ from ..errors import (
     InvalidLimit,
     scrub,
 )
-from ..grafana import GrafanaClient, GrafanaConnection, ownership
+from ..grafana import GrafanaClient, GrafanaConnection, ownership, v2
 from ..grafana.apply import Applied, apply, check_writable
 from ..grafana.canonical import canonical, content_hash
 from ..grafana.planner import Action, Desired, Policy, Recorded
@@ -336,7 +336,7 @@ class WasmDashboardProvider(ResourceProvider):
             live = client.get_dashboard(uid)
             if live is None:
                 return
-            labels = ownership.trusted_labels(live.labels, props.get("version") == live.version)
+            labels = ownership.trusted_labels(live.labels, True)  # its state is DAWG's record
             if not ownership.owned_by(live.dashboard, owner, labels):
                 pulumi.log.warn(
                     f"dashboard {uid} is no longer DAWG's ({owner}); leaving it in Grafana and forgetting it"
@@ -374,7 +374,8 @@ class WasmDashboardProvider(ResourceProvider):
         """
         try:
             client = _client(props)
-            live = client.get_dashboard(id_)
+            written = props.get("dashboard")
+            live = client.get_dashboard(id_, v2.version_of(written) if isinstance(written, dict) else None)
         except DawgError as error:
             raise ProviderError(f"reading dashboard {id_}: {error}") from None
         if live is None:
