@@ -167,7 +167,9 @@ def iter_body(response: requests.Response, deadline: Deadline, cap: int) -> Iter
         while True:
             deadline.remaining()
             chunk = raw.read1(CHUNK, decode_content=True)
-            if not chunk:
+            if not chunk:  # end of stream; a body read until close ends here when cut too
+                if deadline.expired:
+                    raise deadline.error()
                 return
             size += len(chunk)
             if size > cap:
@@ -198,6 +200,9 @@ def bounded_session(session: requests.Session, timeout: float, deadline: Callabl
             if current.expired:  # the watchdog shut the socket down mid-headers
                 raise current.error() from None
             raise
+        if current.expired:  # a HEAD or a redirect whose connection the watchdog cut
+            response.close()
+            raise current.error()
         if method.upper() == "HEAD":  # no body, whatever Content-Length says
             response._content = b""
             response.close()
