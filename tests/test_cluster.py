@@ -342,7 +342,9 @@ def test_the_module_cache_key_is_random_made_once_secret_and_mounted() -> pulumi
             }
             volume = next(v for v in pod["volumes"] if v["name"] == "module-cache-key")
             assert volume["secret"]["secretName"] == "dawg-module-cache-key"
-            assert volume["secret"]["defaultMode"] == 0o440 and "optional" not in volume["secret"]
+            assert (
+                volume["secret"]["defaultMode"] == 0o440 and volume["secret"]["optional"] is True
+            )  # the job warns if absent
             assert CACHE_KEY not in json.dumps(reveal(cron.inputs))
 
     return pulumi.Output.all(*[child.urn for child in component.children]).apply(check)
@@ -391,3 +393,15 @@ def test_a_module_cache_key_from_config_replaces_the_random_one_and_stays_secret
             assert configured not in json.dumps(without_secrets(resource.inputs)), resource.typ
 
     return pulumi.Output.all(*[child.urn for child in component.children]).apply(check)
+
+
+@pytest.mark.parametrize("short", ["", "test", "   fifteen-bytes  "])
+def test_a_short_configured_module_cache_key_is_refused_without_echoing_it(short: str) -> None:
+    from dawg_provider.cluster.install import checked_module_cache_key
+
+    with pytest.raises(
+        pulumi.RunError, match="dawg:moduleCacheKey: a key must be at least 16 bytes"
+    ) as raised:
+        checked_module_cache_key(short)
+    assert not short.strip() or short.strip() not in str(raised.value)
+    assert checked_module_cache_key("x" * 16) == "x" * 16

@@ -88,13 +88,15 @@ def test_a_configured_key_file_shares_the_cache_across_processes(
     assert key.read_bytes() not in b"".join(p.read_bytes() for p in fresh_cache.rglob("*") if p.is_file())
 
 
-@pytest.mark.parametrize("bad", ["missing", "directory", "empty"])
+@pytest.mark.parametrize("bad", ["directory", "empty", "short"])
 def test_a_bad_key_file_is_a_clear_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, bad: str) -> None:
     path = tmp_path / "key"
     if bad == "directory":
         path.mkdir()
     elif bad == "empty":
         path.write_bytes(b"\n")
+    elif bad == "short":  # a typo or `pulumi config set --secret dawg:moduleCacheKey test`
+        path.write_bytes(b"a" * (modcache.MIN_KEY - 1) + b"\n")
     monkeypatch.setenv(modcache.ENV_KEY_FILE, str(path))
     with pytest.raises(CacheError, match=f"{modcache.ENV_KEY_FILE}={path}"):
         modcache.cache_key()
@@ -114,4 +116,33 @@ def test_a_key_file_mounted_from_a_secret_volume_is_read_through_its_links(
     monkeypatch.setenv(modcache.ENV_KEY_FILE, str(mount / "key"))
     modcache.cache_key.cache_clear()
     assert modcache.cache_key() == b"c2VjcmV0LWtleS1ieXRlcw=="
+    modcache.cache_key.cache_clear()
+
+
+def test_a_short_key_in_the_environment_is_refused_without_echoing_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv(modcache.ENV_KEY_FILE, raising=False)
+    monkeypatch.setenv(modcache.ENV_KEY, "test")
+    modcache.cache_key.cache_clear()
+    with pytest.raises(CacheError, match=f"{modcache.ENV_KEY}: a key must be at least 16 bytes") as raised:
+        modcache.cache_key()
+    assert "test" not in str(raised.value).replace(modcache.ENV_KEY, "")
+    modcache.cache_key.cache_clear()
+
+
+def test_a_missing_key_file_falls_back_to_a_per_process_key_loudly(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The optional Secret volume not created yet (a plain-manifest upgrade): the job runs, and says why
+    every generator is compiled again; a second process gets another key (nothing shared)."""
+    monkeypatch.delenv(modcache.ENV_KEY, raising=False)
+    monkeypatch.setenv(modcache.ENV_KEY_FILE, str(tmp_path / "absent" / "key"))
+    modcache.cache_key.cache_clear()
+    with caplog.at_level("WARNING", logger="dawg.modcache"):
+        first = modcache.cache_key()
+    modcache.cache_key.cache_clear()
+    assert len(first) == 32 and first != modcache.cache_key()
+    assert "does not exist" in caplog.text and "compiled again" in caplog.text
+    assert not (tmp_path / "absent").exists()
     modcache.cache_key.cache_clear()

@@ -127,3 +127,40 @@ def test_a_deleted_namespaces_dashboard_is_not_taken_over_from_another_namespace
     # Its own resource is gone, so it may be pruned; it is never beta's.
     assert left is None or left == victim, left
     assert summary.pruned == ["checkout"]
+
+
+def test_a_shortened_owner_tag_that_collides_across_namespaces_never_takes_over(
+    teams: dict[str, Any],
+    k8s: KubernetesStandIn,
+    grafana: GrafanaStandIn,
+    renderer: Renderer,
+    example_wasm: dict[str, Path],
+    monkeypatch: Any,
+) -> None:
+    """Two long namespaces sharing 31 characters, the 50-bit digest made to collide (as an
+    offline search would): the second namespace's CR is refused, the victim's JSON untouched."""
+    victim_ns, thief_ns = "team-payments-production-europe-1", "team-payments-production-europe-2"
+    real = ownership._digest
+    monkeypatch.setattr(ownership, "_digest", lambda *parts, length: real("same", length=length))
+    assert ownership.resource_tag(victim_ns, "checkout-overview") == ownership.resource_tag(
+        thief_ns, "checkout-overview-copy"
+    )
+    assert ownership.is_shortened(ownership.resource_tag(victim_ns, "checkout-overview"))
+    policy = TenancyPolicy(literal_uids=frozenset({victim_ns, thief_ns}), adopt=frozenset({thief_ns}))
+    k8s.add(victim_ns, "checkout-overview", simple(example_wasm, "victim-title", uid="checkout"))
+    summary = sync(k8s, grafana, renderer, policy=policy)
+    assert outcomes(summary)[f"{victim_ns}/checkout-overview"] == ("created", "Created")
+    victim = snapshot(grafana)["checkout"]
+    recreate(
+        k8s,
+        thief_ns,
+        "checkout-overview-copy",
+        simple(example_wasm, "stolen", uid="checkout", adopt=True),
+        "uid-thief",
+    )
+    summary = sync(k8s, grafana, renderer, policy=policy)
+    assert outcomes(summary)[f"{thief_ns}/checkout-overview-copy"] == ("failed", "UidConflict")
+    assert outcomes(summary)[f"{victim_ns}/checkout-overview"] == ("unchanged", "UpToDate")
+    message = condition(k8s.get(thief_ns, "checkout-overview-copy"), "Synced")["message"]
+    assert "took over" not in message and "victim-title" not in message
+    assert snapshot(grafana)["checkout"] == victim

@@ -26,6 +26,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 import pulumi_random
 
+from ..wasm.modcache import MIN_KEY
 from .manifests import InstallSpec, Mode, install_manifests, memory_limit
 from .shards import Shard
 
@@ -92,7 +93,7 @@ class DawgSync(pulumi.ComponentResource):
         made: list[pulumi.Resource] = []
         key_value: pulumi.Input[str]
         if args.module_cache_key is not None:
-            key_value = args.module_cache_key
+            key_value = pulumi.Output.secret(args.module_cache_key).apply(checked_module_cache_key)
         else:
             random_key = pulumi_random.RandomBytes(f"{name}-module-cache-key", length=32, opts=child)
             key_value, made = random_key.base64, [random_key]
@@ -187,3 +188,13 @@ def args_from_config(
         shards=shards,
         **{"image": "", **options},
     )
+
+
+def checked_module_cache_key(value: str) -> str:
+    """`value` when it is long enough to be a MAC key (`modcache.MIN_KEY` bytes); never echoes it."""
+    if len(value.strip().encode()) < MIN_KEY:
+        raise pulumi.RunError(
+            f"dawg:moduleCacheKey: a key must be at least {MIN_KEY} bytes; "
+            'use `pulumi config set --secret dawg:moduleCacheKey "$(head -c 32 /dev/urandom | base64)"`'
+        )
+    return value

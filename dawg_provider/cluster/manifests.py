@@ -28,7 +28,8 @@ Pure: no pulumi, no kubernetes client. What it decides:
   `DAWG_MODULE_CACHE_KEY_FILE`. The Pulumi component creates it from 32 random bytes
   made once (`pulumi_random.RandomBytes`, a secret in the state); with plain
   manifests the operator creates it once (`kubectl create secret`, see the README).
-  Not optional: a pod without it does not start, as without the token.
+  Optional, so an upgrade applied before the Secret exists still runs every team's sync:
+  the job then warns and uses a per-process key (`modcache.cache_key`).
 """
 
 from __future__ import annotations
@@ -284,6 +285,7 @@ def _pod(spec: InstallSpec, shard: Shard, instance: str) -> dict[str, Any]:
         "secretName": spec.module_cache_key_secret,
         "items": [{"key": "key", "path": "key"}],
         "defaultMode": 0o440,  # root:fsGroup, read by the pod's group only
+        "optional": True,  # missing: the pod starts, the job warns (a stuck pod syncs no team)
     }
     volumes = [
         cache,

@@ -191,6 +191,16 @@ def claim_problem(
                 f"dashboard {uid} is owned by another Dashboard resource; a resource never writes, "
                 "adopts or prunes another's dashboard. Choose another uid"
             )
+        if ownership.is_shortened(recorded) and ownership.resource_uid_of(live) != (
+            ownership.resource_uid_tag(resource.uid) if resource.uid else None
+        ):
+            # A shortened tag is a 50-bit digest another namespace sharing the prefix could
+            # search for offline: only the recorded metadata.uid proves it is this CR's.
+            return (
+                f"dashboard {uid} is recorded for another Dashboard resource (its long namespace/name "
+                "is only kept shortened, so a recreated resource cannot take it over). Choose another "
+                "uid, or delete the dashboard"
+            )
         return None  # this namespace/name's, perhaps an earlier CR's (`takeover_note`)
     if ownership.is_managed(live):
         if uid == default_uid(resource):

@@ -234,6 +234,14 @@ def resource_tag(namespace: str, name: str) -> str:
     return _bounded_tag(RESOURCE_TAG_PREFIX, f"{namespace}/{name}")
 
 
+def is_shortened(tag: str) -> bool:
+    """Whether a tag of `_bounded_tag` was shortened to fit: then it is a 50-bit digest, not a name.
+
+    `~` never survives the cleaning, so it only appears where the digest was appended.
+    """
+    return "~" in tag
+
+
 def resource_uid_tag(uid: str) -> str:
     """`dawg-cr-uid:<metadata.uid>`, at most 50 characters."""
     return _bounded_tag(RESOURCE_UID_TAG_PREFIX, uid)

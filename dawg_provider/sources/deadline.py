@@ -18,9 +18,16 @@ urllib3 opens before the TLS handshake has no descriptor left by then). Owning t
 duplicate also means a descriptor number the owner closed and the process reused is
 never touched. The duplicates are closed when the deadline's `with` ends.
 
-Not covered: the name lookup (`getaddrinfo` cannot be interrupted; it is bounded by
-the resolver's own timeouts) and connections through a SOCKS proxy. The connect is
-bounded by the connect timeout, which is never longer than the time left.
+A connection is watched only while it serves this fetch: from the moment it is
+opened or taken from the pool until it goes back (`_put_conn`), when its duplicate is
+closed, so a fetch whose deadline passes never shuts down a kept-alive connection that
+another fetch took from the pool since.
+
+The connect is done here, address by address, each socket watched before `connect`
+and given at most the time left; the name lookup runs on a helper thread the fetch
+waits for no longer than the time left (the lookup itself cannot be interrupted and
+ends on the resolver's own timeouts, in the background). Not covered: connections
+through a SOCKS proxy.
 """
 
 from __future__ import annotations
@@ -92,18 +99,30 @@ class Deadline:
                 duplicate.close()
             self._sockets = []
 
-    def watch(self, sock: socket.socket) -> None:
-        """Shut `sock`'s connection down when the deadline passes (at once if it has)."""
+    def watch(self, sock: socket.socket) -> socket.socket | None:
+        """Shut `sock`'s connection down when the deadline passes (at once if it has).
+
+        Returns the watchdog's duplicate, for `unwatch` when the connection goes back to
+        its pool (another fetch may take it from there), or None when nothing is watched.
+        """
         try:
             duplicate = socket.socket(fileno=os.dup(sock.fileno()))
         except OSError:  # already closed: nothing left to wait on
-            return
+            return None
         with self._lock:
             if not self.expired:
                 self._sockets.append(duplicate)
-                return
+                return duplicate
         _shut(duplicate)
         duplicate.close()
+        return None
+
+    def unwatch(self, duplicate: socket.socket) -> None:
+        """Stop watching a connection this fetch no longer uses (it went back to the pool)."""
+        with self._lock:  # never while the watchdog is shutting it down
+            if duplicate in self._sockets:
+                self._sockets.remove(duplicate)
+                duplicate.close()
 
     def _expire(self) -> None:
         with self._lock:  # shutdown does not block
@@ -123,42 +142,109 @@ def _shut(sock: socket.socket) -> None:
         sock.shutdown(socket.SHUT_RDWR)
 
 
-def _watch(sock: Any) -> None:
+def _watch(conn: Any, sock: Any) -> None:
+    """Register `sock` with this thread's deadline for as long as `conn` serves this fetch."""
     current = running()
     if current is not None and sock is not None:
-        current.watch(sock)
+        duplicate = current.watch(sock)
+        if duplicate is not None:
+            conn.__dict__.setdefault("_dawg_watched", []).append((current, duplicate))
+
+
+def _release(conn: Any) -> None:
+    """`conn` goes back to its pool: the fetches that used it stop watching it."""
+    if conn is None:  # urllib3 puts None back for a connection it dropped
+        return
+    for deadline, duplicate in conn.__dict__.pop("_dawg_watched", []):
+        deadline.unwatch(duplicate)
+
+
+def _connect(conn: Any, current: Deadline) -> socket.socket:
+    """`conn`'s socket, every step within `current`: the name lookup, then each address.
+
+    urllib3's `create_connection` tries every address `getaddrinfo` gives with the whole
+    connect timeout each (urllib3 src/urllib3/util/connection.py, `create_connection`),
+    so N black-holed addresses would hold a fetch N times that long. Here each socket is
+    watched before its `connect`, and its timeout is never longer than the time left.
+    """
+    found: list[Any] = []
+
+    def lookup() -> None:
+        try:
+            found.append(socket.getaddrinfo(conn._dns_host, conn.port, 0, socket.SOCK_STREAM))
+        except OSError as error:
+            found.append(error)
+
+    resolver = threading.Thread(target=lookup, daemon=True)  # getaddrinfo cannot be interrupted
+    resolver.start()
+    resolver.join(current.remaining())
+    if not found:
+        raise current.error()
+    if isinstance(found[0], OSError):
+        raise urllib3.exceptions.NameResolutionError(conn.host, conn, found[0])  # type: ignore[arg-type]
+    last: OSError | None = None
+    for family, kind, proto, _, address in found[0]:
+        sock = socket.socket(family, kind, proto)
+        try:
+            _watch(conn, sock)
+            for option in conn.socket_options or ():
+                sock.setsockopt(*option)
+            limit = current.remaining()
+            sock.settimeout(limit if not isinstance(conn.timeout, float | int) else min(conn.timeout, limit))
+            if conn.source_address:
+                sock.bind(conn.source_address)
+            sock.connect(address)
+            return sock
+        except OSError as error:
+            sock.close()
+            if current.expired:
+                raise current.error() from None
+            last = error
+    if isinstance(last, TimeoutError):
+        raise urllib3.exceptions.ConnectTimeoutError(conn, f"Connection to {conn.host} timed out")
+    raise urllib3.exceptions.NewConnectionError(conn, f"Failed to establish a new connection: {last}")
 
 
 class _WatchedHTTP(urllib3.connection.HTTPConnection):
     def _new_conn(self) -> socket.socket:
-        sock = super()._new_conn()  # before TLS: the handshake is watched too
-        _watch(sock)
-        return sock
+        current = running()
+        if current is None:
+            return super()._new_conn()
+        return _connect(self, current)  # before TLS: the handshake is watched too
 
     def request(self, *args: Any, **kwargs: Any) -> None:
         if self.sock is not None:  # a kept-alive connection, now serving this fetch
-            _watch(self.sock)
+            _watch(self, self.sock)
         super().request(*args, **kwargs)
 
 
 class _WatchedHTTPS(urllib3.connection.HTTPSConnection):
     def _new_conn(self) -> socket.socket:
-        sock = super()._new_conn()
-        _watch(sock)
-        return sock
+        current = running()
+        if current is None:
+            return super()._new_conn()
+        return _connect(self, current)
 
     def request(self, *args: Any, **kwargs: Any) -> None:
         if self.sock is not None:
-            _watch(self.sock)
+            _watch(self, self.sock)
         super().request(*args, **kwargs)
 
 
 class _WatchedHTTPPool(urllib3.connectionpool.HTTPConnectionPool):
     ConnectionCls = _WatchedHTTP
 
+    def _put_conn(self, conn: Any) -> None:
+        _release(conn)
+        super()._put_conn(conn)
+
 
 class _WatchedHTTPSPool(urllib3.connectionpool.HTTPSConnectionPool):
     ConnectionCls = _WatchedHTTPS
+
+    def _put_conn(self, conn: Any) -> None:
+        _release(conn)
+        super()._put_conn(conn)
 
 
 WATCHED = {"http": _WatchedHTTPPool, "https": _WatchedHTTPSPool}

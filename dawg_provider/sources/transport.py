@@ -38,7 +38,9 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 import ssl
+import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 from urllib.parse import urljoin, urlsplit
@@ -165,7 +167,9 @@ def iter_body(response: requests.Response, deadline: Deadline, cap: int) -> Iter
         while True:
             deadline.remaining()
             chunk = raw.read1(CHUNK, decode_content=True)
-            if not chunk:
+            if not chunk:  # end of stream; a body read until close ends here when cut too
+                if deadline.expired:
+                    raise deadline.error()
                 return
             size += len(chunk)
             if size > cap:
@@ -196,6 +200,9 @@ def bounded_session(session: requests.Session, timeout: float, deadline: Callabl
             if current.expired:  # the watchdog shut the socket down mid-headers
                 raise current.error() from None
             raise
+        if current.expired:  # a HEAD or a redirect whose connection the watchdog cut
+            response.close()
+            raise current.error()
         if method.upper() == "HEAD":  # no body, whatever Content-Length says
             response._content = b""
             response.close()
@@ -245,6 +252,15 @@ def follow_redirects(
     return response
 
 
+_REPOSITORY = re.compile(r"^/v2/(.+?)/(?:manifests|blobs|tags|referrers)/")
+
+
+def repository_of(url: str) -> str:
+    """The repository a registry API URL is about (`team/gen` of `/v2/team/gen/blobs/...`), or "". Pure."""
+    match = _REPOSITORY.match(urlsplit(url).path)
+    return match.group(1) if match else ""
+
+
 def system_ca_bundle() -> str | bool:
     paths = ssl.get_default_verify_paths()
     for candidate in (os.environ.get("SSL_CERT_FILE"), paths.cafile, paths.openssl_cafile):
@@ -286,19 +302,55 @@ def make_oras_registry(
     import oras.provider
 
     class Auth(oras.auth.TokenAuth):  # type: ignore[misc]
-        """Bearer tokens from a checked realm, plus registries that challenge with Basic."""
+        """Bearer tokens from a checked realm, one per challenge scope; Basic for registries that ask it.
 
-        def authenticate_request(
-            self, original: requests.Response, headers: dict[str, str], refresh: bool = False
+        oras keeps one `token` for the whole host and re-sends it on a 401 (oras/auth/token.py,
+        `TokenAuth.authenticate_request`), but a token is minted for the scope the challenge
+        names, one repository (distribution docs/spec/auth/scope.md): so tokens are kept per
+        `(realm, service, scope)`, and each repository remembers which one it was challenged for.
+        """
+
+        def __init__(self) -> None:
+            super().__init__()
+            self._lock = threading.Lock()
+            self._tokens: dict[tuple[str, str, str], str] = {}
+            self._scopes: dict[str, tuple[str, str, str]] = {}
+
+        def cached(self, repository: str) -> str | None:
+            """The token last minted for `repository`'s challenge, if any."""
+            with self._lock:
+                key = self._scopes.get(repository)
+                return None if key is None else self._tokens.get(key)
+
+        def answer(
+            self, original: requests.Response, headers: dict[str, str], repository: str, stale: str | None
         ) -> tuple[dict[str, str], bool]:
+            """Headers answering `original`'s challenge; False when there is no answer."""
             challenge = original.headers.get("Www-Authenticate", "")
             basic = getattr(self, "_basic_auth", None)
             if challenge.lower().startswith("basic"):
                 if not basic or url_host(original.url) != host.lower():
                     return headers, False
-                return {**(headers or {}), "Authorization": f"Basic {basic}"}, True
-            result: tuple[dict[str, str], bool] = super().authenticate_request(original, headers, refresh)
-            return result
+                return {**headers, "Authorization": f"Basic {basic}"}, True
+            if not challenge.lower().startswith("bearer"):
+                return headers, False
+            h = oras.auth.utils.parse_auth_header(challenge)
+            key = (h.realm or "", h.service or "", h.scope or "")
+            with self._lock:
+                token = self._tokens.get(key)
+            if token is None or token == stale:  # none yet for this scope, or the one refused
+                token = self._token(h, with_credentials=True)
+            if not token:
+                return headers, False
+            with self._lock:
+                self._tokens[key] = token
+                self._scopes[repository] = key
+            return {**headers, "Authorization": f"Bearer {token}"}, True
+
+        def authenticate_request(
+            self, original: requests.Response, headers: dict[str, str], refresh: bool = False
+        ) -> tuple[dict[str, str], bool]:
+            return self.answer(original, dict(headers or {}), repository_of(original.url), None)
 
         def request_anonymous_token(self, h: Any) -> str | None:
             return self._token(h, with_credentials=False)
@@ -342,18 +394,35 @@ def make_oras_registry(
             json: Any = None,
             stream: bool = False,
         ) -> requests.Response:
+            """oras' request with its auth retry, but the token of `url`'s own repository.
+
+            No blind retries with minute-long sleeps (oras' decorator is not used): one
+            answer to a 401/403 challenge, with a fresh token when the one sent was refused.
+            """
             count()
-            # The undecorated request: no blind retries with minute-long sleeps.
-            undecorated = oras.provider.Registry.do_request.__wrapped__
-            try:
-                response: requests.Response = undecorated(self, url, method, data, headers, json, stream)
-                return follow_redirects(
-                    self.session, response, method, headers, check, host, stream=stream, verify=verify
+            repository = repository_of(url)
+            sent = dict(headers or {})
+            token = auth.cached(repository)
+            if token:
+                sent["Authorization"] = f"Bearer {token}"
+
+            def once(with_headers: dict[str, str]) -> requests.Response:
+                answer: requests.Response = self.session.request(
+                    method, url, data=data, json=json, headers=with_headers, stream=stream, verify=verify
                 )
-            except ValueError as error:
-                if "authentication" in str(error):
-                    raise AuthUnavailable() from None
-                raise
+                return answer
+
+            try:
+                response = once(sent)
+                if response.status_code in (401, 403):
+                    sent, changed = auth.answer(response, sent, repository, token)
+                    if not changed:
+                        raise AuthUnavailable()
+                    response.close()
+                    response = once(sent)
+                return follow_redirects(
+                    self.session, response, method, sent, check, host, stream=stream, verify=verify
+                )
             except requests.exceptions.SSLError:
                 raise TransportError(f"TLS verification of {host} failed", tls_hint) from None
             except requests.RequestException as error:

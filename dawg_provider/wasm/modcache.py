@@ -60,6 +60,8 @@ ENV_KEY = "DAWG_MODULE_CACHE_KEY"
 ENV_KEY_FILE = "DAWG_MODULE_CACHE_KEY_FILE"
 MAX_KEY_FILE = 4096
 MAX_IN_MEMORY = 32
+MIN_KEY = 16
+"""Bytes a configured key needs at least: a shorter MAC key could be searched for by brute force."""
 
 
 @dataclass
@@ -252,10 +254,20 @@ def key_id() -> str:
 
 @functools.cache
 def cache_key() -> bytes:
-    """The MAC key for compiled code: from the environment or a key file, else per process."""
+    """The MAC key for compiled code: from the environment or a key file, else per process.
+
+    A configured key shorter than `MIN_KEY` bytes is refused (the MAC is what keeps native
+    code someone planted in the cache from running). A key file that does not exist (the
+    optional Secret volume of a plain-manifest install not created yet) is not fatal: the
+    job runs with a per-process key, recompiling every generator, and says so loudly.
+    """
     value = os.environ.get(ENV_KEY)
     if value:
         register_secret(value)
+        if len(value.strip().encode()) < MIN_KEY:
+            raise CacheError(
+                f"{ENV_KEY}: a key must be at least {MIN_KEY} bytes (32 random bytes recommended)"
+            )
         return value.encode()
     path = os.environ.get(ENV_KEY_FILE)
     if path:
@@ -264,10 +276,18 @@ def cache_key() -> bytes:
                 if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
                     raise CacheError(f"{ENV_KEY_FILE}={path}: not a regular file")
                 key = handle.read(MAX_KEY_FILE + 1)
+        except FileNotFoundError:
+            log.warning(
+                "%s=%s does not exist (is the module-cache key Secret created?): compiled modules "
+                "are keyed per process and every generator is compiled again on each run",
+                ENV_KEY_FILE,
+                path,
+            )
+            return os.urandom(32)
         except OSError as error:
             raise CacheError(f"{ENV_KEY_FILE}={path}: cannot read it ({error.strerror})") from None
-        if not key.strip() or len(key) > MAX_KEY_FILE:
-            raise CacheError(f"{ENV_KEY_FILE}={path}: a key must be 1 to {MAX_KEY_FILE} bytes")
+        if len(key.strip()) < MIN_KEY or len(key) > MAX_KEY_FILE:
+            raise CacheError(f"{ENV_KEY_FILE}={path}: a key must be {MIN_KEY} to {MAX_KEY_FILE} bytes")
         return key.strip()
     return os.urandom(32)
 
