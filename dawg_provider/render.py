@@ -16,6 +16,7 @@ from .errors import InvalidDashboard
 from .grafana import ownership, v2
 from .grafana.canonical import content_hash
 from .grafana.modelcheck import Severity, check_dashboard
+from .grafana.modelcheck_v2 import check_spec
 from .sources.fetch import Fetched, Fetcher
 from .sources.reference import OciRef
 from .spec import DashboardSpec
@@ -61,21 +62,28 @@ def check_model(generator: str, dashboard: dict[str, Any]) -> tuple[str, ...]:
     The policy (which findings are errors) is grafana/modelcheck.py's, documented in
     docs/generator-contract.md; every adapter applies it through here.
     """
-    if "apiVersion" in dashboard:  # schema v2: its structure was checked on output (wasm/output_v2.py)
+    notes: list[str] = []
+    version = v2.version_of(dashboard)
+    if version is not None:  # schema v2, carried as its spec (grafana/v2.py)
         unknown = sorted(set(dashboard) - v2.SPEC_FIELDS - {v2.MARK, "uid", "id", "version"})
-        if not unknown:
-            return ()
-        named = ", ".join(f"spec.{key}" for key in unknown[:5])
-        return (f"{named}: not a field of Grafana's v2 DashboardSpec; Grafana does not store it",)
-    findings = check_dashboard(dashboard)
-    errors = [f"{finding}" for finding in findings if finding.severity is Severity.ERROR]
+        if unknown:
+            named = ", ".join(f"spec.{key}" for key in unknown[:5])
+            notes.append(
+                f"generator {generator}: dashboard {_cut(named)}: not a field of Grafana's v2 "
+                "DashboardSpec; Grafana does not store it"
+            )
+        spec = {key: value for key, value in dashboard.items() if key != v2.MARK}
+        findings = check_spec(spec, version)
+    else:
+        findings = check_dashboard(dashboard)
+    errors = [_cut(str(finding)) for finding in findings if finding.severity is Severity.ERROR]
     if errors:
         raise InvalidDashboard(
             generator,
             "the dashboard is not one Grafana can load: " + "; ".join(errors[:10]),
             "see 'Output validation' in docs/generator-contract.md",
         )
-    shown = [
+    shown = notes + [
         f"generator {generator}: dashboard {_cut(str(finding))}" for finding in findings[:MAX_MODEL_WARNINGS]
     ]
     if len(findings) > MAX_MODEL_WARNINGS:

@@ -152,15 +152,20 @@ def _check_grid(grid: Any, where: str, error: Any, warn: Any) -> None:
             where, f"{bad[0]} must be an integer" if len(bad) == 1 else f"{', '.join(bad)} must be integers"
         )
         return
-    h, w, x = grid["h"], grid["w"], grid["x"]
+    off_grid(where, (grid["x"], grid["w"], grid["h"]), ("x", "w", "h"), warn)
+
+
+def off_grid(where: str, place: tuple[Any, Any, Any], names: tuple[str, str, str], warn: Any) -> None:
+    """Warn where an item at (x, width, height), under the schema's `names`, leaves the grid."""
+    x, w, h = place
     if not 1 <= w <= GRID_COLUMNS:
-        warn(f"{where}.w", f"{w} is off the grid: 1 to {GRID_COLUMNS} columns")
+        warn(f"{where}.{names[1]}", f"{w} is off the grid: 1 to {GRID_COLUMNS} columns")
     if not 0 <= x < GRID_COLUMNS:
-        warn(f"{where}.x", f"{x} is off the grid: 0 to {GRID_COLUMNS - 1}")
+        warn(f"{where}.{names[0]}", f"{x} is off the grid: 0 to {GRID_COLUMNS - 1}")
     elif x + w > GRID_COLUMNS and w <= GRID_COLUMNS:
-        warn(where, f"x + w = {x + w}, past the {GRID_COLUMNS}-column grid")
+        warn(where, f"{names[0]} + {names[1]} = {x + w}, past the {GRID_COLUMNS}-column grid")
     if h < 1:
-        warn(f"{where}.h", f"{h} must be at least 1")
+        warn(f"{where}.{names[2]}", f"{h} must be at least 1")
 
 
 def _is_int(value: Any) -> bool:

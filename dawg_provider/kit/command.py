@@ -17,6 +17,7 @@ from typing import Any
 from ..errors import DawgError, GeneratorError
 from ..grafana import GrafanaClient, GrafanaConnection
 from ..grafana.modelcheck import Severity, check_dashboard
+from ..grafana.modelcheck_v2 import check_resource
 from . import fromjson, publish
 from . import new as new_project
 from . import preview as previews
@@ -50,8 +51,9 @@ def add_commands(
     preview_parser.add_argument("--interval", type=float, default=0.5, help="--watch polling interval (s)")
     validate_parser = commands.add_parser(
         "validate",
-        help="check dashboard JSON files against Grafana's classic dashboard model",
-        description='Check each FILE (a dashboard, or a {"dashboard": ...} export) with the rules '
+        help="check dashboard JSON files against Grafana's dashboard model (classic or schema v2)",
+        description='Check each FILE (a dashboard, a {"dashboard": ...} export, or a schema v2 '
+        "{apiVersion, kind, spec} resource) with the rules "
         "DAWG applies to generated dashboards; exit 1 when any has an error.",
     )
     validate_parser.add_argument("files", nargs="+", type=Path, metavar="FILE.json")
@@ -170,7 +172,10 @@ def validate(args: argparse.Namespace) -> int:
             print(f"{path}: error: not a dashboard (a JSON object)")
             failed += 1
             continue
-        findings = check_dashboard(value)
+        # A v2 resource ({apiVersion, kind, spec}) is checked as one (grafana/modelcheck_v2.py).
+        findings = (
+            check_resource(value) if "apiVersion" in value or "kind" in value else check_dashboard(value)
+        )
         for finding in findings:
             print(f"{path}: {finding.severity.value}: {finding}")
         failed += any(finding.severity is Severity.ERROR for finding in findings)
