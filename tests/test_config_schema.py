@@ -320,7 +320,7 @@ def test_a_check_that_passes_the_load_bounds_still_stops_within_its_budget() -> 
 
 
 HOSTILE_RUN = """
-import json, resource, sys, time
+import json, sys, time
 from dawg_provider import Artifact, Runtime
 from dawg_provider.errors import InvalidModule
 from dawg_provider.wasm.config_schema import SECTION
@@ -334,7 +334,11 @@ try:
 except InvalidModule as error:
     outcome = "InvalidModule: " + str(error).splitlines()[0]
 seconds = time.perf_counter() - started
-rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
+# VmHWM: this process image's own peak. getrusage's ru_maxrss is not: Linux carries the
+# forking parent's peak across execve (kernel/sys.c getrusage reads signal->maxrss, which
+# exec_mmap raises to the old mm's high-water mark), so a large pytest process would show.
+with open("/proc/self/status") as status:
+    rss = next(int(line.split()[1]) for line in status if line.startswith("VmHWM:")) // 1024
 print(json.dumps({"outcome": outcome, "seconds": seconds, "rss_mb": rss}))
 """
 
