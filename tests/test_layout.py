@@ -23,10 +23,11 @@ PACKAGE = ROOT / "dawg_provider"
 MAX_LINES = 450
 
 # What each group may import (besides itself). A group is a subpackage, or a top-level module.
-BASE = {"errors", "units"}
+BASE = {"errors", "units", "observe"}
 ALLOWED: dict[str, set[str]] = {
     "errors": set(),
     "units": {"errors"},
+    "observe": set(),
     "sources": BASE,
     "wasm": BASE | {"sources"},
     "grafana": BASE,

@@ -1,7 +1,7 @@
 """Grafana: the HTTP client, the canonical form of a dashboard, ownership marks,
 the pure planner (desired vs observed -> action) and the applier that carries a plan out.
 
-May import: `dawg_provider.errors` and `dawg_provider.units` only. The planner and
+May import: `dawg_provider.errors`, `dawg_provider.units`, `dawg_provider.observe` only. The planner and
 `server` are pure; `transport` and the client's parts (`dashboards`, `folders`,
 `search`) and `apply` do I/O.
 """

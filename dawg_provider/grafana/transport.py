@@ -40,6 +40,7 @@ from ..errors import (
     GrafanaUnreachable,
     GrafanaUnsupported,
 )
+from ..observe import RequestObserver, notify
 from .dialect import Apis, Dialect, choose, namespace_for, served
 from .health import HealthState
 from .models import GrafanaConnection
@@ -49,9 +50,6 @@ from .server import ServerInfo, detect
 log = logging.getLogger("dawg.grafana")
 
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
-
-RequestObserver = Callable[[int | None], None]
-"""Told of each HTTP attempt: its status code, or None when no answer came."""
 
 
 def breaks(method: str, status: int) -> bool:
@@ -156,7 +154,7 @@ class Transport:
                 method, self.connection.base + path, params=params, json=json, auth=auth, timeout=timeout
             )
         except requests.RequestException as error:
-            self._observe(None)
+            notify(self.observer, None)
             if isinstance(error, requests.Timeout):
                 reason = "timed out"
             elif isinstance(error, requests.ConnectionError):
@@ -165,7 +163,7 @@ class Transport:
                 reason = f"the answer broke off ({type(error).__name__})"
             state.failed(reason)
             raise Attempt(reason, None, None) from None
-        self._observe(response.status_code)
+        notify(self.observer, response.status_code)
         if breaks(method, response.status_code):
             state.failed(f"HTTP {response.status_code}")
         elif response.status_code < 500:
@@ -173,14 +171,6 @@ class Transport:
         else:
             state.abandoned()  # a 500 on a write says nothing either way; a probe is freed
         return response
-
-    def _observe(self, status: int | None) -> None:
-        if self.observer is None:
-            return
-        try:
-            self.observer(status)
-        except Exception:  # a metrics listener must not fail a request
-            log.debug("the request observer failed", exc_info=True)
 
     def _request(
         self,

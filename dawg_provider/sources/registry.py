@@ -28,7 +28,7 @@ import logging
 import os
 import tempfile
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -46,6 +46,7 @@ from ..errors import (
     register_credentials,
     scrub,
 )
+from ..observe import RequestObserver, notify
 from ..units import format_size
 from .artifact import WASM_MAGIC
 from .blobstore import BlobDigestMismatch, BlobStore, BlobTooLarge
@@ -116,10 +117,6 @@ class RegistryOptions:
         return cls(**values)
 
 
-RequestObserver = Callable[[int | None], None]
-"""Told of each registry request: its status code, or None when no usable answer came."""
-
-
 class RegistryClient:
     """Requests to registries, one oras session per host; counts its requests."""
 
@@ -167,9 +164,9 @@ class RegistryClient:
         try:
             response = self._send(ref, method, url, what, stream=stream, **kwargs)
         except Exception:
-            self._observe(None)
+            notify(self.observer, None)
             raise
-        self._observe(response.status_code)
+        notify(self.observer, response.status_code)
         if response.status_code in (401, 403):
             raise RegistryAuthError(
                 ref.text,
@@ -181,14 +178,6 @@ class RegistryClient:
                 ref.text, f"the registry failed {what} with HTTP {response.status_code}"
             )
         return response
-
-    def _observe(self, status: int | None) -> None:
-        if self.observer is None:
-            return
-        try:
-            self.observer(status)
-        except Exception:  # a metrics listener must not fail a fetch
-            log.debug("the request observer failed", exc_info=True)
 
     def _send(
         self, ref: OciRef, method: str, url: str, what: str, *, stream: bool = False, **kwargs: Any
