@@ -12,8 +12,11 @@ from pathlib import Path
 import pytest
 
 from dawg_provider import Artifact, Runtime, load_artifact
+from dawg_provider.render import Renderer
+from dawg_provider.sources.fetch import Fetcher
 from dawg_provider.sources.reference import FileRef
 from generators.build import EXAMPLES, Language, build, build_examples, build_python
+from tests.k8s_standin import KubernetesStandIn
 
 HOSTILE = Path(__file__).parent / "hostile"
 
@@ -73,3 +76,19 @@ def example_configs() -> dict[str, bytes]:
 @pytest.fixture
 def fresh_cache(tmp_path: Path) -> Iterator[Path]:
     yield tmp_path / "cache"
+
+
+@pytest.fixture
+def k8s() -> Iterator[KubernetesStandIn]:
+    """A Kubernetes API stand-in (tests/k8s_standin.py) per test; files needing other
+    settings (bookmark interval, a token) define their own."""
+    server = KubernetesStandIn().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def renderer(tmp_path_factory: pytest.TempPathFactory) -> Renderer:
+    """A renderer with its own module and artifact cache, per test module."""
+    cache = tmp_path_factory.mktemp("renderer-cache")
+    return Renderer(Runtime(cache), Fetcher(cache))

@@ -18,9 +18,9 @@ from dawg_provider.cluster.sources import ClusterSource
 from dawg_provider.render import Renderer
 from tests.grafana_standin import GrafanaStandIn
 from tests.k8s_standin import KubernetesStandIn, client_api
-from tests.test_sync import condition, grafana, k8s, renderer, run, simple
+from tests.test_sync import condition, grafana, run, simple
 
-__all__ = ["grafana", "k8s", "renderer"]
+__all__ = ["grafana"]
 
 
 def test_a_failed_new_generation_is_not_ready(

@@ -23,9 +23,9 @@ from dawg_provider.grafana import GrafanaClient, GrafanaConnection
 from dawg_provider.render import Renderer
 from tests.grafana_standin import GrafanaStandIn
 from tests.k8s_standin import KubernetesStandIn, api_client, client_api
-from tests.test_sync import OWNER, TOKEN, grafana, renderer, simple
+from tests.test_sync import OWNER, TOKEN, grafana, simple
 
-__all__ = ["grafana", "renderer"]
+__all__ = ["grafana"]
 
 
 @pytest.fixture

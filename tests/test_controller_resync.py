@@ -19,9 +19,9 @@ from dawg_provider.render import Renderer
 from tests.grafana_standin import GrafanaStandIn
 from tests.k8s_standin import KubernetesStandIn, api_client, client_api
 from tests.test_controller import history, k8s, populate, wait_for
-from tests.test_sync import OWNER, TOKEN, grafana, renderer, simple
+from tests.test_sync import OWNER, TOKEN, grafana, simple
 
-__all__ = ["grafana", "k8s", "renderer"]
+__all__ = ["grafana", "k8s"]
 
 
 def test_a_change_during_a_verifying_pass_is_applied_beside_it(

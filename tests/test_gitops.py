@@ -13,9 +13,9 @@ import yaml
 from dawg_provider.cluster.sources import ManifestSource, relative_to
 from dawg_provider.render import Renderer
 from tests.grafana_standin import GrafanaStandIn
-from tests.test_sync import OWNER, TOKEN, grafana, renderer
+from tests.test_sync import OWNER, TOKEN, grafana
 
-__all__ = ["grafana", "renderer"]
+__all__ = ["grafana"]
 
 DASHBOARD: dict[str, Any] = {
     "apiVersion": "dawg.urcloud.cc/v1",

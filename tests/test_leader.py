@@ -20,9 +20,9 @@ from dawg_provider.render import Renderer
 from tests.grafana_standin import GrafanaStandIn
 from tests.k8s_standin import KubernetesStandIn, api_client, client_api
 from tests.test_controller import history, k8s, populate, wait_for
-from tests.test_sync import OWNER, TOKEN, grafana, renderer
+from tests.test_sync import OWNER, TOKEN, grafana
 
-__all__ = ["grafana", "k8s", "renderer"]
+__all__ = ["grafana", "k8s"]
 
 Write = tuple[str, str, float, float]
 """(replica, what, started, ended) on the monotonic clock."""

@@ -18,7 +18,6 @@ from typing import Any
 
 import pytest
 
-from dawg_provider import Runtime
 from dawg_provider.cluster.sources import ClusterSource
 from dawg_provider.cluster.sync import Summary, SyncJob, SyncOptions
 from dawg_provider.cluster.tenancy import TenancyPolicy
@@ -26,7 +25,6 @@ from dawg_provider.grafana import GrafanaClient, GrafanaConnection, RetryPolicy,
 from dawg_provider.grafana.apply import apply
 from dawg_provider.grafana.planner import Action, Desired, DriftPolicy, Policy, Recorded
 from dawg_provider.render import Renderer
-from dawg_provider.sources.fetch import Fetcher
 from tests.grafana_standin import PROFILES, GrafanaStandIn
 from tests.k8s_standin import KubernetesStandIn, client_api
 from tests.pulumi_engine import ProviderProcess, Stack
@@ -95,19 +93,6 @@ def test_planner_applies_converges_and_keeps_ui_edits(grafana: GrafanaStandIn) -
 
 
 # ---- the sync job -----------------------------------------------------------------------------
-
-
-@pytest.fixture
-def k8s() -> Iterator[KubernetesStandIn]:
-    server = KubernetesStandIn().start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture(scope="module")
-def renderer(tmp_path_factory: pytest.TempPathFactory) -> Renderer:
-    cache = tmp_path_factory.mktemp("profiles-cache")
-    return Renderer(Runtime(cache), Fetcher(cache))
 
 
 def sync(k8s: KubernetesStandIn, grafana: GrafanaStandIn, renderer: Renderer) -> Summary:

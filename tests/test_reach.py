@@ -27,10 +27,10 @@ from dawg_provider.sources.registry import RegistryOptions
 from tests.grafana_standin import GrafanaStandIn
 from tests.k8s_standin import KubernetesStandIn
 from tests.registry_faults import Answer, fault_servers
-from tests.test_sync import condition, grafana, k8s, outcomes, renderer, simple
+from tests.test_sync import condition, grafana, outcomes, simple
 from tests.test_tenancy import snapshot, sync, teams, unchanged
 
-__all__ = ["grafana", "k8s", "renderer", "teams"]
+__all__ = ["grafana", "teams"]
 
 
 class Counting(BaseHTTPRequestHandler):

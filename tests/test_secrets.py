@@ -34,9 +34,7 @@ from dawg_provider.render import Renderer
 from dawg_provider.sources.reference import parse_reference
 from dawg_provider.sources.registry import RegistryClient, RegistryOptions
 from tests.k8s_standin import KubernetesStandIn, client_api
-from tests.test_sync import condition, k8s, renderer, simple
-
-__all__ = ["k8s", "renderer"]
+from tests.test_sync import condition, simple
 
 SHAPELESS = "s3cr3t-Value-without-a-prefix"  # only caught because it is registered
 GLSA = "glsa_unregistered_token_0123456789"  # caught by its shape alone

@@ -14,7 +14,6 @@ from typing import Any
 import pytest
 import yaml
 
-from dawg_provider import Runtime
 from dawg_provider.cluster.crd import Reason
 from dawg_provider.cluster.sources import ClusterSource, ManifestSource
 from dawg_provider.cluster.sync import (
@@ -26,7 +25,6 @@ from dawg_provider.cluster.sync import (
 from dawg_provider.cluster.tenancy import TenancyPolicy, default_uid
 from dawg_provider.grafana import Dialect, GrafanaClient, GrafanaConnection, RetryPolicy, ownership
 from dawg_provider.render import Renderer
-from dawg_provider.sources.fetch import Fetcher
 from tests.grafana_standin import Fault, FaultKind, GrafanaStandIn
 from tests.k8s_standin import KubernetesStandIn, client_api
 
@@ -39,19 +37,6 @@ def grafana() -> Iterator[GrafanaStandIn]:
     server = GrafanaStandIn("12.0", tokens={TOKEN: (1, "Admin")}).start()
     yield server
     server.stop()
-
-
-@pytest.fixture
-def k8s() -> Iterator[KubernetesStandIn]:
-    server = KubernetesStandIn().start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture(scope="module")
-def renderer(tmp_path_factory: pytest.TempPathFactory) -> Renderer:
-    cache = tmp_path_factory.mktemp("sync-cache")
-    return Renderer(Runtime(cache), Fetcher(cache))
 
 
 def simple(example_wasm: dict[str, Path], app: str, **extra: Any) -> dict[str, Any]:

@@ -12,7 +12,6 @@ from typing import Any
 
 import pytest
 
-from dawg_provider import Runtime
 from dawg_provider.cluster.crd import MAX_WARNING_CHARS, MAX_WARNINGS, Reason, bounded_warnings
 from dawg_provider.cluster.report import report
 from dawg_provider.cluster.schema import validate_object
@@ -21,7 +20,6 @@ from dawg_provider.cluster.sync import Summary, SyncJob, SyncOptions
 from dawg_provider.errors import register_secret
 from dawg_provider.grafana import Dialect, GrafanaClient, GrafanaConnection, RetryPolicy, ownership
 from dawg_provider.render import Renderer
-from dawg_provider.sources.fetch import Fetcher
 from generators.build import Language, build
 from tests.conftest import HOSTILE
 from tests.grafana_standin import GrafanaStandIn
@@ -39,23 +37,10 @@ def grafana() -> Iterator[GrafanaStandIn]:
     server.stop()
 
 
-@pytest.fixture
-def k8s() -> Iterator[KubernetesStandIn]:
-    server = KubernetesStandIn().start()
-    yield server
-    server.stop()
-
-
 @pytest.fixture(scope="module")
 def hostile_c(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Only the C hostile generator (seconds to build), not the whole hostile set."""
     return build(Language.C, HOSTILE / "hostile.c", tmp_path_factory.mktemp("hostile") / "c.wasm")
-
-
-@pytest.fixture(scope="module")
-def renderer(tmp_path_factory: pytest.TempPathFactory) -> Renderer:
-    cache = tmp_path_factory.mktemp("sync-warnings-cache")
-    return Renderer(Runtime(cache), Fetcher(cache))
 
 
 def raw(hostile_c: Path, dashboard: dict[str, Any]) -> dict[str, Any]:

@@ -31,9 +31,9 @@ from dawg_provider.units import MIB
 from dawg_provider.wasm.limits import Limits
 from tests.grafana_standin import GrafanaStandIn
 from tests.k8s_standin import KubernetesStandIn, client_api
-from tests.test_sync import OWNER, TOKEN, condition, grafana, k8s, outcomes, renderer, simple
+from tests.test_sync import OWNER, TOKEN, condition, grafana, outcomes, simple
 
-__all__ = ["grafana", "k8s", "renderer"]  # fixtures shared with test_sync
+__all__ = ["grafana"]  # fixtures shared with test_sync
 
 HANDMADE = "handmade"
 

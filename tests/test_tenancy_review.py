@@ -33,10 +33,10 @@ from dawg_provider.render import Renderer
 from dawg_provider.wasm.output import parse_dashboard
 from tests.grafana_standin import GrafanaStandIn
 from tests.k8s_standin import KubernetesStandIn, client_api
-from tests.test_sync import OWNER, TOKEN, condition, grafana, k8s, outcomes, renderer, simple
+from tests.test_sync import OWNER, TOKEN, condition, grafana, outcomes, simple
 from tests.test_tenancy import manifest, snapshot, sync, teams, unchanged
 
-__all__ = ["grafana", "k8s", "renderer", "teams"]  # fixtures shared with test_sync, test_tenancy
+__all__ = ["grafana", "teams"]  # fixtures shared with test_sync, test_tenancy
 
 
 def test_an_unloadable_manifest_value_fails_only_its_file(

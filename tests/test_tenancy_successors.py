@@ -18,10 +18,10 @@ from dawg_provider.grafana import ownership
 from dawg_provider.render import Renderer
 from tests.grafana_standin import GrafanaStandIn
 from tests.k8s_standin import KubernetesStandIn
-from tests.test_sync import condition, grafana, k8s, outcomes, renderer, simple
+from tests.test_sync import condition, grafana, outcomes, simple
 from tests.test_tenancy import HANDMADE, alpha_uid, snapshot, sync, teams, unchanged
 
-__all__ = ["grafana", "k8s", "renderer", "teams"]
+__all__ = ["grafana", "teams"]
 
 
 def recreate(k8s: KubernetesStandIn, namespace: str, name: str, spec: dict[str, Any], uid: str) -> None:
