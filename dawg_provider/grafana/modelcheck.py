@@ -85,8 +85,8 @@ def check_dashboard(dashboard: dict[str, Any]) -> list[Finding]:
         warn(
             "schemaVersion", "missing: Grafana does not migrate a dashboard without it (the examples use 39)"
         )
-    elif not _is_int(version):
-        error("schemaVersion", f"must be an integer, got {_kind(version)}")
+    elif not is_int(version):
+        error("schemaVersion", f"must be an integer, got {kind_of(version)}")
     for name in ("templating", "annotations"):
         section = dashboard.get(name)
         if section is not None and not (
@@ -106,7 +106,7 @@ def check_dashboard(dashboard: dict[str, Any]) -> list[Finding]:
             warn(f"{where}.type", f"{variable.get('type')!r} is not a Grafana variable type")
     panels = dashboard.get("panels", [])
     if not isinstance(panels, list):
-        error("panels", f"must be a list, got {_kind(panels)}")
+        error("panels", f"must be a list, got {kind_of(panels)}")
         panels = []
     seen: dict[Any, str] = {}
     for index, panel in enumerate(panels):
@@ -119,7 +119,7 @@ def check_dashboard(dashboard: dict[str, Any]) -> list[Finding]:
 
 def _check_panel(panel: Any, where: str, seen: dict[Any, str], error: Any, warn: Any) -> None:
     if not isinstance(panel, dict):
-        error(where, f"a panel must be an object, got {_kind(panel)}")
+        error(where, f"a panel must be an object, got {kind_of(panel)}")
         return
     kind = panel.get("type")
     if kind not in CORE_PANEL_TYPES:
@@ -144,9 +144,9 @@ def _check_panel(panel: Any, where: str, seen: dict[Any, str], error: Any, warn:
 
 def _check_grid(grid: Any, where: str, error: Any, warn: Any) -> None:
     if not isinstance(grid, dict):
-        error(where, f"must be an object with h, w, x, y, got {_kind(grid)}")
+        error(where, f"must be an object with h, w, x, y, got {kind_of(grid)}")
         return
-    bad = [key for key in ("h", "w", "x", "y") if not _is_int(grid.get(key))]
+    bad = [key for key in ("h", "w", "x", "y") if not is_int(grid.get(key))]
     if bad:
         error(
             where, f"{bad[0]} must be an integer" if len(bad) == 1 else f"{', '.join(bad)} must be integers"
@@ -168,7 +168,7 @@ def off_grid(where: str, place: tuple[Any, Any, Any], names: tuple[str, str, str
         warn(f"{where}.{names[2]}", f"{h} must be at least 1")
 
 
-def _is_int(value: Any) -> bool:
+def is_int(value: Any) -> bool:
     """An integer as JSON Schema means it (2020-12 Validation 6.1.1): 12.0 is one, true is not.
 
     Python generators write `24 / 2` as 12.0; the cited schema's `"type": "integer"`
@@ -179,7 +179,8 @@ def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def _kind(value: Any) -> str:
+def kind_of(value: Any) -> str:
+    """What a JSON value is, for a finding's message ("got a string")."""
     if isinstance(value, bool):
         return "a boolean"
     if isinstance(value, (int, float)):

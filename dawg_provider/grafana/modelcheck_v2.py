@@ -38,7 +38,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from .modelcheck import CORE_PANEL_TYPES, Finding, Severity, _is_int, _kind, off_grid
+from .modelcheck import CORE_PANEL_TYPES, Finding, Severity, is_int, kind_of, off_grid
 from .v2 import GROUP, VERSIONS
 
 LAYOUT_ITEMS = {
@@ -67,7 +67,7 @@ def check_resource(value: dict[str, Any]) -> list[Finding]:
         return [Finding(Severity.ERROR, "kind", f"{str(value.get('kind'))[:80]!r} is not 'Dashboard'")]
     spec = value.get("spec")
     if not isinstance(spec, dict):
-        return [Finding(Severity.ERROR, "spec", f"must be an object, got {_kind(spec)}")]
+        return [Finding(Severity.ERROR, "spec", f"must be an object, got {kind_of(spec)}")]
     return check_spec(spec, version)
 
 
@@ -83,7 +83,7 @@ def check_spec(spec: dict[str, Any], version: str) -> list[Finding]:
 
     elements = spec.get("elements", {})
     if not isinstance(elements, dict):
-        error("spec.elements", f"must be an object (element name -> element), got {_kind(elements)}")
+        error("spec.elements", f"must be an object (element name -> element), got {kind_of(elements)}")
         elements = {}
     ids: dict[Any, str] = {}
     for name, element in elements.items():
@@ -102,19 +102,19 @@ def _check_element(
     element: Any, where: str, version: str, ids: dict[Any, str], error: Report, warn: Report
 ) -> None:
     if not isinstance(element, dict):
-        error(where, f"an element must be an object, got {_kind(element)}")
+        error(where, f"an element must be an object, got {kind_of(element)}")
         return
     kind, spec = element.get("kind"), element.get("spec")
     if kind not in ELEMENT_KINDS:
         error(f"{where}.kind", f"{_named(kind)} is not one of {', '.join(ELEMENT_KINDS)}")
         return
     if not isinstance(spec, dict):
-        error(f"{where}.spec", f"must be an object, got {_kind(spec)}")
+        error(f"{where}.spec", f"must be an object, got {kind_of(spec)}")
         return
     identifier = spec.get("id")
     if identifier is not None:
         if not _is_number(identifier):
-            error(f"{where}.spec.id", f"must be a number, got {_kind(identifier)}")
+            error(f"{where}.spec.id", f"must be a number, got {kind_of(identifier)}")
         elif identifier in ids:
             warn(f"{where}.spec.id", f"{identifier!r} is also the id of {ids[identifier]}")
         else:
@@ -133,10 +133,10 @@ def _check_viz(viz: Any, where: str, version: str, error: Report, warn: Report) 
         warn(where, "missing: Grafana stores an empty visualization, the panel shows nothing")
         return
     if not isinstance(viz, dict):
-        error(where, f"must be an object (VizConfigKind), got {_kind(viz)}")
+        error(where, f"must be an object (VizConfigKind), got {kind_of(viz)}")
         return
     if "spec" in viz and not isinstance(viz["spec"], dict):
-        error(f"{where}.spec", f"must be an object (VizConfigSpec), got {_kind(viz['spec'])}")
+        error(f"{where}.spec", f"must be an object (VizConfigSpec), got {kind_of(viz['spec'])}")
     if version == "v2alpha1":
         plugin, at = viz.get("kind"), f"{where}.kind"
     else:
@@ -149,7 +149,7 @@ def _check_viz(viz: Any, where: str, version: str, error: Report, warn: Report) 
             return
         plugin, at = viz.get("group"), f"{where}.group"
     if not isinstance(plugin, str) or not plugin:
-        error(at, f"must be the panel plugin id (a string), got {_kind(plugin)}")
+        error(at, f"must be the panel plugin id (a string), got {kind_of(plugin)}")
     elif plugin not in CORE_PANEL_TYPES:
         warn(at, f"{plugin[:80]!r} is not a core panel type (fine if that plugin is installed)")
 
@@ -163,12 +163,12 @@ def _check_data(data: Any, where: str, error: Report, warn: Report) -> None:
         return
     spec = data.get("spec", {})
     if not isinstance(spec, dict):
-        error(f"{where}.spec", f"must be an object (QueryGroupSpec), got {_kind(spec)}")
+        error(f"{where}.spec", f"must be an object (QueryGroupSpec), got {kind_of(spec)}")
         return
     for field in ("queries", "transformations"):
         entries = spec.get(field, [])
         if not isinstance(entries, list):
-            error(f"{where}.spec.{field}", f"must be a list, got {_kind(entries)}")
+            error(f"{where}.spec.{field}", f"must be a list, got {kind_of(entries)}")
             continue
         for index, entry in enumerate(entries):
             if not (isinstance(entry, dict) and isinstance(entry.get("spec", {}), dict)):
@@ -193,12 +193,12 @@ def _check_layout(
         return
     spec = layout.get("spec")
     if not isinstance(spec, dict):
-        error(f"{where}.spec", f"must be an object, got {_kind(spec)}")
+        error(f"{where}.spec", f"must be an object, got {kind_of(spec)}")
         return
     field, item_kind = LAYOUT_ITEMS[kind]
     entries = spec.get(field, [])
     if not isinstance(entries, list):
-        error(f"{where}.spec.{field}", f"must be a list, got {_kind(entries)}")
+        error(f"{where}.spec.{field}", f"must be a list, got {kind_of(entries)}")
         return
     for index, entry in enumerate(entries):
         at = f"{where}.spec.{field}[{index}]"
@@ -207,7 +207,7 @@ def _check_layout(
             continue
         inner = entry.get("spec")
         if not isinstance(inner, dict):
-            error(f"{at}.spec", f"must be an object, got {_kind(inner)}")
+            error(f"{at}.spec", f"must be an object, got {kind_of(inner)}")
         elif kind in ("RowsLayout", "TabsLayout"):
             if "layout" not in inner:
                 error(f"{at}.spec.layout", f"a {item_kind} needs a layout")
@@ -220,7 +220,7 @@ def _check_layout(
 
 
 def _check_grid_item(spec: dict[str, Any], where: str, error: Report, warn: Report) -> None:
-    bad = [key for key in ("x", "y", "width", "height") if not _is_int(spec.get(key))]
+    bad = [key for key in ("x", "y", "width", "height") if not is_int(spec.get(key))]
     if bad:
         error(where, f"{', '.join(bad)} must be integer{'s' if len(bad) > 1 else ''} (GridLayoutItemSpec)")
         return
