@@ -50,6 +50,8 @@ def controller(
     client: type[GrafanaClient] = GrafanaClient,
     elector: bool = False,
     identity: str = "a",
+    lease: tuple[float, float, float] = (1.0, 0.6, 0.1),
+    lease_api: Any = None,
 ) -> Controller:
     connection = GrafanaConnection(grafana.url, token=TOKEN)
 
@@ -58,9 +60,10 @@ def controller(
         return SyncJob(source, lambda: client(connection), renderer, options)
 
     kube = Kube(api_client(k8s))
-    lease = LeaderElector(kube, "dawg", "dawg-all", identity, 1.0, 0.6, 0.1) if elector else None
+    lease_api = lease_api or kube
+    elector_ = LeaderElector(lease_api, "dawg", "dawg-all", identity, *lease) if elector else None
     return Controller(
-        kube, ClusterSource(client_api(k8s)), make_job, elector=lease, resync=3600, watch_timeout=30
+        kube, ClusterSource(client_api(k8s)), make_job, elector=elector_, resync=3600, watch_timeout=30
     )
 
 
@@ -131,24 +134,49 @@ def test_a_watch_dropped_with_410_relists(
 
 
 class Recording(GrafanaClient):
-    """Records when each replica's Grafana writes start and end."""
+    """Records when each replica's Grafana writes start and end. With `answer_delay`, the
+    answer comes back that long after Grafana stored the dashboard (a slow network): the
+    new version is visible in Grafana while the writer is still waiting."""
 
     writes: ClassVar[list[tuple[str, float, float]]] = []
     replica = ""
+    answer_delay = 0.0
 
     def save_dashboard(self, *args: Any, **kwargs: Any) -> Any:
         started = time.monotonic()
         try:
-            return super().save_dashboard(*args, **kwargs)
+            saved = super().save_dashboard(*args, **kwargs)
+            time.sleep(self.answer_delay)
+            return saved
         finally:
             Recording.writes.append((self.replica, started, time.monotonic()))
 
 
-def test_two_replicas_never_write_at_once(
-    k8s: KubernetesStandIn, grafana: GrafanaStandIn, renderer: Renderer, example_wasm: dict[str, Path]
-) -> None:
+def recording(delay: float = 0.0) -> dict[str, type[Recording]]:
     Recording.writes = []
-    replicas = {name: type(f"Recording{name}", (Recording,), {"replica": name}) for name in ("a", "b")}
+    attrs: dict[str, Any] = {"answer_delay": delay}
+    return {name: type(f"Recording{name}", (Recording,), {**attrs, "replica": name}) for name in "ab"}
+
+
+def assert_never_at_once(writes: list[tuple[str, float, float]]) -> None:
+    for w1, s1, e1 in writes:
+        for w2, s2, e2 in writes:
+            assert w1 == w2 or e1 <= s2 or e2 <= s1, "two replicas wrote at the same time"
+
+
+@pytest.mark.parametrize("delay", [0.0, 0.5], ids=["prompt-answers", "slow-answers"])
+def test_two_replicas_never_write_at_once(
+    k8s: KubernetesStandIn,
+    grafana: GrafanaStandIn,
+    renderer: Renderer,
+    example_wasm: dict[str, Path],
+    delay: float,
+) -> None:
+    """The leader goes away without a word (`stop`, as a crash: no release); b takes over
+    once the Lease expires. The writes are read only after both replicas have ended: a
+    write's record closes when its answer arrives, after Grafana already shows it (the
+    slow-answers case failed, reading the record early, before `shutdown` waited)."""
+    replicas = recording(delay)
     uids = populate(k8s, example_wasm, 10)
     a = controller(k8s, grafana, renderer, replicas["a"], elector=True, identity="a")
     run(a)
@@ -163,15 +191,109 @@ def test_two_replicas_never_write_at_once(
         k8s.set_spec("apps", "d3", simple(example_wasm, "by-b"))
         wait_for(lambda: history(grafana, uids[3]) == 2)
     finally:
-        a.stop()
-        b.stop()
+        assert b.shutdown(10) and a.shutdown(10)
     writers = [w for w, _, _ in Recording.writes]
     assert set(writers) == {"a", "b"} and writers[-1] == "b"
-    for w1, s1, e1 in Recording.writes:
-        for w2, s2, e2 in Recording.writes:
-            assert w1 == w2 or e1 <= s2 or e2 <= s1, "two replicas wrote at the same time"
+    assert_never_at_once(Recording.writes)
     lease = k8s.get("dawg", "dawg-all", "leases")
-    assert lease["spec"]["holderIdentity"] == "b" and lease["spec"]["leaseTransitions"] >= 1
+    assert lease["spec"]["holderIdentity"] == "" and lease["spec"]["leaseTransitions"] >= 1  # b released it
+
+
+class LeaseSpy:
+    """The elector's Lease calls, passed on, with the moment each holder was written."""
+
+    def __init__(self, api: Any) -> None:
+        self.api = api
+        self.written: list[tuple[str, float]] = []
+
+    def get_lease(self, namespace: str, name: str) -> Any:
+        return self.api.get_lease(namespace, name)
+
+    def create_lease(self, namespace: str, body: dict[str, Any]) -> None:
+        self.api.create_lease(namespace, body)
+        self.written.append((body["spec"]["holderIdentity"], time.monotonic()))
+
+    def replace_lease(self, namespace: str, body: dict[str, Any]) -> None:
+        self.api.replace_lease(namespace, body)
+        self.written.append((body["spec"]["holderIdentity"], time.monotonic()))
+
+
+def test_a_clean_shutdown_hands_over_at_once_after_the_write_in_flight(
+    k8s: KubernetesStandIn, grafana: GrafanaStandIn, renderer: Renderer, example_wasm: dict[str, Path]
+) -> None:
+    """SIGTERM in a rolling update: the leader waits for its write in flight (its answer is
+    slow), only then empties the Lease, and b leads at once, though the Lease lasts 30 s
+    (client-go leaderelection.go `release` with ReleaseOnCancel)."""
+    replicas = recording(0.8)
+    uids = populate(k8s, example_wasm, 3)
+    long_lease = (30.0, 20.0, 0.1)
+    spy = LeaseSpy(Kube(api_client(k8s)))
+    a = controller(k8s, grafana, renderer, replicas["a"], True, "a", long_lease, spy)
+    run(a)
+    wait_for(lambda: a.elector is not None and a.elector.is_leader())
+    b = controller(k8s, grafana, renderer, replicas["b"], True, "b", long_lease)
+    run(b)
+    try:
+        wait_for(lambda: all(history(grafana, uid) == 1 for uid in uids))
+        k8s.set_spec("apps", "d1", simple(example_wasm, "last-by-a"))
+        wait_for(lambda: history(grafana, uids[1]) == 2)  # stored; a waits for the answer
+        assert a.shutdown(10)
+        released = [at for holder, at in spy.written if holder == ""]
+        assert len(released) == 1
+        assert all(end <= released[0] for who, _, end in Recording.writes if who == "a")
+        k8s.set_spec("apps", "d2", simple(example_wasm, "first-by-b"))
+        took = wait_for(lambda: history(grafana, uids[2]) == 2, timeout=10)  # far under 30 s
+        assert took < 10
+    finally:
+        assert b.shutdown(10)
+    assert Recording.writes[-1][0] == "b"
+    assert_never_at_once(Recording.writes)
+
+
+def test_a_shutdown_whose_write_does_not_end_keeps_the_lease(
+    k8s: KubernetesStandIn, grafana: GrafanaStandIn, renderer: Renderer, example_wasm: dict[str, Path]
+) -> None:
+    """A write still waiting at the end of the grace: releasing would let another replica
+    write beside it, so the Lease is kept and expires on its own."""
+    replicas = recording(3.0)
+    populate(k8s, example_wasm, 1)
+    a = controller(k8s, grafana, renderer, replicas["a"], True, "a", (30.0, 20.0, 0.1))
+    run(a)
+    try:
+        wait_for(lambda: history(grafana, default_uid_of(k8s, "d0")) == 1)  # stored; answer 3 s away
+        ended = len(Recording.writes)  # the pass's lease mark in Grafana, written before d0
+        assert a.shutdown(0.5) is False
+        lease = k8s.get("dawg", "dawg-all", "leases")
+        assert lease["spec"]["holderIdentity"] == "a"  # kept: expires on its own
+        assert len(Recording.writes) == ended  # d0's write had indeed not ended
+    finally:
+        a.shutdown(10)
+    assert k8s.get("dawg", "dawg-all", "leases")["spec"]["holderIdentity"] == ""  # once it had ended
+
+
+def default_uid_of(k8s: KubernetesStandIn, name: str) -> str:
+    obj = k8s.get("apps", name)
+    return default_uid(DashboardResource("apps", name, obj["spec"], uid=obj["metadata"]["uid"]))
+
+
+def test_release_only_a_lease_this_replica_holds(k8s: KubernetesStandIn) -> None:
+    kube = Kube(api_client(k8s))
+    a = LeaderElector(kube, "dawg", "l", "a", 30.0, 20.0, 0.1)
+    b = LeaderElector(kube, "dawg", "l", "b", 30.0, 20.0, 0.1)
+    with pytest.raises(RuntimeError, match="stop"):
+        a.release()  # while it may still write
+    assert a.try_acquire_or_renew()
+    b.stop()
+    assert b.release() is False  # not b's
+    assert k8s.get("dawg", "l", "leases")["spec"]["holderIdentity"] == "a"
+    a.stop()
+    assert a.try_acquire_or_renew() is False  # a stopped replica never renews again
+    assert a.release() is True
+    spec = k8s.get("dawg", "l", "leases")["spec"]
+    assert spec["holderIdentity"] == "" and spec["leaseDurationSeconds"] == 1
+    assert spec["leaseTransitions"] == 0  # a release is not a transition (client-go keeps the count)
+    c = LeaderElector(kube, "dawg", "l", "c", 30.0, 20.0, 0.1)
+    assert c.try_acquire_or_renew() and c.is_leader()  # taken at once, not after 30 s
 
 
 def test_a_failure_becomes_a_warning_event(
@@ -258,9 +380,11 @@ def test_dawg_controller_process_serves_metrics_and_reconciles(
         assert 'dawg_grafana_requests_total{code="2xx"}' in metrics()
         assert k8s.get("dawg", "dawg-controller", "leases")["spec"]["holderIdentity"]
     finally:
-        process.terminate()
-        _, stderr = process.communicate(timeout=10)
-    assert TOKEN not in stderr and "Traceback" not in stderr.replace("KeyboardInterrupt", "")
+        process.terminate()  # SIGTERM, as the kubelet sends it
+        _, stderr = process.communicate(timeout=30)
+    assert TOKEN not in stderr and "Traceback" not in stderr
+    assert process.returncode == 0, stderr  # a clean stop, not killed by the signal
+    assert k8s.get("dawg", "dawg-controller", "leases")["spec"]["holderIdentity"] == ""  # handed over
 
 
 def test_metrics_count_grafana_and_registry_requests_and_errors(

@@ -7,9 +7,12 @@ The CLI (`dawg_provider.cli`) adds these flags to its `sync` subcommand and call
 from __future__ import annotations
 
 import argparse
+import logging
 import os
+import signal
 import socket
 import sys
+import threading
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import timedelta
@@ -27,12 +30,18 @@ from .manifests import InstallSpec, Mode
 from .reach import ReachPolicy
 from .report import report
 from .sources import ClusterSource, ManifestSource, Source
+from .stopsignal import StopSignal
 from .sync import DEFAULT_OWNER, Outcome, Summary, SyncJob, SyncOptions
 from .tenancy import DEFAULT_ROOT, TenancyPolicy
 
 if TYPE_CHECKING:
     from .metrics import Metrics
 
+log = logging.getLogger("dawg.controller")
+
+SHUTDOWN_GRACE = 20.0
+"""Seconds `dawg controller` waits on SIGTERM for writes in flight before leaving the
+Lease to expire: under Kubernetes' default 30 s termination grace period."""
 EXIT_JOB_FAILED = 1
 EXIT_CR_ERRORS = 3
 """Not 2: argparse exits 2 on a usage error."""
@@ -321,6 +330,7 @@ def run_controller(args: argparse.Namespace, renderer: Renderer) -> int:
 
     if args.manifests is not None or args.dry_run:
         raise DawgError("dawg controller watches the cluster: --manifests and --dry-run are for dawg sync")
+    stop = StopSignal()  # before any thread starts: every thread inherits the blocked signals
     source, options, connection = prepare(args)
     restrict_transport(renderer, options)
     assert isinstance(source, ClusterSource)
@@ -339,10 +349,18 @@ def run_controller(args: argparse.Namespace, renderer: Renderer) -> int:
     )
     if args.metrics_port:
         metrics.serve(args.metrics_port, controller.health)
+    worker = threading.Thread(target=controller.run_forever, daemon=True, name="dawg-worker")
     try:
-        controller.start().run_forever()
+        controller.start()
+        worker.start()
+        received = stop.wait(worker.is_alive)
     finally:
-        controller.stop()
+        controller.shutdown(SHUTDOWN_GRACE)
+        stop.restore()
+    if received is None:
+        log.error("controller: the worker stopped without being asked to")
+        return EXIT_JOB_FAILED
+    log.info("controller: stopped on %s", signal.Signals(received).name)
     return 0
 
 

@@ -29,6 +29,10 @@ about a second and shares every decision with `dawg sync`: each reconcile is a
   before another replica can take the Lease (client-go leaderelection.go `renew`
   cancels the leader's context at RenewDeadline and `OnStoppedLeading` runs). What
   it left undone is redone by a full pass once it leads again.
+- **Shutdown** (`shutdown`, on SIGTERM): stop taking work, wait for the batch and the
+  pass in flight (their writes stop at the next `may_write`), then give the Lease up so
+  the next replica leads at once; if they do not end in time the Lease is left to
+  expire, as a replica that may still write must not hand over.
 - **Events**: a CR whose reconcile newly fails gets a Warning Event (the reason and
   message of its Synced condition), as client-go's recorder names them.
 """
@@ -216,6 +220,8 @@ class Controller:
         self.threads: list[threading.Thread] = []
         self.gate = KeyGate()
         self._pass: threading.Thread | None = None
+        self._worker: threading.Thread | None = None
+        self._elector_thread: threading.Thread | None = None
         self._next_resync = time.monotonic() + resync
         self.last_step = time.monotonic()
         self.stall_after = 1800.0
@@ -363,12 +369,14 @@ class Controller:
         self._next_resync = time.monotonic() + self.resync
         scopes: list[str | None] = list(self.source.namespaces) or [None]
         targets: list[Callable[[], None]] = [lambda ns=ns: self.watch_scope(ns) for ns in scopes]  # type: ignore[misc]
-        if self.elector is not None:
-            targets.append(self.elector.run)
         for target in targets:
             thread = threading.Thread(target=target, daemon=True)
             thread.start()
             self.threads.append(thread)
+        if self.elector is not None:
+            self._elector_thread = threading.Thread(target=self.elector.run, daemon=True)
+            self._elector_thread.start()
+            self.threads.append(self._elector_thread)
         return self
 
     def health(self) -> str | None:
@@ -382,8 +390,34 @@ class Controller:
         return None
 
     def run_forever(self) -> None:
+        self._worker = threading.current_thread()
         while not self.stopping.is_set():
             self.step()
+
+    def shutdown(self, timeout: float = 20.0) -> bool:
+        """Stop, wait up to `timeout` seconds for the worker, the pass in flight and the
+        elector to end, then release the Lease. Returns whether everything ended in time
+        (if not, the Lease is kept: it expires on its own, after the last write we started)."""
+        self.stop()
+        deadline = time.monotonic() + timeout
+        current = threading.current_thread()
+
+        def join(thread: threading.Thread | None) -> bool:
+            if thread is None or thread is current:
+                return True
+            thread.join(max(0.0, deadline - time.monotonic()))
+            return not thread.is_alive()
+
+        ended = join(self._worker)  # first: a round in flight may still start a pass
+        with self.changed:
+            running = self._pass
+        # then the pass, then the elector (its last renewal must not follow the release)
+        if not (ended and join(running) and join(self._elector_thread)):
+            log.warning("shutdown: work still in flight after %.1f s; the Lease expires on its own", timeout)
+            return False
+        if self.elector is not None:
+            self.elector.release()
+        return True
 
     def stop(self) -> None:
         self.stopping.set()

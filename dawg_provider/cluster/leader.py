@@ -18,6 +18,15 @@ The holder renews every `retry_period`; it counts itself leader only until
 than the duration another replica waits after seeing that renewal, so the old leader
 has stopped writing before a new one can start (the controller asks before each
 write, `sync.SyncJob.may_write`). `decide` is the pure decision; `LeaderElector` does the I/O.
+
+A replica that shuts down cleanly gives the Lease up (`release`, client-go
+leaderelection.go `release` as run with `ReleaseOnCancel`): the holder becomes empty
+and the duration 1 s, so the next replica takes it at once instead of after a whole
+duration, as a rolling update needs. Only once every write it guarded has ended: the
+`ReleaseOnCancel` doc in client-go's leaderelection.go says the caller "must ensure all
+code guarded by this lease has successfully completed prior to cancelling the context,
+or you may have two processes simultaneously acting on the critical path"
+(`Controller.shutdown` waits for them).
 """
 
 from __future__ import annotations
@@ -101,6 +110,8 @@ class LeaderElector:
         return at - self._observed_at
 
     def try_acquire_or_renew(self) -> bool:
+        if self._stop.is_set():  # a stopped replica neither renews nor takes a released Lease
+            return False
         now = self.clock()
         started = time.monotonic()
         try:
@@ -151,3 +162,29 @@ class LeaderElector:
         with self._stopping:
             self._stop.set()
             self._valid_until = 0.0
+
+    def release(self) -> bool:
+        """After `stop()`, with no guarded write in flight: empty the holder if it is still
+        this replica. The write carries the resourceVersion just read, so a Lease another
+        replica has meanwhile taken is left alone (409). Returns whether it was released."""
+        if not self._stop.is_set():
+            raise RuntimeError("release() needs stop() first: this replica could still write")
+        try:
+            lease = self.api.get_lease(self.namespace, self.name)
+            old = (lease or {}).get("spec") or {}
+            if lease is None or old.get("holderIdentity") != self.identity:
+                return False
+            stamp = self.clock().strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+            spec = {
+                "holderIdentity": "",
+                "leaseDurationSeconds": 1,
+                "acquireTime": stamp,
+                "renewTime": stamp,
+                "leaseTransitions": int(old.get("leaseTransitions") or 0),
+            }
+            self.api.replace_lease(self.namespace, {"metadata": lease["metadata"], "spec": spec})
+        except KubeError as error:
+            log.info("leader election: releasing %s/%s: %s", self.namespace, self.name, error)
+            return False
+        log.info("leader election: %s released %s/%s", self.identity, self.namespace, self.name)
+        return True
