@@ -103,6 +103,18 @@ def test_suspended_is_left_alone(
     assert grafana.count("POST") == 0 and grafana.count("DELETE") == 0
     obj = k8s.get("shop", "web")
     assert condition(obj, "Synced")["status"] == "False" and condition(obj, "Ready")["status"] == "True"
+    assert condition(obj, "Ready")["observedGeneration"] == 1  # says which spec it is about
+
+    # Edited again while suspended: still left alone; resumed: the latest spec is applied.
+    uid = obj["status"]["grafana"]["uid"]
+    k8s.set_spec("shop", "web", simple(example_wasm, "edited-while-suspended", suspend=True))
+    assert outcomes(run(k8s, grafana, renderer)) == {"shop/web": ("suspended", "Suspended")}
+    assert grafana.dashboard(uid).json["title"] == "web"  # type: ignore[union-attr]
+    k8s.set_spec("shop", "web", simple(example_wasm, "edited-while-suspended"))
+    assert outcomes(run(k8s, grafana, renderer)) == {"shop/web": ("updated", "Updated")}
+    assert grafana.dashboard(uid).json["title"] == "edited-while-suspended"  # type: ignore[union-attr]
+    obj = k8s.get("shop", "web")
+    assert condition(obj, "Ready")["status"] == "True" and condition(obj, "Ready")["observedGeneration"] == 4
 
 
 def test_deleted_resources_are_pruned_and_foreign_dashboards_never(
