@@ -32,12 +32,13 @@ from bench.table import print_table  # noqa: E402
 from generators.build import HERE, Language, build  # noqa: E402
 from tests.grafana_standin import Fault, FaultKind, GrafanaStandIn  # noqa: E402
 from tests.k8s_standin import KubernetesStandIn  # noqa: E402
+from tests.peak_rss import CHILD_PEAK  # noqa: E402
 
-RSS_WRAPPER = (
-    "import resource, runpy, sys; sys.argv = ['dawg'] + sys.argv[1:]; code = 0\n"
+RSS_WRAPPER = CHILD_PEAK + (  # the child's own peak (VmHWM), not the parent's: tests/peak_rss.py
+    "import runpy, sys; sys.argv = ['dawg'] + sys.argv[1:]; code = 0\n"
     "try:\n    runpy.run_module(sys.argv.pop(1), run_name='__main__')\n"
     "except SystemExit as e:\n    code = e.code or 0\n"
-    "print('peak_rss_kb', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)\n"
+    "print('peak_rss_kb', peak_kib(), file=sys.stderr)\n"
     "sys.exit(code)"
 )
 

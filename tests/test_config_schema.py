@@ -18,6 +18,7 @@ from dawg_provider.kit.docs import config_reference
 from dawg_provider.wasm.config_schema import MAX_SCHEMA_BYTES, SECTION, load_schema, read_schema
 from dawg_provider.wasm.sections import SectionError, read_custom_section, sections, set_custom_section
 from generators.build import EXAMPLES
+from tests.peak_rss import CHILD_PEAK
 
 CORE = bytes(wasmtime.wat2wasm('(module (memory (export "memory") 1) (func (export "_start")))'))
 SCHEMA = {
@@ -319,7 +320,9 @@ def test_a_check_that_passes_the_load_bounds_still_stops_within_its_budget() -> 
     assert load_schema("gen", json.dumps(rows).encode()).problems(wide.encode()) == []
 
 
-HOSTILE_RUN = """
+HOSTILE_RUN = (
+    CHILD_PEAK
+    + """
 import json, sys, time
 from dawg_provider import Artifact, Runtime
 from dawg_provider.errors import InvalidModule
@@ -334,13 +337,10 @@ try:
 except InvalidModule as error:
     outcome = "InvalidModule: " + str(error).splitlines()[0]
 seconds = time.perf_counter() - started
-# VmHWM: this process image's own peak. getrusage's ru_maxrss is not: Linux carries the
-# forking parent's peak across execve (kernel/sys.c getrusage reads signal->maxrss, which
-# exec_mmap raises to the old mm's high-water mark), so a large pytest process would show.
-with open("/proc/self/status") as status:
-    rss = next(int(line.split()[1]) for line in status if line.startswith("VmHWM:")) // 1024
+rss = peak_kib() // 1024  # the child's own peak: tests/peak_rss.py
 print(json.dumps({"outcome": outcome, "seconds": seconds, "rss_mb": rss}))
 """
+)
 
 
 @pytest.mark.parametrize("name", ["exponential", "self"])

@@ -33,6 +33,7 @@ from dawg_provider.render import Renderer
 from dawg_provider.wasm.output import parse_dashboard
 from tests.grafana_standin import GrafanaStandIn
 from tests.k8s_standin import KubernetesStandIn, client_api
+from tests.peak_rss import CHILD_PEAK
 from tests.test_sync import OWNER, TOKEN, condition, grafana, outcomes, simple
 from tests.test_tenancy import manifest, snapshot, sync, teams, unchanged
 
@@ -234,18 +235,20 @@ def test_a_trailing_newline_does_not_pass_the_schema(field: str) -> None:
     assert go_pattern(r"^[a$]\$x$") == r"^[a$]\$x\Z"
 
 
-MEASURE = """
-import resource, sys
+MEASURE = (
+    CHILD_PEAK
+    + """
 from dawg_provider.errors import InvalidOutput
 from dawg_provider.wasm.output import parse_dashboard
 text = '{"title":"x","panels":[' + "{}," * (8 * 1024 * 1024 // 3) + "{}]}"
-before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+before = peak_kib()
 try:
     parse_dashboard("bomb", text.encode())
 except InvalidOutput as error:
     print(str(error).replace("\\n", " "))
-print((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) // 1024)
+print((peak_kib() - before) // 1024)
 """
+)
 
 
 def test_an_output_of_millions_of_values_is_refused_before_parsing() -> None:
