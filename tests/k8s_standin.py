@@ -52,6 +52,14 @@ kubernetes/kubernetes (paths under staging/src/k8s.io/):
   (apiserver/pkg/registry/generic/registry/store.go `Create`, `Update`); **Events**
   (core v1) created and kept in order for the tests.
 - Errors are `Status` objects (apimachinery/pkg/apis/meta/v1 types.go `Status`).
+- **Silence** (`stall`, a fault, not kube-apiserver's behaviour): a matching request is
+  read and then answered only after a delay, or never. kube-apiserver itself answers
+  every non-long-running request by its deadline, 504 Timeout after `--request-timeout`
+  (apiserver/pkg/server/filters/timeout.go `WithTimeoutForNonLongRunningRequests`, 60 s
+  by default in apiserver/pkg/server/config.go `NewConfig`); silence is what a client
+  sees when something between them holds the request: a proxy or load balancer that
+  accepted the connection, or a half-open connection after NAT or conntrack expiry.
+  A late answer is the request handled when the delay ends.
 """
 
 from __future__ import annotations
@@ -140,6 +148,10 @@ class KubernetesStandIn:
         self.rbac: set[tuple[str, str, str]] | None = None
         self.epoch = 0
         self.open_watches = 0
+        self.stalls: list[tuple[str, re.Pattern[str], float | None]] = []
+        self.stalled = 0
+        """Requests held by a stall so far."""
+        self.released = threading.Event()
         self.server: ThreadingHTTPServer | None = None
 
     # -- test controls ------------------------------------------------------------------
@@ -228,6 +240,20 @@ class KubernetesStandIn:
             self.epoch += 1
             self.changed.notify_all()
 
+    def stall(self, method: str, path: str, seconds: float | None = None) -> None:
+        """Hold every `method` request whose URL path fullmatches the regex `path`: answer it
+        after `seconds`, or never (None; the connection closes at `stop()`)."""
+        with self.lock:
+            self.stalls.append((method, re.compile(path), seconds))
+
+    def _stall_for(self, method: str, path: str) -> tuple[bool, float | None]:
+        with self.lock:
+            for wanted, pattern, seconds in self.stalls:
+                if wanted == method and pattern.fullmatch(path):
+                    self.stalled += 1
+                    return True, seconds
+        return False, None
+
     def start(self) -> KubernetesStandIn:
         standin = self
 
@@ -240,6 +266,7 @@ class KubernetesStandIn:
         return self
 
     def stop(self) -> None:
+        self.released.set()
         if self.server is not None:
             with self.lock:
                 self.epoch += 1
@@ -556,6 +583,12 @@ class _Handler(BaseHTTPRequestHandler):
         body = self.rfile.read(length) if length else b""
         with self.owner.lock:
             self.owner.requests.append((method, urlparse(self.path).path))
+        held, seconds = self.owner._stall_for(method, urlparse(self.path).path)
+        if held:
+            self.owner.released.wait(seconds)
+            if seconds is None:
+                self.close_connection = True
+                return
         headers = {k.lower(): v for k, v in self.headers.items()}
         status, payload = self.owner.handle(method, self.path, headers, body)
         with contextlib.suppress(BrokenPipeError, ConnectionResetError, OSError):

@@ -21,7 +21,8 @@ while the controller stops reacting. So a watch read gives up `watch_slack` seco
 after the server's own deadline, and the Lease and Event calls after
 `request_timeout`, shorter than the renew deadline, so a hung renewal cannot freeze
 the elector. A timed-out call is a KubeError with status 0: the controller watches
-again from the last resourceVersion, the elector retries.
+again from the last resourceVersion, the elector retries. The listing and the status
+patch (`sources.ClusterSource`) use `REQUEST_TIMEOUT` and `kube_error` too.
 """
 
 from __future__ import annotations
@@ -32,6 +33,9 @@ from typing import Any
 
 from ..errors import DawgError
 from .crd import GROUP, PLURAL, VERSION
+
+REQUEST_TIMEOUT = 5.0
+"""Seconds to connect, and to wait for an answer to a one-object call (Lease, Event, status)."""
 
 
 class KubeError(DawgError):
@@ -49,18 +53,39 @@ class WatchEvent:
     obj: dict[str, Any]
 
 
-def _error(what: str, error: Exception) -> KubeError:
+def kube_error(what: str, error: Exception, read_timeout: float | None = None) -> KubeError:
+    """A failed call as a KubeError: the HTTP status, or what happened when no answer came.
+
+    Without an answer the client raises urllib3's errors, not ApiException: a read
+    timeout is ReadTimeoutError, or MaxRetryError around it once urllib3 has retried an
+    idempotent GET (urllib3/util/retry.py `Retry.increment`); a refused connection is
+    MaxRetryError around NewConnectionError. They are named plainly here, never passed on.
+    """
     from kubernetes.client.exceptions import ApiException
+    from urllib3.exceptions import ConnectTimeoutError, MaxRetryError, NewConnectionError, ReadTimeoutError
 
     if isinstance(error, ApiException):
         return KubeError(f"{what}: HTTP {error.status} {error.reason}", int(error.status or 0))
-    return KubeError(f"{what}: {type(error).__name__}")
+    cause = error.reason if isinstance(error, MaxRetryError) and error.reason is not None else error
+    if isinstance(cause, ReadTimeoutError):
+        within = f" within {read_timeout:g} s" if read_timeout else ""
+        return KubeError(
+            f"{what}: no answer{within} (the API server, or a proxy on the way, took the request "
+            "and did not respond)"
+        )
+    if isinstance(cause, NewConnectionError):  # a subclass of ConnectTimeoutError: first
+        return KubeError(f"{what}: cannot connect to the API server")
+    if isinstance(cause, ConnectTimeoutError):
+        return KubeError(f"{what}: no connection to the API server (timed out)")
+    return KubeError(f"{what}: {type(cause).__name__}")
 
 
 class Kube:
     """The calls the controller makes, through one `kubernetes.client.ApiClient`."""
 
-    def __init__(self, api_client: Any, request_timeout: float = 5.0, watch_slack: float = 30.0) -> None:
+    def __init__(
+        self, api_client: Any, request_timeout: float = REQUEST_TIMEOUT, watch_slack: float = 30.0
+    ) -> None:
         from kubernetes import client
 
         self.timeout = (request_timeout, request_timeout)
@@ -97,7 +122,7 @@ class Kube:
                 obj = event.get("object")
                 yield WatchEvent(str(event.get("type")), obj if isinstance(obj, dict) else {})
         except Exception as error:
-            raise _error("watching Dashboard resources", error) from None
+            raise kube_error("watching Dashboard resources", error, kwargs["_request_timeout"][1]) from None
         finally:
             stream.stop()
 
@@ -105,7 +130,7 @@ class Kube:
         try:
             lease = self.coordination.read_namespaced_lease(name, namespace, _request_timeout=self.timeout)
         except Exception as error:
-            failure = _error(f"reading Lease {namespace}/{name}", error)
+            failure = kube_error(f"reading Lease {namespace}/{name}", error, self.timeout[1])
             if failure.status == 404:
                 return None
             raise failure from None
@@ -115,17 +140,19 @@ class Kube:
         try:
             self.coordination.create_namespaced_lease(namespace, body, _request_timeout=self.timeout)  # type: ignore[arg-type]
         except Exception as error:
-            raise _error(f"creating Lease {namespace}/{body['metadata']['name']}", error) from None
+            raise kube_error(
+                f"creating Lease {namespace}/{body['metadata']['name']}", error, self.timeout[1]
+            ) from None
 
     def replace_lease(self, namespace: str, body: dict[str, Any]) -> None:
         name = body["metadata"]["name"]
         try:
             self.coordination.replace_namespaced_lease(name, namespace, body, _request_timeout=self.timeout)  # type: ignore[arg-type]
         except Exception as error:
-            raise _error(f"updating Lease {namespace}/{name}", error) from None
+            raise kube_error(f"updating Lease {namespace}/{name}", error, self.timeout[1]) from None
 
     def create_event(self, namespace: str, body: dict[str, Any]) -> None:
         try:
             self.core.create_namespaced_event(namespace, body, _request_timeout=self.timeout)  # type: ignore[arg-type]
         except Exception as error:
-            raise _error(f"creating an Event in {namespace}", error) from None
+            raise kube_error(f"creating an Event in {namespace}", error, self.timeout[1]) from None

@@ -23,6 +23,7 @@ import yaml
 
 from ..errors import DawgError
 from .crd import GROUP, PLURAL, VERSION, DashboardResource
+from .kube import REQUEST_TIMEOUT, kube_error
 from .schema import is_dashboard_group, load_resource
 
 log = logging.getLogger("dawg.sync")
@@ -204,9 +205,35 @@ class ClusterSource:
     apiserver/pkg/storage/etcd3/errors.go) restarts that namespace's listing from the
     start, up to `RELISTS` times, instead of losing the pass; objects of the dropped
     pages are not kept, so the result is one consistent listing per namespace.
+
+    Every call has a client-side timeout, as the controller's calls do (`kube`): the
+    client's api_client.py `ApiClient.call_api` hands `_request_timeout` to
+    rest.py `RESTClientObject.request`, which makes a number a total
+    `urllib3.Timeout` and a (connect, read) pair `Timeout(connect=, read=)`; without
+    one a read waits forever. A server, or a proxy, that takes the request and never
+    answers would then hold a `dawg sync` pass, or the controller's full pass and with
+    it every other CR, until the liveness probe kills the pod. Connecting gives up
+    after `request_timeout` (5 s, as the Lease calls). A status patch, one small
+    object, also waits `request_timeout` for its answer; urllib3 does not retry a
+    PATCH (not in urllib3/util/retry.py `Retry.DEFAULT_ALLOWED_METHODS`), so it fails
+    after 5 s and counts as a status failure, the dashboard already written. A list
+    page waits `list_timeout` (65 s): up to 500 whole objects read from etcd may
+    legitimately take long, and kube-apiserver answers such a request itself, 504
+    Timeout, at its own deadline (apiserver/pkg/server/filters/timeout.go
+    `WithTimeoutForNonLongRunningRequests`; `--request-timeout`, 60 s by default,
+    apiserver/pkg/server/config.go `NewConfig`). Waiting a little past it means a slow
+    but working API server is never cut short, and its own answer is what the pass
+    reports; the client gives up only when nothing answers at all. The read timeout
+    bounds each wait for bytes, not the whole transfer, so a large page still arriving
+    is never cut. urllib3 retries a GET whose read timed out 3 times (`Retry.DEFAULT`,
+    used since the client sets no `retries`), so a silent page fails after at most
+    4 x `list_timeout`. Either way the failure is a `KubeError` naming the scope or the
+    CR: a failed listing fails the pass before anything is synced or pruned.
     """
 
     RELISTS = 3
+    LIST_TIMEOUT = 65.0
+    """Seconds to wait for a list page: past kube-apiserver's own 60 s request deadline."""
 
     def __init__(
         self,
@@ -214,11 +241,14 @@ class ClusterSource:
         namespaces: list[str] | None = None,
         label_selector: str | None = None,
         exclude_namespaces: list[str] | None = None,
+        request_timeout: float = REQUEST_TIMEOUT,
+        list_timeout: float = LIST_TIMEOUT,
     ) -> None:
         self.api = api  # kubernetes.client.CustomObjectsApi
         self.namespaces = namespaces or []
         self.label_selector = label_selector or ""
         self.exclude_namespaces = frozenset(exclude_namespaces or ())
+        self.request_timeout, self.list_timeout = request_timeout, list_timeout
         self.relists = 0
         """How many listings restarted after a 410 (for the tests and the metrics)."""
         self.resource_version = ""
@@ -243,24 +273,18 @@ class ClusterSource:
         return [], []
 
     def list(self) -> list[DashboardResource]:
-        from kubernetes.client.exceptions import ApiException
-
         resources: list[DashboardResource] = []
         scopes: list[str | None] = list(self.namespaces) or [None]
-        try:
-            for namespace in scopes:
-                resources += self.list_scope(namespace)
-        except ApiException as error:
-            raise DawgError(
-                f"listing Dashboard resources failed: HTTP {error.status} {error.reason}"
-            ) from None
-        except OSError as error:
-            raise DawgError(f"listing Dashboard resources failed: {error}") from None
+        for namespace in scopes:
+            resources += self.list_scope(namespace)
         return [r for r in resources if r.namespace not in self.exclude_namespaces]
 
     def list_scope(self, namespace: str | None) -> builtins.list[DashboardResource]:
+        """One namespace's Dashboards (None: all namespaces); a KubeError naming it if that fails."""
         from kubernetes.client.exceptions import ApiException
+        from urllib3.exceptions import HTTPError
 
+        where = f"namespace {namespace}" if namespace else "all namespaces"
         attempt = 0
         while True:
             items: Any = []
@@ -274,15 +298,21 @@ class ClusterSource:
                     token = metadata.get("continue")
                     if not token:
                         return [load_resource(item) for item in items]
-            except ApiException as error:
-                if error.status != 410 or token is None or attempt >= self.RELISTS:
-                    raise
+            except (ApiException, HTTPError, OSError) as error:  # urllib3's errors are not OSErrors
+                what = f"listing Dashboard resources in {where} failed"
+                failure = kube_error(what, error, self.list_timeout)
+                if failure.status != 410 or token is None or attempt >= self.RELISTS:
+                    raise failure from None
                 attempt += 1
                 self.relists += 1
-                log.info("continue token expired (410) listing %s; listing again", namespace or "all")
+                log.info("continue token expired (410) listing %s; listing again", where)
 
     def _page(self, namespace: str | None, token: str | None) -> Any:
-        kwargs: dict[str, Any] = {"limit": 500, "label_selector": self.label_selector}
+        kwargs: dict[str, Any] = {
+            "limit": 500,
+            "label_selector": self.label_selector,
+            "_request_timeout": (self.request_timeout, self.list_timeout),
+        }
         if token:
             kwargs["_continue"] = token
         if namespace is None:
@@ -290,20 +320,21 @@ class ClusterSource:
         return self.api.list_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL, **kwargs)
 
     def patch_status(self, resource: DashboardResource, status: dict[str, Any]) -> None:
-        from kubernetes.client.exceptions import ApiException
-
         try:
             self.api.patch_namespaced_custom_object_status(
-                GROUP, VERSION, resource.namespace, PLURAL, resource.name, {"status": status}
+                GROUP,
+                VERSION,
+                resource.namespace,
+                PLURAL,
+                resource.name,
+                {"status": status},
+                _request_timeout=(self.request_timeout, self.request_timeout),
             )
-        except ApiException as error:
-            if error.status == 404:
-                return  # deleted during the pass; its dashboard is pruned next time
-            raise DawgError(
-                f"{resource.key}: status update failed: HTTP {error.status} {error.reason}"
-            ) from None
         except Exception as error:  # urllib3 connection errors are not OSErrors
-            raise DawgError(f"{resource.key}: status update failed: {type(error).__name__}") from None
+            failure = kube_error(f"{resource.key}: status update failed", error, self.request_timeout)
+            if failure.status == 404:
+                return  # deleted during the pass; its dashboard is pruned next time
+            raise failure from None
 
 
 def api_client(kubeconfig: str | None) -> Any:
