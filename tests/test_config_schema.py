@@ -206,7 +206,7 @@ def test_the_runtime_checks_config_before_it_compiles_or_runs(
         runtime.run(artifact, "app_nam: web\n")
     assert caught.value.exit_code == 1
     assert caught.value.problems == [
-        'config: unknown field "app_nam" (known fields: app_name)',
+        'config: unknown field "app_nam" (known fields: app_name, datasource)',
         'config: field "app_name" is required',
     ]
     # Nothing was compiled, let alone run: the generator never saw the bad config.

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from dawg_provider import Artifact, ConfigInvalid, GeneratorFailed, Runtime
+from dawg_provider.render import check_model
 from dawg_provider.wasm.config_schema import SECTION
 from dawg_provider.wasm.sections import without_custom_section
 
@@ -18,7 +19,6 @@ def unchecked(examples: dict[str, Artifact]) -> dict[str, Artifact]:
     return {
         name: Artifact.from_bytes(artifact.source, without_custom_section(artifact.wasm, SECTION))
         for name, artifact in examples.items()
-        if name in ("deployment", "simple", "service")
     }
 
 
@@ -113,6 +113,61 @@ def test_example_configs_render(
         assert runtime.run(artifact, example_configs[name]).dashboard["panels"]
 
 
+def sources(dashboard: dict[str, Any]) -> list[Any]:
+    """Every data source reference of the panels with queries and of their queries."""
+    found = []
+    for panel in panels(dashboard):
+        if panel.get("targets"):
+            found.append(panel.get("datasource"))
+            found += [target.get("datasource") for target in panel["targets"]]
+    return found
+
+
+def datasource_variables(dashboard: dict[str, Any]) -> list[dict[str, Any]]:
+    return [v for v in dashboard.get("templating", {}).get("list", []) if v.get("type") == "datasource"]
+
+
+def test_every_example_dashboard_is_clean_under_our_own_model_check(
+    runtime: Runtime, examples: dict[str, Artifact], example_configs: dict[str, bytes]
+) -> None:
+    # Our examples are what people copy: no finding of the check every adapter applies
+    # (render.check_model), and none of the runtime's own repairs either.
+    assert set(examples) == {"deployment", "simple", "service", "python-service", "js-network"}
+    for name, artifact in examples.items():
+        result = runtime.run(artifact, example_configs[name])
+        assert check_model(name, result.dashboard) == (), name
+        assert result.warnings == (), name
+        # Each names its data source the way Grafana saves a data source variable.
+        (variable,) = datasource_variables(result.dashboard)
+        assert (variable["name"], variable["query"]) == ("datasource", "prometheus"), name
+        refs = sources(result.dashboard)
+        assert refs and all(ref == {"type": "prometheus", "uid": "${datasource}"} for ref in refs), name
+
+
+@pytest.mark.parametrize(
+    ("name", "config"),
+    [
+        ("deployment", "namespace: shop\nname: api\n"),
+        ("simple", "app_name: web\n"),
+        ("service", "service: web\njob: shop/web\n"),
+        ("python-service", "service: web\njob: shop/web\n"),
+        ("js-network", "app_name: web\n"),
+    ],
+)
+def test_a_configured_datasource_uid_replaces_the_variable(
+    runtime: Runtime, examples: dict[str, Artifact], name: str, config: str
+) -> None:
+    dashboard = runtime.run(examples[name], config + "datasource: prom-EU_2\n").dashboard
+    assert check_model(name, dashboard) == ()
+    assert datasource_variables(dashboard) == []  # nothing left to pick
+    refs = sources(dashboard)
+    assert refs and all(ref == {"type": "prometheus", "uid": "prom-EU_2"} for ref in refs)
+    # A JSON config names it too, and the longest uid Grafana accepts (40) is taken.
+    fields = {**dict(line.split(": ") for line in config.splitlines()), "datasource": "u" * 40}
+    dashboard = runtime.run(examples[name], json.dumps(fields)).dashboard
+    assert {ref["uid"] for ref in sources(dashboard)} == {"u" * 40}
+
+
 BAD_CONFIGS = [
     ("deployment", "", 'field "namespace" is required'),
     ("deployment", "namespace: shop\n", 'field "name" is required'),
@@ -131,6 +186,34 @@ BAD_CONFIGS = [
     ("service", "service: web\njob: j\nport: 80\n", 'unknown field "port"'),
     ("service", 'service: "web" extra\njob: j\n', "unexpected text after the closing quote"),
 ]
+# A data source uid goes into the dashboard's JSON as it is: a hostile one must not break
+# out of its string, and the generators take only what Grafana's ValidateUID accepts.
+HOSTILE_UIDS = ['"x\\"}],\\"panels\\":[]"', '"a b"', "u" * 41, "'$datasource'"]
+REQUIRED = {
+    "simple": "app_name: web\n",
+    "service": "service: web\njob: j\n",
+    "python-service": "service: web\njob: j\n",
+    "js-network": "app_name: web\n",
+}
+
+
+@pytest.mark.parametrize("uid", HOSTILE_UIDS)
+@pytest.mark.parametrize("name", sorted(REQUIRED))
+def test_a_datasource_uid_grafana_would_refuse_is_refused(
+    runtime: Runtime,
+    examples: dict[str, Artifact],
+    unchecked: dict[str, Artifact],
+    name: str,
+    uid: str,
+) -> None:
+    config = f"{REQUIRED[name]}datasource: {uid}\n"
+    with pytest.raises(GeneratorFailed) as caught:
+        runtime.run(unchecked[name], config)  # the generator's own check
+    assert caught.value.exit_code == 1
+    assert "datasource" in caught.value.stderr and "must be a Grafana uid" in caught.value.stderr
+    with pytest.raises(ConfigInvalid) as refused:
+        runtime.run(examples[name], config)  # the schema, before the generator runs
+    assert any('field "datasource"' in problem for problem in refused.value.problems)
 
 
 @pytest.mark.parametrize(("name", "config", "message"), BAD_CONFIGS)

@@ -169,7 +169,9 @@ def test_failures_are_isolated_with_the_right_reason(
     }
     assert summary.failed
     bad = k8s.get("apps", "bad-config")
-    assert 'unknown field "colour" (known fields: app_name)' in condition(bad, "Synced")["message"]
+    assert (
+        'unknown field "colour" (known fields: app_name, datasource)' in condition(bad, "Synced")["message"]
+    )
     # Refused by the schema in the generator's bytes, before the generator ran.
     assert "config does not match the generator's config schema" in condition(bad, "Synced")["message"]
     assert condition(bad, "Ready")["status"] == "False"

@@ -2,11 +2,22 @@
 // with componentize-js (no AOT: that mode downloads at build time).
 //
 // Config: flat YAML `key: value` lines or a JSON object; `app_name` (required),
-// `interface` (optional, a network device name). Dashboard: a row "Overview" and
-// "Network Received" / "Network Transmitted" timeseries in bits per second.
+// `interface` (optional, a network device name), `datasource` (optional, the uid of a
+// Prometheus data source). Dashboard: a row "Overview" and "Network Received" /
+// "Network Transmitted" timeseries in bits per second.
+//
+// Every panel and query names its data source, as Grafana itself saves them: without a
+// configured uid, a dashboard variable of type "datasource" whose query is the plugin id
+// (grafana/grafana public/app/features/dashboard-scene/serialization/
+// sceneVariablesSetToVariables.ts, the DataSourceVariable branch; docs/sources/dashboards/
+// variables/add-template-variables, "Add a data source variable"), referred to as
+// {"type": "prometheus", "uid": "${datasource}"} (public/app/features/plugins/datasource_srv.ts:
+// getInstanceSettings and getList resolve a `$`-uid through the variable). A configured uid
+// must be one Grafana accepts (pkg/util/shortid_generator.go, ValidateUID).
 
-const FIELDS = ["app_name", "interface"];
+const FIELDS = ["app_name", "interface", "datasource"];
 const NAME = /^[A-Za-z0-9._:-]{1,128}$/;
+const UID = /^[A-Za-z0-9_-]{1,40}$/;
 
 function parse(config) {
   const text = config.trim();
@@ -45,25 +56,32 @@ function check(fields) {
     const value = fields[key];
     if (value === undefined) continue;
     if (typeof value !== "string") throw `config: field "${key}" must be a string, got ${typeof value}`;
-    if (!NAME.test(value)) throw `config: field "${key}" may contain only letters, digits, '.', '_', ':' and '-'`;
+    if (key === "datasource") {
+      if (!UID.test(value)) throw `config: field "datasource" must be a Grafana uid: 1 to 40 letters, digits, '-' and '_'`;
+    } else if (!NAME.test(value)) throw `config: field "${key}" may contain only letters, digits, '.', '_', ':' and '-'`;
   }
 }
 
-function panel(id, title, metric, fields, y) {
+function panel(id, title, metric, fields, y, datasource) {
   const device = fields.interface ? `, device="${fields.interface}"` : "";
   return {
     id,
     type: "timeseries",
     title,
+    datasource,
     gridPos: { h: 8, w: 12, x: id % 2 === 0 ? 0 : 12, y },
     fieldConfig: { defaults: { unit: "bps" }, overrides: [] },
-    targets: [{ refId: "A", expr: `rate(${metric}{job="${fields.app_name}"${device}}[$__rate_interval]) * 8`, legendFormat: "{{instance}} {{device}}" }],
+    targets: [{ refId: "A", datasource, expr: `rate(${metric}{job="${fields.app_name}"${device}}[$__rate_interval]) * 8`, legendFormat: "{{instance}} {{device}}" }],
   };
 }
 
 export function generate(config) {
   const fields = parse(config);
   check(fields);
+  const datasource = { type: "prometheus", uid: fields.datasource || "${datasource}" };
+  const variables = fields.datasource
+    ? []
+    : [{ name: "datasource", label: "Data source", type: "datasource", query: "prometheus", current: {}, hide: 0 }];
   const dashboard = {
     title: `${fields.app_name} network`,
     tags: ["app", "network", "javascript"],
@@ -74,10 +92,10 @@ export function generate(config) {
     time: { from: "now-1h", to: "now" },
     panels: [
       { id: 1, type: "row", title: "Overview", collapsed: false, panels: [], gridPos: { h: 1, w: 24, x: 0, y: 0 } },
-      panel(2, "Network Received", "node_network_receive_bytes_total", fields, 1),
-      panel(3, "Network Transmitted", "node_network_transmit_bytes_total", fields, 1),
+      panel(2, "Network Received", "node_network_receive_bytes_total", fields, 1, datasource),
+      panel(3, "Network Transmitted", "node_network_transmit_bytes_total", fields, 1, datasource),
     ],
-    templating: { list: [] },
+    templating: { list: variables },
     annotations: { list: [] },
   };
   return JSON.stringify(dashboard);

@@ -1,10 +1,21 @@
 /*
  * service: a DAWG generator (contract v1) written in C, built with `zig cc`.
  *
- * stdin:  config, YAML or JSON: `service` and `job` (required), `title` (optional).
+ * stdin:  config, YAML or JSON: `service` and `job` (required), `title` and
+ *         `datasource` (the uid of a Prometheus data source) optional.
  * stdout: a RED dashboard for an HTTP service: request rate, error ratio and
  *         latency p50/p90/p99 from a Prometheus histogram.
  * stderr: one line explaining a rejected config; exit code 1.
+ *
+ * Every panel and query names its data source, as Grafana itself saves them: without a
+ * configured uid, a dashboard variable of type "datasource" whose query is the plugin id
+ * (grafana/grafana public/app/features/dashboard-scene/serialization/
+ * sceneVariablesSetToVariables.ts, the DataSourceVariable branch; docs/sources/dashboards/
+ * variables/add-template-variables, "Add a data source variable"), referred to as
+ * {"type":"prometheus","uid":"${datasource}"} (public/app/features/plugins/datasource_srv.ts:
+ * getInstanceSettings and getList resolve a `$`-uid through the variable). A configured
+ * uid must be one Grafana accepts (pkg/util/shortid_generator.go, ValidateUID: 1 to 40 of
+ * letters, digits, '-' and '_'), so it goes into the JSON unescaped.
  */
 #include <ctype.h>
 #include <stdarg.h>
@@ -29,6 +40,7 @@ static struct field fields[] = {
     {"service", 1, 0, ""},
     {"job", 1, 0, ""},
     {"title", 0, 0, ""},
+    {"datasource", 0, 0, ""},
 };
 #define NFIELDS (sizeof fields / sizeof fields[0])
 
@@ -117,7 +129,7 @@ static void set_field(char *key, char *raw) {
         strcpy(fields[i].value, value);
         return;
     }
-    fail("unknown field \"%s\" (known fields: service, job, title)", key);
+    fail("unknown field \"%s\" (known fields: service, job, title, datasource)", key);
 }
 
 static void parse_pair(char *item) {
@@ -188,15 +200,27 @@ static int valid_name(const char *s, const char *extra) {
 
 static int panel_id = 0;
 
+/* The configured uid, or the dashboard variable's (see the top of this file). */
+static const char *datasource_uid = "${datasource}";
+
+static void datasource(void) {
+    printf("\"datasource\":{\"type\":\"prometheus\",\"uid\":\"%s\"}", datasource_uid);
+}
+
 static void timeseries(const char *title, const char *unit, int x, int y, int w,
                        const char **exprs, const char **legends, int n) {
-    printf(",{\"id\":%d,\"type\":\"timeseries\",\"title\":\"%s\",\"gridPos\":{\"h\":8,\"w\":%d,\"x\":%d,\"y\":%d},"
+    printf(",{\"id\":%d,\"type\":\"timeseries\",\"title\":\"%s\",", ++panel_id, title);
+    datasource();
+    printf(",\"gridPos\":{\"h\":8,\"w\":%d,\"x\":%d,\"y\":%d},"
            "\"fieldConfig\":{\"defaults\":{\"unit\":\"%s\",\"custom\":{\"fillOpacity\":10}},\"overrides\":[]},"
            "\"options\":{\"legend\":{\"displayMode\":\"list\",\"placement\":\"bottom\",\"showLegend\":true},"
            "\"tooltip\":{\"mode\":\"multi\",\"sort\":\"none\"}},\"targets\":[",
-           ++panel_id, title, w, x, y, unit);
-    for (int i = 0; i < n; i++)
-        printf("%s{\"refId\":\"%c\",\"expr\":\"%s\",\"legendFormat\":\"%s\"}", i ? "," : "", 'A' + i, exprs[i], legends[i]);
+           w, x, y, unit);
+    for (int i = 0; i < n; i++) {
+        printf("%s{\"refId\":\"%c\",", i ? "," : "", 'A' + i);
+        datasource();
+        printf(",\"expr\":\"%s\",\"legendFormat\":\"%s\"}", exprs[i], legends[i]);
+    }
     printf("]}");
 }
 
@@ -214,6 +238,11 @@ int main(void) {
     if (!valid_name(job, "-_.:/")) fail("field \"job\" may contain only letters, digits, '-', '_', '.', ':' and '/', got \"%s\"", job);
     for (const char *c = fields[2].value; *c; c++)
         if (*c == '"' || *c == '\\' || (unsigned char)*c < 0x20) fail("field \"title\" may not contain quotes, backslashes or control characters");
+    if (fields[3].value[0]) {
+        if (strlen(fields[3].value) > 40 || !valid_name(fields[3].value, "-_"))
+            fail("field \"datasource\" must be a Grafana uid: 1 to 40 letters, digits, '-' and '_'");
+        datasource_uid = fields[3].value;
+    }
 
     char sel[512], rate[1024], errors[1024], ratio[2200], q[3][1024];
     snprintf(sel, sizeof sel, "job=\\\"%s\\\", service=\\\"%s\\\"", job, service);
@@ -241,6 +270,10 @@ int main(void) {
     timeseries("Error ratio", "percentunit", 12, 1, 12, err_expr, err_legend, 1);
     const char *lat_expr[] = {q[0], q[1], q[2]}, *lat_legend[] = {"p50", "p90", "p99"};
     timeseries("Latency", "s", 0, 9, 24, lat_expr, lat_legend, 3);
-    printf("],\"templating\":{\"list\":[]},\"annotations\":{\"list\":[]}}\n");
+    printf("],\"templating\":{\"list\":[");
+    if (!fields[3].value[0])
+        printf("{\"name\":\"datasource\",\"label\":\"Data source\",\"type\":\"datasource\","
+               "\"query\":\"prometheus\",\"current\":{},\"hide\":0}");
+    printf("]},\"annotations\":{\"list\":[]}}\n");
     return fflush(stdout) == 0 ? 0 : 2;
 }

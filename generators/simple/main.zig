@@ -1,9 +1,20 @@
 //! simple: a DAWG generator (contract v1) written in Zig.
 //!
-//! stdin:  config, YAML or JSON, with one field: `app_name` (required).
+//! stdin:  config, YAML or JSON: `app_name` (required), `datasource` (optional, the uid
+//!         of a Prometheus data source).
 //! stdout: a dashboard with a row "Overview" and a "Network Received" timeseries
 //!         panel (bits per second from node_exporter) for that app.
 //! stderr: one line explaining a rejected config; exit code 1.
+//!
+//! The panel and its query name their data source, as Grafana itself saves them: without
+//! a configured uid, a dashboard variable of type "datasource" whose query is the plugin
+//! id (grafana/grafana public/app/features/dashboard-scene/serialization/
+//! sceneVariablesSetToVariables.ts, the DataSourceVariable branch; docs/sources/dashboards/
+//! variables/add-template-variables, "Add a data source variable"), referred to as
+//! `{"type":"prometheus","uid":"${datasource}"}` (public/app/features/plugins/
+//! datasource_srv.ts, getInstanceSettings and getList resolve a `$`-uid through the
+//! variable). A configured uid must be one Grafana accepts (pkg/util/shortid_generator.go,
+//! ValidateUID: 1 to 40 of letters, digits, '-' and '_'), so it needs no escaping here.
 //!
 //! It talks to WASI directly (fd_read / fd_write) and uses fixed buffers, so it
 //! needs no allocator and stays ~10 KB.
@@ -14,6 +25,8 @@ const mem = std.mem;
 
 const max_config = 64 * 1024;
 const max_name = 128;
+const max_uid = 40;
+const known_fields = "app_name, datasource";
 
 var config_buf: [max_config]u8 = undefined;
 var out_buf: [16 * 1024]u8 = undefined;
@@ -23,19 +36,23 @@ var err_buf: [512]u8 = undefined;
 pub fn main() u8 {
     const config = readStdin() orelse return fail("config: larger than 64 KiB", .{});
     var app_name: ?[]const u8 = null;
+    var datasource: ?[]const u8 = null;
     var items = Items.init(config);
     while (items.next()) |item| {
         switch (item) {
             .failure => |why| return fail("config: {s}", .{why}),
             .pair => |pair| {
-                if (!mem.eql(u8, pair.key, "app_name")) {
-                    return fail("config: unknown field \"{s}\" (known fields: app_name)", .{pair.key});
-                }
-                if (app_name != null) return fail("config: field \"app_name\" is given twice", .{});
+                const slot: *?[]const u8 = if (mem.eql(u8, pair.key, "app_name"))
+                    &app_name
+                else if (mem.eql(u8, pair.key, "datasource"))
+                    &datasource
+                else
+                    return fail("config: unknown field \"{s}\" (known fields: " ++ known_fields ++ ")", .{pair.key});
+                if (slot.* != null) return fail("config: field \"{s}\" is given twice", .{pair.key});
                 switch (pair.value) {
                     .null => {},
-                    .string => |s| app_name = s,
-                    else => return fail("config: field \"app_name\" must be a string, got {s} (quote it if you meant the text)", .{@tagName(pair.value)}),
+                    .string => |s| slot.* = s,
+                    else => return fail("config: field \"{s}\" must be a string, got {s} (quote it if you meant the text)", .{ pair.key, @tagName(pair.value) }),
                 }
             },
         }
@@ -47,6 +64,12 @@ pub fn main() u8 {
             return fail("config: field \"app_name\" may contain only letters, digits, '-', '_', '.' and ':', got \"{s}\"", .{name});
         }
     }
+    if (datasource) |uid| {
+        var valid = uid.len > 0 and uid.len <= max_uid;
+        for (uid) |c| valid = valid and (std.ascii.isAlphanumeric(c) or c == '-' or c == '_');
+        if (!valid) return fail("config: field \"datasource\" must be a Grafana uid: 1 to 40 letters, digits, '-' and '_'", .{});
+    }
+    const uid = datasource orelse "${datasource}";
     emit("{\"title\":\"");
     emit(name);
     emit("\",\"description\":\"Network traffic of ");
@@ -56,16 +79,30 @@ pub fn main() u8 {
         "\"refresh\":\"30s\",\"time\":{\"from\":\"now-1h\",\"to\":\"now\"},\"panels\":[" ++
         "{\"id\":1,\"type\":\"row\",\"title\":\"Overview\",\"collapsed\":false,\"panels\":[]," ++
         "\"gridPos\":{\"h\":1,\"w\":24,\"x\":0,\"y\":0}}," ++
-        "{\"id\":2,\"type\":\"timeseries\",\"title\":\"Network Received\"," ++
-        "\"gridPos\":{\"h\":8,\"w\":24,\"x\":0,\"y\":1}," ++
+        "{\"id\":2,\"type\":\"timeseries\",\"title\":\"Network Received\",\"datasource\":");
+    emitSource(uid);
+    emit(",\"gridPos\":{\"h\":8,\"w\":24,\"x\":0,\"y\":1}," ++
         "\"fieldConfig\":{\"defaults\":{\"unit\":\"bps\"},\"overrides\":[]}," ++
         "\"options\":{\"legend\":{\"displayMode\":\"list\",\"placement\":\"bottom\",\"showLegend\":true}}," ++
-        "\"targets\":[{\"refId\":\"A\",\"expr\":\"rate(node_network_receive_bytes_total{job=\\\"");
+        "\"targets\":[{\"refId\":\"A\",\"datasource\":");
+    emitSource(uid);
+    emit(",\"expr\":\"rate(node_network_receive_bytes_total{job=\\\"");
     emit(name);
     emit("\\\"}[$__rate_interval]) * 8\",\"legendFormat\":\"{{instance}} {{device}}\"}]}]," ++
-        "\"templating\":{\"list\":[]},\"annotations\":{\"list\":[]}}\n");
+        "\"templating\":{\"list\":[");
+    if (datasource == null) {
+        emit("{\"name\":\"datasource\",\"label\":\"Data source\",\"type\":\"datasource\"," ++
+            "\"query\":\"prometheus\",\"current\":{},\"hide\":0}");
+    }
+    emit("]},\"annotations\":{\"list\":[]}}\n");
     if (!writeAll(1, out_buf[0..out_len])) return 2;
     return 0;
+}
+
+fn emitSource(uid: []const u8) void {
+    emit("{\"type\":\"prometheus\",\"uid\":\"");
+    emit(uid);
+    emit("\"}");
 }
 
 fn emit(text: []const u8) void {
