@@ -437,7 +437,16 @@ class KubernetesStandIn:
         if method == "GET":
             return 200, copy.deepcopy(current)
         if method == "PUT":
-            if (obj.get("metadata") or {}).get("resourceVersion") != current["metadata"]["resourceVersion"]:
+            sent = (obj.get("metadata") or {}).get("resourceVersion")
+            if not sent and plural == LEASES:
+                # registry/generic/registry/store.go `Update`: no resourceVersion and a strategy
+                # without AllowUnconditionalUpdate (pkg/registry/coordination/lease/strategy.go
+                # returns false) is 422 "must be specified for an update", not 409.
+                message = f'{plural} "{name}" is invalid: metadata.resourceVersion: Invalid value: 0: '
+                return 422, status_object(
+                    422, "Invalid", message + "must be specified for an update", name, plural
+                )
+            if sent != current["metadata"]["resourceVersion"]:
                 message = f'Operation cannot be fulfilled on {plural} "{name}": {CONFLICT}'
                 return 409, status_object(409, "Conflict", message, name, plural)
             obj["metadata"].update(namespace=namespace, resourceVersion=self._bump())

@@ -63,7 +63,13 @@ def controller(
     lease_api = lease_api or kube
     elector_ = LeaderElector(lease_api, "dawg", "dawg-all", identity, *lease) if elector else None
     return Controller(
-        kube, ClusterSource(client_api(k8s)), make_job, elector=elector_, resync=3600, watch_timeout=30
+        kube,
+        ClusterSource(client_api(k8s)),
+        make_job,
+        elector=elector_,
+        resync=3600,
+        watch_timeout=30,
+        wind_down=connection.health.wind_down,  # as command.run_controller wires it
     )
 
 
@@ -134,20 +140,23 @@ def test_a_watch_dropped_with_410_relists(
 
 
 class Recording(GrafanaClient):
-    """Records when each replica's Grafana writes start and end. With `answer_delay`, the
-    answer comes back that long after Grafana stored the dashboard (a slow network): the
-    new version is visible in Grafana while the writer is still waiting."""
+    """Records when each replica's Grafana write attempts start and end: every mutating
+    exchange (dashboards, folders, deletes, the owner's lease mark), each retry apart.
+    With `answer_delay`, the answer comes back that long after Grafana acted on it (a slow
+    network): the change is visible in Grafana while the writer is still waiting."""
 
     writes: ClassVar[list[tuple[str, float, float]]] = []
     replica = ""
     answer_delay = 0.0
 
-    def save_dashboard(self, *args: Any, **kwargs: Any) -> Any:
+    def _send(self, method: str, path: str, what: str, **kwargs: Any) -> Any:
+        if method == "GET":
+            return super()._send(method, path, what, **kwargs)
         started = time.monotonic()
         try:
-            saved = super().save_dashboard(*args, **kwargs)
+            answer = super()._send(method, path, what, **kwargs)
             time.sleep(self.answer_delay)
-            return saved
+            return answer
         finally:
             Recording.writes.append((self.replica, started, time.monotonic()))
 
@@ -191,7 +200,8 @@ def test_two_replicas_never_write_at_once(
         k8s.set_spec("apps", "d3", simple(example_wasm, "by-b"))
         wait_for(lambda: history(grafana, uids[3]) == 2)
     finally:
-        assert b.shutdown(10) and a.shutdown(10)
+        b_ended, a_ended = b.shutdown(10), a.shutdown(10)
+    assert b_ended and a_ended
     writers = [w for w, _, _ in Recording.writes]
     assert set(writers) == {"a", "b"} and writers[-1] == "b"
     assert_never_at_once(Recording.writes)
@@ -218,57 +228,77 @@ class LeaseSpy:
         self.written.append((body["spec"]["holderIdentity"], time.monotonic()))
 
 
-def test_a_clean_shutdown_hands_over_at_once_after_the_write_in_flight(
+def test_a_clean_shutdown_renews_until_its_slow_write_ends_then_hands_over(
     k8s: KubernetesStandIn, grafana: GrafanaStandIn, renderer: Renderer, example_wasm: dict[str, Path]
 ) -> None:
-    """SIGTERM in a rolling update: the leader waits for its write in flight (its answer is
-    slow), only then empties the Lease, and b leads at once, though the Lease lasts 30 s
-    (client-go leaderelection.go `release` with ReleaseOnCancel)."""
-    replicas = recording(0.8)
+    """SIGTERM in a rolling update, with a write whose answer takes longer than the Lease
+    lasts (3 s vs 1 s): the leader keeps renewing while it waits, so b cannot lead beside
+    it (controller-runtime pkg/manager/internal.go `engageStopProcedure` cancels leader
+    election only after the runnables stopped); then it empties the Lease and b leads at
+    once (client-go leaderelection.go `release`)."""
+    replicas = recording(3.0)
     uids = populate(k8s, example_wasm, 3)
-    long_lease = (30.0, 20.0, 0.1)
     spy = LeaseSpy(Kube(api_client(k8s)))
-    a = controller(k8s, grafana, renderer, replicas["a"], True, "a", long_lease, spy)
+    a = controller(k8s, grafana, renderer, replicas["a"], True, "a", lease_api=spy)
     run(a)
     wait_for(lambda: a.elector is not None and a.elector.is_leader())
-    b = controller(k8s, grafana, renderer, replicas["b"], True, "b", long_lease)
+    b = controller(k8s, grafana, renderer, replicas["b"], True, "b")
     run(b)
+    ended: list[bool] = []
     try:
-        wait_for(lambda: all(history(grafana, uid) == 1 for uid in uids))
+        wait_for(lambda: all(history(grafana, uid) == 1 for uid in uids), timeout=60)
+        wait_for(lambda: a.passes >= 1, timeout=30)  # every first write answered
         k8s.set_spec("apps", "d1", simple(example_wasm, "last-by-a"))
-        wait_for(lambda: history(grafana, uids[1]) == 2)  # stored; a waits for the answer
-        assert a.shutdown(10)
-        released = [at for holder, at in spy.written if holder == ""]
-        assert len(released) == 1
-        assert all(end <= released[0] for who, _, end in Recording.writes if who == "a")
+        wait_for(lambda: history(grafana, uids[1]) == 2)  # stored; a waits 3 s for the answer
+        sigterm = threading.Thread(target=lambda: ended.append(a.shutdown(10)))
+        sigterm.start()
         k8s.set_spec("apps", "d2", simple(example_wasm, "first-by-b"))
-        took = wait_for(lambda: history(grafana, uids[2]) == 2, timeout=10)  # far under 30 s
-        assert took < 10
+        wait_for(lambda: history(grafana, uids[2]) == 2, timeout=30)
+        sigterm.join()
     finally:
-        assert b.shutdown(10)
-    assert Recording.writes[-1][0] == "b"
+        a.shutdown(10)
+        b.shutdown(10)
+    assert ended == [True]
+    released = [at for holder, at in spy.written if holder == ""]
+    assert len(released) == 1
+    assert all(end <= released[0] for who, _, end in Recording.writes if who == "a")
+    assert all(start >= released[0] for who, start, _ in Recording.writes if who == "b")
+    assert any(who == "b" for who, _, _ in Recording.writes)
     assert_never_at_once(Recording.writes)
 
 
-def test_a_shutdown_whose_write_does_not_end_keeps_the_lease(
+def test_a_shutdown_whose_write_does_not_end_keeps_renewing_the_lease(
     k8s: KubernetesStandIn, grafana: GrafanaStandIn, renderer: Renderer, example_wasm: dict[str, Path]
 ) -> None:
-    """A write still waiting at the end of the grace: releasing would let another replica
-    write beside it, so the Lease is kept and expires on its own."""
+    """A write still waiting at the end of the grace: releasing, or merely no longer
+    renewing, would let b write beside it. The Lease stays a's and renewed (the process
+    then exits, `stopsignal.run_until_stopped`, and the Lease expires); once the write has
+    ended a later shutdown releases it."""
     replicas = recording(3.0)
     populate(k8s, example_wasm, 1)
-    a = controller(k8s, grafana, renderer, replicas["a"], True, "a", (30.0, 20.0, 0.1))
+    a = controller(k8s, grafana, renderer, replicas["a"], True, "a")
     run(a)
+    wait_for(lambda: a.elector is not None and a.elector.is_leader())
+    b = controller(k8s, grafana, renderer, replicas["b"], True, "b")
+    run(b)
     try:
-        wait_for(lambda: history(grafana, default_uid_of(k8s, "d0")) == 1)  # stored; answer 3 s away
-        ended = len(Recording.writes)  # the pass's lease mark in Grafana, written before d0
+        wait_for(lambda: a.passes >= 1, timeout=30)
+        k8s.set_spec("apps", "d0", simple(example_wasm, "slow"))
+        wait_for(lambda: history(grafana, default_uid_of(k8s, "d0")) == 2)  # stored; answer 3 s away
+        in_flight = len(Recording.writes)
         assert a.shutdown(0.5) is False
-        lease = k8s.get("dawg", "dawg-all", "leases")
-        assert lease["spec"]["holderIdentity"] == "a"  # kept: expires on its own
-        assert len(Recording.writes) == ended  # d0's write had indeed not ended
+        renewed = k8s.get("dawg", "dawg-all", "leases")["spec"]["renewTime"]
+        time.sleep(1.5)  # longer than the Lease lasts
+        lease = k8s.get("dawg", "dawg-all", "leases")["spec"]
+        assert lease["holderIdentity"] == "a" and lease["renewTime"] != renewed  # still renewed
+        assert len(Recording.writes) == in_flight  # the write had indeed not ended
+        ended = a.shutdown(10)  # the write ends: now the Lease goes
     finally:
         a.shutdown(10)
-    assert k8s.get("dawg", "dawg-all", "leases")["spec"]["holderIdentity"] == ""  # once it had ended
+        b.shutdown(10)
+    assert ended
+    assert not [w for w in Recording.writes if w[0] == "b"] or Recording.writes[-1][0] == "b"
+    assert_never_at_once(Recording.writes)
 
 
 def default_uid_of(k8s: KubernetesStandIn, name: str) -> str:

@@ -229,3 +229,21 @@ def test_a_500_on_a_write_neither_trips_nor_resets(grafana: GrafanaStandIn) -> N
     with pytest.raises(GrafanaServerError):
         client.save_dashboard({"uid": "bad", "title": "Bad"})
     assert not state.is_open
+
+
+def test_a_wind_down_cuts_a_retry_wait_and_bounds_what_follows() -> None:
+    """A shutdown (`wind_down`) wakes a retry waiting out its delay: with less time left
+    than the delay, the retry is given up at once instead of sent after the grace."""
+    import threading
+
+    state = HealthState()
+    assert state.pause(0.05) is True and state.remaining() is None  # nothing in force: waits it out
+    threading.Timer(0.2, lambda: state.wind_down(1.0)).start()
+    started = time.monotonic()
+    assert state.pause(5.0) is False  # 5 s of Retry-After cannot fit in the 1 s left
+    assert time.monotonic() - started < 2.0
+    left = state.remaining()
+    assert left is not None and 0 < left <= 1.0
+    assert state.pause(0.05) is True  # a short wait still fits
+    state.wind_down(5.0)  # a later, looser call never widens it
+    assert (state.remaining() or 0) <= 1.0

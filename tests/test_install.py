@@ -409,3 +409,20 @@ def test_a_stock_prometheus_finds_the_controller_metrics() -> None:
     assert container["ports"] == [{"name": "metrics", "containerPort": 9300}]
     cron = workload(replace(REPOSITORY, mode=Mode.CRONJOB), Shard())
     assert "annotations" not in cron["spec"]["jobTemplate"]["spec"]["template"]["metadata"]
+
+
+def test_the_kubelet_waits_for_the_controllers_whole_shutdown() -> None:
+    """SIGTERM, then SIGKILL after `terminationGracePeriodSeconds` (core/v1 PodSpec, 30 s by
+    default): the controller needs its grace for writes in flight plus the Lease release,
+    or the kill lands mid-release and the next replica waits a whole Lease duration."""
+    import inspect
+
+    from dawg_provider.cluster.command import SHUTDOWN_GRACE
+    from dawg_provider.cluster.leader import LeaderElector
+    from dawg_provider.cluster.manifests import workload
+
+    release_budget = inspect.signature(LeaderElector.release).parameters["budget"].default
+    controller = workload(REPOSITORY, Shard())["spec"]["template"]["spec"]
+    assert controller["terminationGracePeriodSeconds"] > SHUTDOWN_GRACE + release_budget
+    cron = workload(replace(REPOSITORY, mode=Mode.CRONJOB), Shard())
+    assert "terminationGracePeriodSeconds" not in cron["spec"]["jobTemplate"]["spec"]["template"]["spec"]

@@ -178,7 +178,9 @@ def test_keywords_args_and_dict_build_the_same_resource_with_snake_case_outputs(
         {"generator": "file://a.wasm", "folder": "Shop", "drift": "fail", "grafana": {"url": "https://g"}},
         opts=pulumi.ResourceOptions(),
     )
-    WasmDashboard("conn", generator="file://a.wasm", grafana=GrafanaConnectionArgs("https://g", org_id=2))
+    by_conn = WasmDashboard(
+        "conn", generator="file://a.wasm", grafana=GrafanaConnectionArgs("https://g", org_id=2)
+    )
     with pytest.raises(TypeError, match="not both"):
         WasmDashboard("both", WasmDashboardArgs(generator="file://a.wasm"), folder="x")
     with pytest.raises(TypeError, match="generator"):
@@ -190,10 +192,17 @@ def test_keywords_args_and_dict_build_the_same_resource_with_snake_case_outputs(
         for name in ("kw", "args", "dict"):
             assert inputs[name]["folder"] == "Shop" and inputs[name]["drift"] == "fail"
             assert "folder_uid" not in inputs[name]  # wire names stay camelCase
-        assert values == ["f-1", "sha256:abc", "f-1", "f-1"]
+        assert values == ["f-1", "sha256:abc", "f-1", "f-1", "f-1"]
 
+    # Every resource's output is awaited: `check` reads what the mocks registered, and an
+    # output of "conn" is what guarantees its registration ran first (it raced: CI saw
+    # {'kw', 'args', 'dict'} when only the three others were awaited).
     return pulumi.Output.all(
-        by_keywords.folder_uid, by_keywords.generator_digest, by_args.folder_uid, by_dict.folder_uid
+        by_keywords.folder_uid,
+        by_keywords.generator_digest,
+        by_args.folder_uid,
+        by_dict.folder_uid,
+        by_conn.folder_uid,
     ).apply(check)
 
 

@@ -7,12 +7,9 @@ The CLI (`dawg_provider.cli`) adds these flags to its `sync` subcommand and call
 from __future__ import annotations
 
 import argparse
-import logging
 import os
-import signal
 import socket
 import sys
-import threading
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import timedelta
@@ -30,14 +27,12 @@ from .manifests import InstallSpec, Mode
 from .reach import ReachPolicy
 from .report import report
 from .sources import ClusterSource, ManifestSource, Source
-from .stopsignal import StopSignal
+from .stopsignal import StopSignal, run_until_stopped
 from .sync import DEFAULT_OWNER, Outcome, Summary, SyncJob, SyncOptions
 from .tenancy import DEFAULT_ROOT, TenancyPolicy
 
 if TYPE_CHECKING:
     from .metrics import Metrics
-
-log = logging.getLogger("dawg.controller")
 
 SHUTDOWN_GRACE = 20.0
 """Seconds `dawg controller` waits on SIGTERM for writes in flight before leaving the
@@ -331,37 +326,36 @@ def run_controller(args: argparse.Namespace, renderer: Renderer) -> int:
     if args.manifests is not None or args.dry_run:
         raise DawgError("dawg controller watches the cluster: --manifests and --dry-run are for dawg sync")
     stop = StopSignal()  # before any thread starts: every thread inherits the blocked signals
-    source, options, connection = prepare(args)
-    restrict_transport(renderer, options)
-    assert isinstance(source, ClusterSource)
-    kube = Kube(api_client(args.kubeconfig))
-    metrics = Metrics()
-    grafana = instrument(metrics, connection, renderer)
-
-    def make_job(batch: Source, prune: bool) -> SyncJob:
-        return SyncJob(batch, grafana, renderer, replace(options, prune=options.prune and prune))
-
-    elector = None
-    if args.lease_namespace:
-        elector = LeaderElector(kube, args.lease_namespace, args.lease_name, args.identity)
-    controller = Controller(
-        kube, source, make_job, elector=elector, metrics=metrics, resync=args.resync, owner=options.owner
-    )
-    if args.metrics_port:
-        metrics.serve(args.metrics_port, controller.health)
-    worker = threading.Thread(target=controller.run_forever, daemon=True, name="dawg-worker")
     try:
+        source, options, connection = prepare(args)
+        restrict_transport(renderer, options)
+        assert isinstance(source, ClusterSource)
+        kube = Kube(api_client(args.kubeconfig))
+        metrics = Metrics()
+        grafana = instrument(metrics, connection, renderer)
+
+        def make_job(batch: Source, prune: bool) -> SyncJob:
+            return SyncJob(batch, grafana, renderer, replace(options, prune=options.prune and prune))
+
+        elector = None
+        if args.lease_namespace:
+            elector = LeaderElector(kube, args.lease_namespace, args.lease_name, args.identity)
+        controller = Controller(
+            kube,
+            source,
+            make_job,
+            elector=elector,
+            metrics=metrics,
+            resync=args.resync,
+            owner=options.owner,
+            wind_down=connection.health.wind_down,
+        )
+        if args.metrics_port:
+            metrics.serve(args.metrics_port, controller.health)
         controller.start()
-        worker.start()
-        received = stop.wait(worker.is_alive)
+        return run_until_stopped(stop, controller.run_forever, controller.shutdown, SHUTDOWN_GRACE)
     finally:
-        controller.shutdown(SHUTDOWN_GRACE)
         stop.restore()
-    if received is None:
-        log.error("controller: the worker stopped without being asked to")
-        return EXIT_JOB_FAILED
-    log.info("controller: stopped on %s", signal.Signals(received).name)
-    return 0
 
 
 def instrument(

@@ -29,10 +29,15 @@ about a second and shares every decision with `dawg sync`: each reconcile is a
   before another replica can take the Lease (client-go leaderelection.go `renew`
   cancels the leader's context at RenewDeadline and `OnStoppedLeading` runs). What
   it left undone is redone by a full pass once it leads again.
-- **Shutdown** (`shutdown`, on SIGTERM): stop taking work, wait for the batch and the
-  pass in flight (their writes stop at the next `may_write`), then give the Lease up so
-  the next replica leads at once; if they do not end in time the Lease is left to
-  expire, as a replica that may still write must not hand over.
+- **Shutdown** (`shutdown`, on SIGTERM): stop taking work (`may_write` turns false for
+  every job, elected or not: no new write starts, a prune stops between deletes), cut
+  every Grafana request and retry to the grace (`wind_down`), wait for the batch and the
+  pass in flight while the elector KEEPS RENEWING the Lease, and only then stop it and
+  give the Lease up so the next replica leads at once. controller-runtime does the same
+  (pkg/manager/internal.go `engageStopProcedure`: "Cancel leader election only after we
+  waited"), as client-go's `ReleaseOnCancel` doc requires. If the work does not end in
+  time, the caller exits the process while still holding a renewed Lease, which then
+  expires: no other replica writes while one of ours may.
 - **Events**: a CR whose reconcile newly fails gets a Warning Event (the reason and
   message of its Synced condition), as client-go's recorder names them.
 """
@@ -206,10 +211,13 @@ class Controller:
         resync: float = 300.0,
         watch_timeout: int = 300,
         owner: str = "",
+        wind_down: Callable[[float], None] = lambda seconds: None,
     ) -> None:
         self.kube, self.source, self.make_job = kube, source, make_job
         self.elector, self.metrics = elector, metrics or Metrics()
         self.resync, self.watch_timeout, self.owner = resync, watch_timeout, owner
+        self.wind_down = wind_down
+        """Bounds every Grafana request from now on to the seconds given (a shutdown's grace)."""
         self.queue: dict[str, DashboardResource] = {}
         self.changed = threading.Condition()
         self.full_pass_due = False  # each watch's first listing asks for one
@@ -334,8 +342,7 @@ class Controller:
 
     def _run(self, job: SyncJob, kind: str, before: dict[str, DashboardResource]) -> Summary:
         started = time.monotonic()
-        if self.elector is not None:
-            job.may_write = self.elector.is_leader
+        job.may_write = self.may_write
         summary = job.run()
         if self.elector is not None and not self.elector.is_leader():
             log.warning("%s: the leader Lease was lost; the rest waits for the next leader", kind)
@@ -355,6 +362,8 @@ class Controller:
             synced = next((c for c in conditions if c.get("type") == "Synced"), {})
             if synced.get("reason") == result.reason.value and synced.get("message") == result.message:
                 continue  # already said, in status and in an earlier Event
+            if not self.may_write():
+                break  # the next leader reports what it finds
             try:
                 self.kube.create_event(
                     resource.namespace, event_body(resource, result.reason.value, result.message, now)
@@ -395,10 +404,12 @@ class Controller:
             self.step()
 
     def shutdown(self, timeout: float = 20.0) -> bool:
-        """Stop, wait up to `timeout` seconds for the worker, the pass in flight and the
-        elector to end, then release the Lease. Returns whether everything ended in time
-        (if not, the Lease is kept: it expires on its own, after the last write we started)."""
-        self.stop()
+        """Stop taking work, wait up to `timeout` seconds for the work in flight (renewing
+        the Lease meanwhile), then stop the elector and release the Lease. Returns whether
+        the work ended in time; if not, the elector goes on renewing (one of our writes may
+        still land) and the caller should exit the process, after which the Lease expires."""
+        self._stop_work()
+        self.wind_down(timeout)
         deadline = time.monotonic() + timeout
         current = threading.current_thread()
 
@@ -411,17 +422,27 @@ class Controller:
         ended = join(self._worker)  # first: a round in flight may still start a pass
         with self.changed:
             running = self._pass
-        # then the pass, then the elector (its last renewal must not follow the release)
-        if not (ended and join(running) and join(self._elector_thread)):
-            log.warning("shutdown: work still in flight after %.1f s; the Lease expires on its own", timeout)
+        if not (ended and join(running)):
+            log.warning("shutdown: work still in flight after %.1f s; keeping the Lease", timeout)
             return False
         if self.elector is not None:
+            self.elector.stop()
+            if self._elector_thread is not None and self._elector_thread is not current:
+                self._elector_thread.join()  # a renewal in flight ends within its request timeout
             self.elector.release()
         return True
 
-    def stop(self) -> None:
+    def may_write(self) -> bool:
+        """Asked before every write of every job: not shutting down, and leading (if elected)."""
+        return not self.stopping.is_set() and (self.elector is None or self.elector.is_leader())
+
+    def _stop_work(self) -> None:
         self.stopping.set()
-        if self.elector is not None:
-            self.elector.stop()
         with self.changed:
             self.changed.notify_all()
+
+    def stop(self) -> None:
+        """Stop at once, renewals included (as a crash would, minus the writes in flight)."""
+        self._stop_work()
+        if self.elector is not None:
+            self.elector.stop()

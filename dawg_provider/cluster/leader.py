@@ -163,28 +163,35 @@ class LeaderElector:
             self._stop.set()
             self._valid_until = 0.0
 
-    def release(self) -> bool:
+    def release(self, budget: float = 10.0) -> bool:
         """After `stop()`, with no guarded write in flight: empty the holder if it is still
         this replica. The write carries the resourceVersion just read, so a Lease another
-        replica has meanwhile taken is left alone (409). Returns whether it was released."""
+        replica has meanwhile taken is left alone. A 409 is read again and retried while
+        the holder is still this replica and `budget` seconds last: a renewal that timed
+        out here may still have landed on the server (client-go leaderelection.go
+        `tryRelease` retries on conflict for that reason). Returns whether it released."""
         if not self._stop.is_set():
             raise RuntimeError("release() needs stop() first: this replica could still write")
-        try:
-            lease = self.api.get_lease(self.namespace, self.name)
-            old = (lease or {}).get("spec") or {}
-            if lease is None or old.get("holderIdentity") != self.identity:
+        ends = time.monotonic() + budget
+        while True:
+            try:
+                lease = self.api.get_lease(self.namespace, self.name)
+                old = (lease or {}).get("spec") or {}
+                if lease is None or old.get("holderIdentity") != self.identity:
+                    return False
+                stamp = self.clock().strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+                spec = {
+                    "holderIdentity": "",
+                    "leaseDurationSeconds": 1,
+                    "acquireTime": stamp,
+                    "renewTime": stamp,
+                    "leaseTransitions": int(old.get("leaseTransitions") or 0),
+                }
+                self.api.replace_lease(self.namespace, {"metadata": lease["metadata"], "spec": spec})
+            except KubeError as error:
+                log.info("leader election: releasing %s/%s: %s", self.namespace, self.name, error)
+                if error.status == 409 and time.monotonic() < ends:
+                    continue
                 return False
-            stamp = self.clock().strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-            spec = {
-                "holderIdentity": "",
-                "leaseDurationSeconds": 1,
-                "acquireTime": stamp,
-                "renewTime": stamp,
-                "leaseTransitions": int(old.get("leaseTransitions") or 0),
-            }
-            self.api.replace_lease(self.namespace, {"metadata": lease["metadata"], "spec": spec})
-        except KubeError as error:
-            log.info("leader election: releasing %s/%s: %s", self.namespace, self.name, error)
-            return False
-        log.info("leader election: %s released %s/%s", self.identity, self.namespace, self.name)
-        return True
+            log.info("leader election: %s released %s/%s", self.identity, self.namespace, self.name)
+            return True

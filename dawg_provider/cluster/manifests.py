@@ -259,6 +259,11 @@ def rbac(spec: InstallSpec) -> list[dict[str, Any]]:
     return out
 
 
+TERMINATION_GRACE = 40
+"""Seconds the kubelet waits after SIGTERM (controller mode): command.SHUTDOWN_GRACE (20)
+plus `LeaderElector.release`'s budget (10) plus slack."""
+
+
 def _pod(spec: InstallSpec, shard: Shard, instance: str) -> dict[str, Any]:
     env: list[dict[str, Any]] = [
         {"name": "GRAFANA_URL", "value": spec.grafana_url},
@@ -336,6 +341,10 @@ def _pod(spec: InstallSpec, shard: Shard, instance: str) -> dict[str, Any]:
         "containers": [container],
         "volumes": volumes,
     }
+    if spec.mode is Mode.CONTROLLER:
+        # SIGTERM: up to 20 s for writes in flight, then the Lease release (<=10 s):
+        # above both, so the kubelet's SIGKILL never cuts a release (default is 30 s).
+        pod["terminationGracePeriodSeconds"] = TERMINATION_GRACE
     if spec.image_pull_secrets:
         pod["imagePullSecrets"] = [{"name": name} for name in spec.image_pull_secrets]
     for key, value in (

@@ -12,6 +12,7 @@ created it and it is empty.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -36,8 +37,17 @@ class Pruned:
     errors: list[str] = field(default_factory=list)
 
 
-def prune(client: GrafanaClient, owner: str, wanted: set[str], listed: int, options: PruneOptions) -> Pruned:
-    """Delete (or release) `owner`'s dashboards whose uid is not `wanted`, within the guards."""
+def prune(
+    client: GrafanaClient,
+    owner: str,
+    wanted: set[str],
+    listed: int,
+    options: PruneOptions,
+    may_write: Callable[[], bool] = lambda: True,
+) -> Pruned:
+    """Delete (or release) `owner`'s dashboards whose uid is not `wanted`, within the guards.
+    `may_write` is asked before each one: a controller replica that stops leading (or
+    shuts down) in the middle leaves the rest to the next pass."""
     result = Pruned()
     try:
         owned = client.managed_dashboards(owner)
@@ -53,6 +63,9 @@ def prune(client: GrafanaClient, owner: str, wanted: set[str], listed: int, opti
         if options.dry_run:
             result.pruned.append(hit.uid)
             continue
+        if not may_write():
+            result.errors.append(f"pruning stopped before {hit.uid}: this replica may no longer write")
+            break
         try:
             live = client.get_dashboard(hit.uid)
             # labels naming another owner veto; a skipped candidate is reported, never silent

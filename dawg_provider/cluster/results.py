@@ -20,7 +20,7 @@ from ..errors import (
 from ..grafana.planner import Action
 from .crd import Reason
 
-NOT_LEADING = "not written: this replica no longer holds the leader Lease (another replica takes over)"
+NOT_LEADING = "not written: this replica no longer leads (it lost the leader Lease, or it is shutting down)"
 REFUSED = (
     "dashboard {uid} exists and was not written for this resource; the job will not overwrite it. "
     "Choose another uid, or set spec.adopt where the job's policy allows it"

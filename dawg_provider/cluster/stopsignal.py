@@ -15,9 +15,19 @@ started before the mask was set, and is all there is where the platform has no
 
 from __future__ import annotations
 
+import logging
+import os
 import signal
+import sys
+import threading
 import time
 from collections.abc import Callable
+
+log = logging.getLogger("dawg.controller")
+
+EXIT_FAILED = 1
+EXIT_INTERRUPTED = 130
+"""128 + SIGINT, what a shell reports for Ctrl-C (`dawg_provider.cli.main` says the same)."""
 
 STOP_SIGNALS = {signal.SIGTERM, signal.SIGINT}
 
@@ -36,7 +46,8 @@ class StopSignal:
         self.received = number
 
     def wait(self, keep_going: Callable[[], bool], poll: float = 1.0) -> int | None:
-        """Block until a stop signal arrives (returned) or `keep_going()` turns false (None)."""
+        """Block until a stop signal arrives (returned, and forgotten: the next call waits for
+        another) or `keep_going()` turns false (None)."""
         while self.received is None and keep_going():
             if self._blocking:
                 info = signal.sigtimedwait(STOP_SIGNALS, poll)
@@ -44,7 +55,8 @@ class StopSignal:
                     self.received = info.si_signo
             else:  # pragma: no cover - platforms without sigtimedwait only
                 time.sleep(poll)
-        return self.received
+        received, self.received = self.received, None
+        return received
 
     def restore(self) -> None:
         """Unblock the signals and put the previous handlers back (callers that keep running)."""
@@ -52,3 +64,43 @@ class StopSignal:
             signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
         for number, previous in self._previous.items():
             signal.signal(number, previous)
+
+
+def run_until_stopped(
+    stop: StopSignal, work: Callable[[], None], shutdown: Callable[[float], bool], grace: float
+) -> int:
+    """Run `work` on a thread until a stop signal (or until it ends by itself), then
+    `shutdown(grace)` on another thread while still listening. Returns the exit code:
+    0 after SIGTERM, 130 after SIGINT, 1 when the work ended unasked.
+
+    A second signal exits at once with 1, Kubernetes' own convention (apiserver
+    pkg/server/signal.go `SetupSignalContext`: "If a second signal is caught, the program
+    is terminated with exit code 1"). When `shutdown` says the work did not end in time,
+    the process exits at once with 1 as well: a normal interpreter exit would wait for the
+    threads still waiting on Grafana (CPython concurrent/futures/thread.py `_python_exit`
+    joins every pool thread), past the kubelet's grace."""
+    worker = threading.Thread(target=work, daemon=True, name="dawg-worker")
+    worker.start()
+    first = stop.wait(worker.is_alive)
+    if first is not None:
+        log.info("controller: %s: finishing the writes in flight", signal.Signals(first).name)
+    ended: list[bool] = []
+    drain = threading.Thread(target=lambda: ended.append(shutdown(grace)), daemon=True, name="dawg-stop")
+    drain.start()
+    second = stop.wait(drain.is_alive)
+    if second is not None:
+        log.warning("controller: second %s: exiting now", signal.Signals(second).name)
+        _exit_now(EXIT_FAILED)
+    if ended != [True]:
+        log.error("controller: writes still in flight after %.0f s; exiting, the Lease expires", grace)
+        _exit_now(EXIT_FAILED)
+    if first is None:
+        log.error("controller: the worker stopped without being asked to")
+        return EXIT_FAILED
+    return EXIT_INTERRUPTED if first == signal.SIGINT else 0
+
+
+def _exit_now(code: int) -> None:
+    logging.shutdown()
+    sys.stderr.flush()
+    os._exit(code)

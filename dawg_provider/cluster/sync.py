@@ -166,6 +166,9 @@ class SyncJob:
         summary.errors += incomplete
         summary.notices += notices
         now = self._clock()
+        if not self.may_write():  # the owner's lease mark in Grafana is a write too
+            summary.errors.append(f"pass not started: {NOT_LEADING}")
+            return summary
         try:
             lease.take(self.client(), self.options.owner, self.options.instance, now, self.options.dry_run)
         except GrafanaError as error:  # every CR would fail the same way: say so on each
@@ -431,7 +434,8 @@ class SyncJob:
         # A CR refused its uid does not keep another's (or an earlier CR's) dashboard alive.
         refused = {r.key for r in summary.results if r.reason is Reason.UID_CONFLICT}
         wanted = {dashboard_uid(r, self.options.policy) for r in resources if r.key not in refused}
-        result = prune(self.client(), self.options.owner, wanted, len(resources), self.options)
+        options, owner = self.options, self.options.owner
+        result = prune(self.client(), owner, wanted, len(resources), options, self.may_write)
         summary.pruned += result.pruned
         summary.released += result.released
         summary.errors += result.errors

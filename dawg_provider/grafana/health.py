@@ -17,7 +17,8 @@ CronJob's deadline; and a few hanging requests stretched a pass without bound. O
   open for good because one probe vanished.
 - **Deadline.** An optional budget for everything done through the connection (a
   sync pass), started by the first request; a thread may narrow it further for one
-  operation (a Pulumi create). Requests never wait past it: the HTTP timeout and the
+  operation (a Pulumi create), and a shutdown narrows it for everyone (`wind_down`: the
+  controller's grace on SIGTERM). Requests never wait past it: the HTTP timeout and the
   backoff are cut to what is left, and a spent budget fails with `GrafanaDeadline`.
 - **Folders written this pass.** Every folder a dashboard was saved into (or that was
   created) through the connection. On unified storage (12.x+) a folder's counts and
@@ -59,6 +60,8 @@ class HealthState:
         self._probing = False
         self._probe_started = 0.0
         self._started: float | None = None
+        self._wind_down: float | None = None
+        self._woken = threading.Condition()
         self._local = threading.local()
         self._written_folders: set[str] = set()
         self.tripped = 0
@@ -132,14 +135,41 @@ class HealthState:
 
     # -- deadlines ------------------------------------------------------------------------
 
+    def wind_down(self, seconds: float) -> None:
+        """From now on, every request through this connection ends within `seconds`, its
+        retries included: a process that must stop (SIGTERM) stops waiting on Grafana."""
+        with self._lock:
+            ends = self.clock() + seconds
+            self._wind_down = ends if self._wind_down is None else min(self._wind_down, ends)
+        with self._woken:
+            self._woken.notify_all()  # a retry waiting out its delay re-checks what is left
+
+    def pause(self, seconds: float) -> bool:
+        """Wait `seconds` before a retry; False (at once) if a deadline in force, or set
+        meanwhile by `wind_down`, ends first: the caller gives up instead of retrying."""
+        started = time.monotonic()  # the wait itself is real time, whatever `clock` is
+        rest = seconds
+        while True:
+            left = self.remaining()
+            if left is not None and rest >= left:
+                return False
+            with self._woken:
+                if not self._woken.wait(rest):
+                    return True  # waited it out: no deadline came in meanwhile
+            rest = seconds - (time.monotonic() - started)
+            if rest <= 0:
+                return True
+
     def remaining(self) -> float | None:
-        """Seconds left of the tightest deadline in force (pass, or this thread's operation)."""
+        """Seconds left of the tightest deadline in force (pass, shutdown, this thread's operation)."""
         now = self.clock()
         ends = []
         with self._lock:
             if self.deadline is not None:
                 started = self._started if self._started is not None else now
                 ends.append(started + self.deadline)
+            if self._wind_down is not None:
+                ends.append(self._wind_down)
         operation = getattr(self._local, "ends", None)
         if operation is not None:
             ends.append(operation)

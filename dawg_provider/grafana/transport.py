@@ -208,13 +208,22 @@ class Transport:
         delay = self._backoff(attempt, failure.retry_after)
         left = self.health_state.remaining()
         out_of_time = left is not None and delay >= left
-        if attempt >= policy.attempts or self._clock() - started + delay > policy.total or out_of_time:
-            if failure.response is not None:
-                raise self._error(method, path, what, failure.response) from None
-            reason = f"{failure.reason} (after {attempt} attempts)"
-            raise GrafanaUnreachable(method, path, what, None, reason) from None
-        log.info("Grafana %s %s (%s): %s; retrying in %.1fs", method, path, what, failure.reason, delay)
-        self._sleep(delay)
+        if not (attempt >= policy.attempts or self._clock() - started + delay > policy.total or out_of_time):
+            log.info("Grafana %s %s (%s): %s; retrying in %.1fs", method, path, what, failure.reason, delay)
+            if self._pause(delay):
+                return
+        if failure.response is not None:
+            raise self._error(method, path, what, failure.response) from None
+        reason = f"{failure.reason} (after {attempt} attempts)"
+        raise GrafanaUnreachable(method, path, what, None, reason) from None
+
+    def _pause(self, delay: float) -> bool:
+        """Sleep before a retry; False when a deadline set meanwhile (a shutdown's
+        `HealthState.wind_down`) ends before the retry could be sent."""
+        if self._sleep is not time.sleep:  # a test's own sleep: it decides
+            self._sleep(delay)
+            return True
+        return self.health_state.pause(delay)
 
     def _backoff(self, attempt: int, retry_after: float | None) -> float:
         policy = self.connection.retry

@@ -1,0 +1,413 @@
+"""`dawg controller` on SIGTERM, attacked as a hostile operator would: no second replica
+leads while a write of the first may still land, no write starts once stopping, the
+process exits in time and says how (the review of 86752ad, each finding a test here)."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from dawg_provider.cluster.kube import Kube
+from dawg_provider.cluster.leader import LeaderElector
+from dawg_provider.render import Renderer
+from tests.grafana_standin import GrafanaStandIn
+from tests.k8s_standin import KubernetesStandIn, api_client
+from tests.test_controller import (
+    Recording,
+    controller,
+    history,
+    k8s,
+    populate,
+    recording,
+    run,
+    wait_for,
+)
+from tests.test_sync import grafana, simple
+
+__all__ = ["grafana", "k8s"]
+
+
+def test_a_follower_shutdown_leaves_the_leaders_lease_alone(
+    k8s: KubernetesStandIn,
+    grafana: GrafanaStandIn,
+    renderer: Renderer,
+    example_wasm: dict[str, Path],
+) -> None:
+    """A replica that never led ends at once and does not touch the Lease."""
+    replicas = recording(0.0)
+    populate(k8s, example_wasm, 1)
+    a = controller(k8s, grafana, renderer, replicas["a"], True, "a", (30.0, 20.0, 0.1))
+    run(a)
+    wait_for(lambda: a.elector is not None and a.elector.is_leader())
+    b = controller(k8s, grafana, renderer, replicas["b"], True, "b", (30.0, 20.0, 0.1))
+    run(b)
+    try:
+        time.sleep(0.5)
+        before = k8s.get("dawg", "dawg-all", "leases")["spec"]
+        started = time.monotonic()
+        assert b.shutdown(10) is True
+        assert time.monotonic() - started < 2
+        after = k8s.get("dawg", "dawg-all", "leases")["spec"]
+        assert after["holderIdentity"] == "a" and after["leaseDurationSeconds"] == 30
+        assert before["leaseTransitions"] == after["leaseTransitions"]
+        assert b.health() is None  # stopped on purpose: not reported as a dead thread
+    finally:
+        a.shutdown(10)
+
+
+def test_release_after_a_renewal_that_landed_late_still_hands_over(k8s: KubernetesStandIn) -> None:
+    """client-go leaderelection.go `tryRelease` retries on 409 Conflict ("the context
+    cancellation races with an inflight renew() operation ... the apiserver completes the
+    update and bumps the resource version"); so does `release`, or the next replica would
+    wait a whole Lease duration."""
+    kube = Kube(api_client(k8s))
+
+    class LateRenewal:
+        """The first replace is answered 409 as if the (timed-out) last renewal landed
+        just after the GET release made."""
+
+        def __init__(self) -> None:
+            self.raced = False
+
+        def get_lease(self, namespace: str, name: str) -> object:
+            return kube.get_lease(namespace, name)
+
+        def create_lease(self, namespace: str, body: dict[str, object]) -> None:
+            kube.create_lease(namespace, body)
+
+        def replace_lease(self, namespace: str, body: dict[str, object]) -> None:
+            if body["spec"]["holderIdentity"] == "" and not self.raced:  # type: ignore[index]
+                self.raced = True
+                current = kube.get_lease(namespace, "l")
+                assert current is not None
+                kube.replace_lease(namespace, current)  # the late renewal: bumps resourceVersion
+            kube.replace_lease(namespace, body)
+
+    a = LeaderElector(LateRenewal(), "dawg", "l", "a", 30.0, 20.0, 0.1)  # type: ignore[arg-type]
+    assert a.try_acquire_or_renew()
+    a.stop()
+    assert a.release() is True
+    assert k8s.get("dawg", "l", "leases")["spec"]["holderIdentity"] == ""
+
+
+def _start_controller(
+    k8s: KubernetesStandIn, grafana: GrafanaStandIn, example_wasm: dict[str, Path], tmp_path: Path
+) -> tuple[object, list[str]]:
+    import os
+    import subprocess
+    import sys
+
+    import yaml
+
+    from tests.test_sync import TOKEN
+
+    uids = populate(k8s, example_wasm, 2)
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text(
+        yaml.safe_dump(
+            {
+                "apiVersion": "v1",
+                "kind": "Config",
+                "clusters": [{"name": "s", "cluster": {"server": k8s.url}}],
+                "users": [{"name": "u", "user": {"token": k8s.token}}],
+                "contexts": [{"name": "s", "context": {"cluster": "s", "user": "u"}}],
+                "current-context": "s",
+            }
+        )
+    )
+    env = {
+        **os.environ,
+        "GRAFANA_URL": grafana.url,
+        "GRAFANA_TOKEN": TOKEN,
+        "DAWG_CACHE_DIR": str(tmp_path / "c"),
+    }
+    env["PYTHONFAULTHANDLER"] = "1"
+    root = str(example_wasm["simple"].parent)
+    command = [sys.executable, "-m", "dawg_provider", "controller", "--kubeconfig", str(kubeconfig)]
+    command += ["--allowed-file-root", root, "--lease-namespace", "dawg"]
+    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    wait_for(lambda: all(history(grafana, uid) == 1 for uid in uids), timeout=60)
+    return process, uids
+
+
+def test_every_thread_of_the_controller_process_blocks_the_stop_signals(
+    k8s: KubernetesStandIn, grafana: GrafanaStandIn, example_wasm: dict[str, Path], tmp_path: Path
+) -> None:
+    """No thread (wasmtime's, the epoch ticker, the Grafana pool, the
+    metrics server) has SIGTERM/SIGINT unblocked, so the kernel leaves them pending for
+    sigtimedwait (signal(7)). Read from /proc/PID/task/*/status SigBlk."""
+    import signal
+    import subprocess
+
+    process, _ = _start_controller(k8s, grafana, example_wasm, tmp_path)
+    assert isinstance(process, subprocess.Popen)
+    try:
+        tasks = list(Path(f"/proc/{process.pid}/task").iterdir())
+        assert len(tasks) > 3
+        for task in tasks:
+            status = (task / "status").read_text()
+            blocked = int(
+                next(line for line in status.splitlines() if line.startswith("SigBlk:")).split()[1], 16
+            )
+            if task.name == str(process.pid):
+                continue  # the main thread: inside sigtimedwait Linux unblocks the awaited set
+            for number in (signal.SIGTERM, signal.SIGINT):
+                assert blocked & (1 << (number - 1)), f"thread {task.name} takes {number.name}"
+    finally:
+        process.terminate()
+        _, stderr = process.communicate(timeout=40)
+    assert process.returncode == 0, stderr
+
+
+def test_a_second_ctrl_c_stops_a_draining_controller_at_once(
+    k8s: KubernetesStandIn, grafana: GrafanaStandIn, example_wasm: dict[str, Path], tmp_path: Path
+) -> None:
+    """A person at a terminal presses Ctrl-C while a Grafana call hangs, then again. kube's
+    own convention (apiserver pkg/server/signal.go SetupSignalContext, used by
+    controller-runtime's SetupSignalHandler): "If a second signal is caught, the program
+    is terminated with exit code 1"; the drain (up to 20 s) must not swallow it."""
+    import signal
+    import subprocess
+
+    from tests.grafana_standin_store import Fault, FaultKind
+
+    process, _ = _start_controller(k8s, grafana, example_wasm, tmp_path)
+    assert isinstance(process, subprocess.Popen)
+    try:
+        time.sleep(1.0)
+        grafana.inject(Fault(FaultKind.LATENCY, times=10**6, delay=15.0))
+        seen = grafana.count()
+        k8s.set_spec("apps", "d1", simple(example_wasm, "hangs"))
+        wait_for(lambda: grafana.count() > seen, timeout=10)  # the controller waits on Grafana
+        process.send_signal(signal.SIGINT)
+        time.sleep(0.5)
+        process.send_signal(signal.SIGINT)
+        started = time.monotonic()
+        process.communicate(timeout=40)
+        took = time.monotonic() - started
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    assert took < 3.0, f"the second Ctrl-C was ignored: the process ended {took:.1f} s later"
+    assert process.returncode == 1
+
+
+def test_a_sigterm_whose_drain_gives_up_does_not_exit_0(
+    k8s: KubernetesStandIn, grafana: GrafanaStandIn, example_wasm: dict[str, Path], tmp_path: Path
+) -> None:
+    """A Grafana call hangs past the 20 s grace (the client's read timeout is 30 s and its
+    retries may take 120 s: GrafanaConnection.timeout, RetryPolicy.total): the process
+    exits with 1 at the grace, not 0 as after a clean stop, and not later (CPython joins
+    pool threads at exit, concurrent/futures/thread.py `_python_exit`); the Lease is left
+    held, renewed until then, to expire."""
+    import signal
+    import subprocess
+
+    from tests.grafana_standin_store import Fault, FaultKind
+
+    process, _ = _start_controller(k8s, grafana, example_wasm, tmp_path)
+    assert isinstance(process, subprocess.Popen)
+    try:
+        time.sleep(1.0)
+        grafana.inject(Fault(FaultKind.LATENCY, times=10**6, delay=28.0))
+        seen = grafana.count()
+        k8s.set_spec("apps", "d1", simple(example_wasm, "hangs"))
+        wait_for(lambda: grafana.count() > seen, timeout=10)
+        process.send_signal(signal.SIGTERM)
+        started = time.monotonic()
+        _, stderr = process.communicate(timeout=40)
+        took = time.monotonic() - started
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    lease = k8s.get("dawg", "dawg-controller", "leases")["spec"]
+    assert "still in flight" in stderr, stderr[-2000:]
+    assert process.returncode == 1, "a shutdown that abandoned a write in flight exits 0"
+    assert took < 25, took  # at the 20 s grace, not when the held request ends (28 s)
+    assert lease["holderIdentity"]  # not released: it expires
+
+
+def test_a_refused_start_gives_the_callers_signals_back(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`run_controller` blocks SIGTERM/SIGINT and swaps their handlers before `prepare()`:
+    a start refused by `prepare` (no Grafana URL, a bad --owner, an unreadable kubeconfig)
+    must give an in-process caller (a test runner, an embedding program) its Ctrl-C back."""
+    import signal
+
+    from dawg_provider.cli import build_parser
+    from dawg_provider.cluster.command import run_controller
+    from dawg_provider.errors import DawgError
+
+    monkeypatch.delenv("GRAFANA_URL", raising=False)
+    args = build_parser().parse_args(["controller"])
+    handler = signal.getsignal(signal.SIGINT)
+    mask = signal.pthread_sigmask(signal.SIG_BLOCK, [])
+    try:
+        with pytest.raises(DawgError, match="no Grafana"):
+            run_controller(args, None)  # type: ignore[arg-type]
+        assert signal.getsignal(signal.SIGINT) is handler
+        assert signal.pthread_sigmask(signal.SIG_BLOCK, []) == mask
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+        signal.signal(signal.SIGINT, handler)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+def test_a_write_retried_during_shutdown_ends_under_the_lease_before_it_is_released(
+    k8s: KubernetesStandIn, grafana: GrafanaStandIn, renderer: Renderer, example_wasm: dict[str, Path]
+) -> None:
+    """A write answered 429 is retried by the transport (transport.py `_request` /
+    `_wait_or_give_up`): during the drain these attempts finish the write in flight, so
+    they run while the Lease is still renewed, within the grace (`HealthState.wind_down`),
+    and the Lease is released only after the last of them."""
+    from tests.grafana_standin_store import Fault, FaultKind
+    from tests.test_controller import LeaseSpy
+
+    replicas = recording(0.0)
+    populate(k8s, example_wasm, 1)
+    spy = LeaseSpy(Kube(api_client(k8s)))
+    a = controller(k8s, grafana, renderer, replicas["a"], True, "a", (30.0, 20.0, 0.1), spy)
+    run(a)
+    try:
+        wait_for(lambda: a.passes >= 1, timeout=30)
+        grafana.inject(
+            Fault(FaultKind.RETRY_AFTER, method="PUT", path="dashboards", times=3, retry_after="1")
+        )
+        seen = grafana.count("PUT", "dashboards")
+        k8s.set_spec("apps", "d0", simple(example_wasm, "retried"))
+        wait_for(lambda: grafana.count("PUT", "dashboards") > seen)  # first attempt: 429
+        started = time.monotonic()
+        ended = a.shutdown(10)
+        took = time.monotonic() - started
+    finally:
+        a.shutdown(10)
+    assert ended and took < 10
+    assert grafana.count("PUT", "dashboards") - seen == 4  # three 429s, then the write
+    released = [at for holder, at in spy.written if holder == ""]
+    assert len(released) == 1 and all(end <= released[0] for _, _, end in Recording.writes)
+
+
+def test_a_shutdown_cuts_grafana_retries_to_the_grace(
+    k8s: KubernetesStandIn, grafana: GrafanaStandIn, renderer: Renderer, example_wasm: dict[str, Path]
+) -> None:
+    """Retries that would go on for minutes (Retry-After 5 s, many times) stop at the grace:
+    the connection's deadline is narrowed on shutdown (`HealthState.wind_down`), so the
+    work ends and the Lease can be released instead of the process being killed."""
+    from tests.grafana_standin_store import Fault, FaultKind
+
+    replicas = recording(0.0)
+    populate(k8s, example_wasm, 1)
+    a = controller(k8s, grafana, renderer, replicas["a"], True, "a", (30.0, 20.0, 0.1))
+    run(a)
+    try:
+        wait_for(lambda: a.passes >= 1, timeout=30)
+        grafana.inject(
+            Fault(FaultKind.RETRY_AFTER, method="PUT", path="dashboards", times=100, retry_after="5")
+        )
+        seen = grafana.count("PUT", "dashboards")
+        k8s.set_spec("apps", "d0", simple(example_wasm, "never"))
+        wait_for(lambda: grafana.count("PUT", "dashboards") > seen)
+        started = time.monotonic()
+        ended = a.shutdown(3)
+        took = time.monotonic() - started
+    finally:
+        a.shutdown(10)
+    assert ended and took < 3.5, took
+    assert k8s.get("dawg", "dawg-all", "leases")["spec"]["holderIdentity"] == ""
+
+
+def test_without_leader_election_shutdown_still_stops_starting_writes(
+    k8s: KubernetesStandIn, grafana: GrafanaStandIn, renderer: Renderer, example_wasm: dict[str, Path]
+) -> None:
+    """`dawg controller` without --lease-namespace: `_run` sets `may_write` only when there
+    is an elector, so on SIGTERM the batch/pass goes on writing every remaining CR until the
+    grace runs out, and the process then exits in the middle of one."""
+    replicas = recording(0.6)
+    uids = populate(k8s, example_wasm, 12)
+    a = controller(k8s, grafana, renderer, replicas["a"])
+    run(a)
+    try:
+        wait_for(lambda: all(history(grafana, uid) == 1 for uid in uids), timeout=60)
+        wait_for(lambda: a._pass is None and not a.queue, timeout=30)
+        time.sleep(1.0)
+        for i in range(12):
+            k8s.set_spec("apps", f"d{i}", simple(example_wasm, f"again{i}"))
+        wait_for(lambda: any(history(grafana, uid) == 2 for uid in uids))
+        stopped_at = time.monotonic()
+        ended = a.shutdown(30)
+    finally:
+        a.shutdown(30)
+    assert ended
+    # A write past its `may_write` check when the shutdown began may still start (the check
+    # is before rendering's last steps); none may start a second later (12 x 0.6 s queued).
+    late = [start for _, start, _ in Recording.writes if start > stopped_at + 1.0]
+    assert not late, f"{len(late)} write(s) started after shutdown began"
+    assert [history(grafana, uid) for uid in uids].count(1) >= 1  # the rest was left undone
+
+
+def test_at_production_timings_the_next_replica_never_leads_while_the_old_one_still_writes(
+    k8s: KubernetesStandIn, grafana: GrafanaStandIn, example_wasm: dict[str, Path], tmp_path: Path
+) -> None:
+    """Two real `dawg controller` processes with the defaults: Lease 15/10/2 s, grace 20 s,
+    Grafana read timeout 30 s. a's dashboard PUT is held 25 s by Grafana; a gets SIGTERM.
+    b must not lead (nor write d1) while a still waits on its write: a renews until it
+    exits at the grace (exit 1), and the Lease then expires. (Before: b led at ~+15 s and
+    rewrote d1 while a's PUT was held; a died at +25 s with "Fatal Python error: Aborted".)"""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from tests.grafana_standin_store import Fault, FaultKind
+    from tests.test_sync import TOKEN
+
+    a, uids = _start_controller(k8s, grafana, example_wasm, tmp_path)
+    assert isinstance(a, subprocess.Popen)
+    env = {**os.environ, "GRAFANA_URL": grafana.url, "GRAFANA_TOKEN": TOKEN}
+    env["DAWG_CACHE_DIR"] = str(tmp_path / "cb")
+    command = [
+        sys.executable,
+        "-m",
+        "dawg_provider",
+        "controller",
+        "--kubeconfig",
+        str(tmp_path / "kubeconfig"),
+    ]
+    command += ["--allowed-file-root", str(example_wasm["simple"].parent), "--lease-namespace", "dawg"]
+    b = subprocess.Popen(
+        [*command, "--identity", "b"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    b_led_at = b_wrote_at = None
+    try:
+        assert k8s.get("dawg", "dawg-controller", "leases")["spec"]["holderIdentity"] != "b"
+        time.sleep(3.0)
+        fault = grafana.inject(Fault(FaultKind.LATENCY, method="PUT", path="dashboards", times=1, delay=25.0))
+        k8s.set_spec("apps", "d1", simple(example_wasm, "slow-write-by-a"))
+        wait_for(lambda: fault.times == 0, timeout=20)  # a's PUT is in Grafana's hands
+        a.send_signal(signal.SIGTERM)
+        sigterm_at = time.monotonic()
+        while a.poll() is None and time.monotonic() - sigterm_at < 40:
+            now = time.monotonic() - sigterm_at
+            if (
+                b_led_at is None
+                and k8s.get("dawg", "dawg-controller", "leases")["spec"]["holderIdentity"] == "b"
+            ):
+                b_led_at = now
+            if b_wrote_at is None and history(grafana, uids[1]) >= 2:  # a's PUT is still held
+                b_wrote_at = now
+            time.sleep(0.05)
+        a_exited_at = time.monotonic() - sigterm_at
+        _, a_err = a.communicate(timeout=40)
+    finally:
+        for p in (a, b):
+            if p.poll() is None:
+                p.terminate()
+                p.communicate(timeout=40)
+    assert b_led_at is None, (
+        f"b led at +{b_led_at:.1f} s while a (alive until +{a_exited_at:.1f} s) still wrote"
+    )
+    assert b_wrote_at is None
+    assert a.returncode == 1 and a_exited_at < 25, (a.returncode, a_exited_at, a_err[-1500:])
