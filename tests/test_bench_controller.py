@@ -19,3 +19,4 @@ def test_controller_bench_quick_mode() -> None:
     )
     assert result.returncode == 0, result.stderr[-2000:]
     assert "a change reaches Grafana" in result.stdout and "restart: first pass" in result.stdout
+    assert "leader gone (crash" in result.stdout and "leader gone (SIGTERM" in result.stdout
