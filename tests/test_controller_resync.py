@@ -9,8 +9,9 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from dawg_provider.cluster.controller import Controller, KeyGate
+from dawg_provider.cluster.controller import Controller
 from dawg_provider.cluster.crd import DashboardResource
+from dawg_provider.cluster.keygate import KeyGate
 from dawg_provider.cluster.kube import Kube
 from dawg_provider.cluster.sources import ClusterSource, Source
 from dawg_provider.cluster.sync import SyncJob, SyncOptions

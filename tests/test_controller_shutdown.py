@@ -4,8 +4,10 @@ process exits in time and says how (the review of 86752ad, each finding a test h
 
 from __future__ import annotations
 
+import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -93,7 +95,11 @@ def test_release_after_a_renewal_that_landed_late_still_hands_over(k8s: Kubernet
 
 
 def _start_controller(
-    k8s: KubernetesStandIn, grafana: GrafanaStandIn, example_wasm: dict[str, Path], tmp_path: Path
+    k8s: KubernetesStandIn,
+    grafana: GrafanaStandIn,
+    example_wasm: dict[str, Path],
+    tmp_path: Path,
+    *extra: str,
 ) -> tuple[object, list[str]]:
     import os
     import subprocess
@@ -126,7 +132,7 @@ def _start_controller(
     env["PYTHONFAULTHANDLER"] = "1"
     root = str(example_wasm["simple"].parent)
     command = [sys.executable, "-m", "dawg_provider", "controller", "--kubeconfig", str(kubeconfig)]
-    command += ["--allowed-file-root", root, "--lease-namespace", "dawg"]
+    command += ["--allowed-file-root", root, "--lease-namespace", "dawg", *extra]
     process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     wait_for(lambda: all(history(grafana, uid) == 1 for uid in uids), timeout=60)
     return process, uids
@@ -411,3 +417,241 @@ def test_at_production_timings_the_next_replica_never_leads_while_the_old_one_st
     )
     assert b_wrote_at is None
     assert a.returncode == 1 and a_exited_at < 25, (a.returncode, a_exited_at, a_err[-1500:])
+
+
+def test_prune_asks_may_write_before_the_folder_delete_too() -> None:
+    """Review 2, N3: a SIGTERM arriving while a prune's dashboard DELETE is in flight: the
+    folder DELETE after it (`delete_folder_if_owned_and_empty`: GETs, a settle wait on
+    unified storage, a DELETE) is not started; the next pass finds the folder empty."""
+    from types import SimpleNamespace
+
+    from dawg_provider.cluster.prune import prune
+    from dawg_provider.grafana import ownership
+    from dawg_provider.grafana.models import LiveDashboard
+
+    calls: list[str] = []
+    stopping = threading.Event()
+    board = ownership.mark({"uid": "gone", "title": "Gone"}, "team")
+    live = LiveDashboard("gone", board, 1, "dawg-f", "", "", False)
+
+    class Client:
+        def managed_dashboards(self, owner: str) -> list[Any]:
+            return [SimpleNamespace(uid="gone"), SimpleNamespace(uid="gone-too")]
+
+        def get_dashboard(self, uid: str) -> Any:
+            return live
+
+        def delete_dashboard(self, uid: str) -> None:
+            calls.append(f"delete dashboard {uid}")
+            stopping.set()  # SIGTERM arrives while the dashboard DELETE is in flight
+
+        def delete_folder_if_owned_and_empty(self, uid: str) -> bool:
+            calls.append("delete folder")
+            return True
+
+    options = SimpleNamespace(dry_run=False, force_prune=True)
+    result = prune(Client(), "team", set(), 5, options, lambda: not stopping.is_set())  # type: ignore[arg-type]
+    assert result.pruned == ["gone"] and calls == ["delete dashboard gone"]
+    assert any("pruning stopped before gone-too" in e for e in result.errors)
+
+
+def test_sigterm_wakes_a_retry_waiting_out_a_long_retry_after_in_the_real_process(
+    k8s: KubernetesStandIn, grafana: GrafanaStandIn, example_wasm: dict[str, Path], tmp_path: Path
+) -> None:
+    """Review 2, N6: the `wind_down` wiring in `command.run_controller` is what ends a drain
+    stuck in a retry wait. Grafana answers the PUT 429 with Retry-After 25 s; SIGTERM comes
+    during that wait: the retry is given up at once, the Lease released, exit 0."""
+    import signal
+    import subprocess
+
+    from tests.grafana_standin_store import Fault, FaultKind
+
+    process, _ = _start_controller(k8s, grafana, example_wasm, tmp_path)
+    assert isinstance(process, subprocess.Popen)
+    try:
+        time.sleep(1.0)
+        grafana.inject(
+            Fault(FaultKind.RETRY_AFTER, method="PUT", path="dashboards", times=100, retry_after="25")
+        )
+        seen = grafana.count("PUT", "dashboards")
+        k8s.set_spec("apps", "d1", simple(example_wasm, "retry-later"))
+        wait_for(lambda: grafana.count("PUT", "dashboards") > seen, timeout=20)
+        time.sleep(0.5)  # the transport now waits out the 25 s
+        process.send_signal(signal.SIGTERM)
+        started = time.monotonic()
+        _, stderr = process.communicate(timeout=40)
+        took = time.monotonic() - started
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    lease = k8s.get("dawg", "dawg-controller", "leases")["spec"]
+    assert process.returncode == 0 and took < 8, (process.returncode, took, stderr[-1500:])
+    assert lease["holderIdentity"] == ""
+
+
+def test_the_pass_deadline_does_not_end_the_controllers_grafana_access(
+    k8s: KubernetesStandIn, grafana: GrafanaStandIn, example_wasm: dict[str, Path], tmp_path: Path
+) -> None:
+    """Review 2, N4: the generated Deployment runs `dawg controller --deadline 840`; on the
+    one connection of the process (HealthState starts the budget at the first request and
+    never restarts it) every Grafana call failed 840 s after start, until a restart.
+    Scaled: --deadline 6, an edit at +8 s must still reach Grafana."""
+    import signal
+    import subprocess
+
+    process, uids = _start_controller(k8s, grafana, example_wasm, tmp_path, "--deadline", "6")
+    assert isinstance(process, subprocess.Popen)
+    try:
+        time.sleep(8.0)  # longer than one pass's deadline
+        k8s.set_spec("apps", "d0", simple(example_wasm, "later"))
+        try:
+            wait_for(lambda: history(grafana, uids[0]) == 2, timeout=20)
+        except AssertionError:
+            conditions = k8s.get("apps", "d0").get("status", {}).get("conditions", [])
+            raise AssertionError(f"the edit never reached Grafana: {conditions}") from None
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.communicate(timeout=40)
+
+
+def test_a_leader_whose_renewals_hang_exits_before_another_replica_may_lead(
+    k8s: KubernetesStandIn, grafana: GrafanaStandIn, example_wasm: dict[str, Path], tmp_path: Path
+) -> None:
+    """Review 2, N1: the API server stops answering the leader's Lease updates (a node losing
+    its network). `may_write` stops new writes at the renew deadline (10 s), but a Grafana
+    request already waiting would go on; the process exits there instead (controller-runtime
+    pkg/manager/internal.go `OnStoppedLeading`: "leader election lost"), before the Lease
+    (15 s) lets another replica lead."""
+    import subprocess
+
+    process, _ = _start_controller(k8s, grafana, example_wasm, tmp_path)
+    assert isinstance(process, subprocess.Popen)
+    try:
+        wait_for(lambda: bool(k8s.get("dawg", "dawg-controller", "leases")["spec"]["holderIdentity"]))
+        k8s.stall("PUT", r"/apis/coordination\.k8s\.io/v1/namespaces/dawg/leases/dawg-controller")
+        stalled_at = time.monotonic()
+        _, stderr = process.communicate(timeout=30)
+        took = time.monotonic() - stalled_at
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    assert process.returncode == 1, stderr[-1500:]
+    assert "lost" in stderr and took < 14, (took, stderr[-1500:])  # renew deadline 10 s (+1 retry)
+
+
+def test_a_lost_lease_is_reported_before_another_replica_writes(
+    k8s: KubernetesStandIn, grafana: GrafanaStandIn, renderer: Renderer, example_wasm: dict[str, Path]
+) -> None:
+    """In process: a's Lease calls fail during a drain with a write in flight; `on_lost`
+    (where `dawg controller` exits) fires before b's first write."""
+    from dawg_provider.cluster.kube import KubeError
+
+    class Breakable:
+        def __init__(self, api: Any) -> None:
+            self.api, self.broken = api, False
+
+        def _check(self) -> None:
+            if self.broken:
+                raise KubeError("updating Lease dawg/dawg-all: no answer (test)", 0)
+
+        def get_lease(self, namespace: str, name: str) -> Any:
+            self._check()
+            return self.api.get_lease(namespace, name)
+
+        def create_lease(self, namespace: str, body: dict[str, Any]) -> None:
+            self._check()
+            self.api.create_lease(namespace, body)
+
+        def replace_lease(self, namespace: str, body: dict[str, Any]) -> None:
+            self._check()
+            self.api.replace_lease(namespace, body)
+
+    replicas = recording(3.0)
+    uids = populate(k8s, example_wasm, 2)
+    lease_api = Breakable(Kube(api_client(k8s)))
+    a = controller(k8s, grafana, renderer, replicas["a"], True, "a", lease_api=lease_api)
+    lost: list[float] = []
+    assert a.elector is not None
+    a.elector.on_lost = lambda: lost.append(time.monotonic())
+    run(a)
+    wait_for(lambda: a.elector is not None and a.elector.is_leader())
+    b = controller(k8s, grafana, renderer, replicas["b"], True, "b")
+    run(b)
+    try:
+        wait_for(lambda: a.passes >= 1, timeout=60)
+        k8s.set_spec("apps", "d1", simple(example_wasm, "slow"))
+        wait_for(lambda: history(grafana, uids[1]) == 2)  # stored; a waits 3 s for the answer
+        lease_api.broken = True
+        k8s.set_spec("apps", "d0", simple(example_wasm, "by-b"))
+        wait_for(lambda: history(grafana, uids[0]) == 2, timeout=30)
+    finally:
+        a.stop()
+        b.shutdown(10)
+    assert lost, "on_lost never fired"
+    first_b = min(start for who, start, _ in Recording.writes if who == "b")
+    assert lost[0] < first_b
+
+
+def test_run_until_stopped_says_130_after_one_ctrl_c_and_1_when_the_worker_ends_unasked() -> None:
+    """`dawg_provider.cli.main` says 130 for an interrupt; the worker ending by itself is a failure."""
+    import os
+    import signal
+
+    from dawg_provider.cluster.stopsignal import StopSignal, run_until_stopped
+
+    stop = StopSignal()
+    try:
+        done = threading.Event()
+        calls: list[float] = []
+
+        def shutdown(grace: float) -> bool:
+            calls.append(grace)
+            done.set()
+            return True
+
+        threading.Timer(0.2, lambda: os.kill(os.getpid(), signal.SIGINT)).start()
+
+        def work() -> None:
+            done.wait(10)
+
+        assert run_until_stopped(stop, work, shutdown, 5.0) == 130
+        assert calls == [5.0]
+        assert run_until_stopped(stop, lambda: None, lambda grace: True, 5.0) == 1
+    finally:
+        stop.restore()
+
+
+def test_release_starts_no_attempt_past_its_budget() -> None:
+    """Review 2, N5: each attempt is a GET and a PUT (each bounded by the client's request
+    timeout); a 409 just before the budget ends starts no new attempt, so release ends
+    within budget + one attempt (what manifests.TERMINATION_GRACE counts on)."""
+    from dawg_provider.cluster.kube import KubeError
+
+    attempts: list[float] = []
+
+    class Slow:
+        def __init__(self) -> None:
+            self.version = 1
+
+        def get_lease(self, namespace: str, name: str) -> dict[str, Any]:
+            attempts.append(time.monotonic())
+            time.sleep(0.4)
+            return {"metadata": {"resourceVersion": str(self.version)}, "spec": {"holderIdentity": "a"}}
+
+        def create_lease(self, namespace: str, body: dict[str, Any]) -> None:
+            raise AssertionError("not called")
+
+        def replace_lease(self, namespace: str, body: dict[str, Any]) -> None:
+            time.sleep(0.4)
+            self.version += 1  # a late renewal landed meanwhile: 409, holder still "a"
+            raise KubeError("replacing Lease: 409 Conflict", 409)
+
+    a = LeaderElector(Slow(), "dawg", "l", "a")
+    a.stop()
+    started = time.monotonic()
+    assert a.release(budget=1.0) is False
+    took = time.monotonic() - started
+    assert all(at - started < 1.0 for at in attempts) and len(attempts) >= 2
+    assert took < 1.0 + 0.8 + 0.3, took

@@ -247,3 +247,28 @@ def test_a_wind_down_cuts_a_retry_wait_and_bounds_what_follows() -> None:
     assert state.pause(0.05) is True  # a short wait still fits
     state.wind_down(5.0)  # a later, looser call never widens it
     assert (state.remaining() or 0) <= 1.0
+
+
+def test_a_wind_down_between_the_check_and_the_wait_still_wakes_the_retry() -> None:
+    """Review 2, N2: `pause` must check what is left and wait under one lock, or a
+    `wind_down` landing between the two is a lost wake-up (CPython Lib/threading.py
+    `Condition.notify_all` wakes only threads already waiting) and the retry sleeps out
+    its whole Retry-After past the grace."""
+    import threading
+
+    class Racy(HealthState):
+        raced = False
+
+        def remaining(self) -> float | None:
+            left = super().remaining()
+            if not self.raced:  # the drain thread tries to run right after the check
+                self.raced = True
+                threading.Thread(target=self.wind_down, args=(0.5,)).start()
+                time.sleep(0.2)
+            return left
+
+    state = Racy()
+    started = time.monotonic()
+    gave_up = state.pause(3.0) is False
+    took = time.monotonic() - started
+    assert gave_up and took < 1.0, f"the retry slept {took:.1f} s through a 0.5 s wind-down"

@@ -415,14 +415,15 @@ def test_the_kubelet_waits_for_the_controllers_whole_shutdown() -> None:
     """SIGTERM, then SIGKILL after `terminationGracePeriodSeconds` (core/v1 PodSpec, 30 s by
     default): the controller needs its grace for writes in flight plus the Lease release,
     or the kill lands mid-release and the next replica waits a whole Lease duration."""
-    import inspect
-
     from dawg_provider.cluster.command import SHUTDOWN_GRACE
-    from dawg_provider.cluster.leader import LeaderElector
+    from dawg_provider.cluster.kube import REQUEST_TIMEOUT
+    from dawg_provider.cluster.leader import RELEASE_BUDGET
     from dawg_provider.cluster.manifests import workload
 
-    release_budget = inspect.signature(LeaderElector.release).parameters["budget"].default
+    # writes in flight, then the elector's last renewal (joined for RELEASE_BUDGET), then
+    # release attempts started within RELEASE_BUDGET, the last a GET and a PUT of <= 5 s each
+    worst = SHUTDOWN_GRACE + RELEASE_BUDGET + RELEASE_BUDGET + 2 * REQUEST_TIMEOUT
     controller = workload(REPOSITORY, Shard())["spec"]["template"]["spec"]
-    assert controller["terminationGracePeriodSeconds"] > SHUTDOWN_GRACE + release_budget
+    assert controller["terminationGracePeriodSeconds"] > worst
     cron = workload(replace(REPOSITORY, mode=Mode.CRONJOB), Shard())
     assert "terminationGracePeriodSeconds" not in cron["spec"]["jobTemplate"]["spec"]["template"]["spec"]

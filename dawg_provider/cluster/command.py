@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import DawgError, register_secret
-from ..grafana import GrafanaClient, GrafanaConnection, ownership
+from ..grafana import GrafanaClient, GrafanaConnection, HealthState, ownership
 from ..render import Renderer
 from ..units import parse_duration, parse_size
 from ..wasm.limits import Limits
@@ -27,7 +27,7 @@ from .manifests import InstallSpec, Mode
 from .reach import ReachPolicy
 from .report import report
 from .sources import ClusterSource, ManifestSource, Source
-from .stopsignal import StopSignal, run_until_stopped
+from .stopsignal import StopSignal, exit_now, run_until_stopped
 from .sync import DEFAULT_OWNER, Outcome, Summary, SyncJob, SyncOptions
 from .tenancy import DEFAULT_ROOT, TenancyPolicy
 
@@ -146,8 +146,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=float,
         default=840.0,
         metavar="SECONDS",
-        help="the whole pass's deadline: Grafana calls stop, and no generator run starts that could "
-        "end later (those CRs are deferred to the next pass); default 840, the CronJob is killed at 900",
+        help="the whole pass's deadline: Grafana calls stop (dawg sync), and no generator run starts "
+        "that could end later (those CRs are deferred to the next pass); default 840, the CronJob "
+        "is killed at 900",
     )
     behaviour = parser.add_argument_group("behaviour")
     behaviour.add_argument(
@@ -328,6 +329,10 @@ def run_controller(args: argparse.Namespace, renderer: Renderer) -> int:
     stop = StopSignal()  # before any thread starts: every thread inherits the blocked signals
     try:
         source, options, connection = prepare(args)
+        # --deadline bounds each pass (SyncOptions.deadline). On the connection it would be
+        # one budget for the process's whole life (HealthState starts it at the first
+        # request): Grafana would be out of reach for good 14 minutes after start.
+        connection = replace(connection, deadline=None, health=HealthState())
         restrict_transport(renderer, options)
         assert isinstance(source, ClusterSource)
         kube = Kube(api_client(args.kubeconfig))
@@ -340,6 +345,7 @@ def run_controller(args: argparse.Namespace, renderer: Renderer) -> int:
         elector = None
         if args.lease_namespace:
             elector = LeaderElector(kube, args.lease_namespace, args.lease_name, args.identity)
+            elector.on_lost = lambda: exit_now(EXIT_JOB_FAILED)  # see leader.py: no write outlives it
         controller = Controller(
             kube,
             source,

@@ -16,7 +16,7 @@ about a second and shares every decision with `dawg sync`: each reconcile is a
   what was verified within `--verify-interval`, as the CronJob does. It runs on its own
   thread, so a change does not wait minutes behind a verifying pass: batches go on
   beside it (controller-runtime's controller.go runs periodic resyncs as ordinary queue
-  items that do not block other keys). `KeyGate` keeps one writer per CR (client-go
+  items that do not block other keys). `KeyGate` (keygate.py) keeps one writer per CR (client-go
   util/workqueue queue.go: a key being processed is not handed to a second worker), and
   a CR a batch reconciled during the pass is left to the batch (the pass listed an
   older version). Beside a pass, a batch takes only CRs the pass listed with the same
@@ -44,19 +44,18 @@ about a second and shares every decision with `dawg sync`: each reconcile is a
 
 from __future__ import annotations
 
-import builtins
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from ..errors import printable
 from .crd import API_VERSION, KIND, DashboardResource
+from .keygate import BatchSource, KeyGate, PassSource
 from .kube import KubeError, WatchEvent
-from .leader import LeaderElector
+from .leader import RELEASE_BUDGET, LeaderElector
 from .metrics import Metrics
 from .results import Outcome, Summary
 from .schema import load_resource
@@ -83,94 +82,6 @@ def needs_reconcile(resource: DashboardResource, owner: str = "") -> bool:
     if owner and recorded is not None and recorded != owner:
         return True
     return status.get("observedGeneration") != resource.generation or not status.get("conditions")
-
-
-class KeyGate:
-    """One writer per CR while a full pass and batches run side by side."""
-
-    def __init__(self) -> None:
-        self._cond = threading.Condition()
-        self._held: set[str] = set()
-        self._newer: set[str] = set()
-        self.passing = False
-        self.listed: dict[str, Any] | None = None
-        """The running pass's listing: key -> spec.uid (None until it has listed)."""
-
-    def start_pass(self) -> None:
-        with self._cond:
-            self.passing, self.listed, self._newer = True, None, set()
-
-    def record_listing(self, resources: list[DashboardResource]) -> None:
-        with self._cond:
-            self.listed = {r.key: r.spec.get("uid") for r in resources}
-
-    def end_pass(self) -> None:
-        with self._cond:
-            self.passing, self.listed = False, None
-            self._newer.clear()
-
-    def may_batch(self, resource: DashboardResource) -> bool:
-        """Pure on the gate's state: no pass, or the pass listed this CR with the same uid."""
-        with self._cond:
-            if not self.passing:
-                return True
-            listed = self.listed or {}
-            return resource.key in listed and listed[resource.key] == resource.spec.get("uid")
-
-    @contextmanager
-    def claim(self, key: str, by_pass: bool) -> Iterator[str | None]:
-        """Waits while another job holds `key`; says why the pass must skip it, or None."""
-        with self._cond:
-            while key in self._held:
-                self._cond.wait()
-            skip = by_pass and key in self._newer
-            if not skip:
-                self._held.add(key)
-                if not by_pass and self.passing:
-                    self._newer.add(key)
-        if skip:
-            yield "reconciled on its own: a newer version came in during this pass"
-            return
-        try:
-            yield None
-        finally:
-            with self._cond:
-                self._held.discard(key)
-                self._cond.notify_all()
-
-
-class PassSource:
-    """The cluster source of a full pass, telling the gate what the pass listed."""
-
-    def __init__(self, source: Source, gate: KeyGate) -> None:
-        self.source, self.gate = source, gate
-
-    def list(self) -> list[DashboardResource]:
-        resources = self.source.list()
-        self.gate.record_listing(resources)
-        return resources
-
-    def problems(self) -> tuple[Sequence[str], Sequence[str]]:
-        return self.source.problems()
-
-    def patch_status(self, resource: DashboardResource, status: dict[str, Any]) -> None:
-        self.source.patch_status(resource, status)
-
-
-class BatchSource:
-    """Some CRs from watch events; their status goes where the cluster source sends it."""
-
-    def __init__(self, resources: list[DashboardResource], sink: Source) -> None:
-        self.resources, self.sink = resources, sink
-
-    def list(self) -> list[DashboardResource]:
-        return list(self.resources)
-
-    def problems(self) -> tuple[builtins.list[str], builtins.list[str]]:
-        return [], []
-
-    def patch_status(self, resource: DashboardResource, status: dict[str, Any]) -> None:
-        self.sink.patch_status(resource, status)
 
 
 def event_body(resource: DashboardResource, reason: str, message: str, now: datetime) -> dict[str, Any]:
@@ -428,7 +339,9 @@ class Controller:
         if self.elector is not None:
             self.elector.stop()
             if self._elector_thread is not None and self._elector_thread is not current:
-                self._elector_thread.join()  # a renewal in flight ends within its request timeout
+                self._elector_thread.join(RELEASE_BUDGET)  # a renewal in flight: bounded by the client
+                if self._elector_thread.is_alive():
+                    return True  # its renewal may still land after a release: let the Lease expire
             self.elector.release()
         return True
 

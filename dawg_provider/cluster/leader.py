@@ -27,6 +27,12 @@ duration, as a rolling update needs. Only once every write it guarded has ended:
 code guarded by this lease has successfully completed prior to cancelling the context,
 or you may have two processes simultaneously acting on the critical path"
 (`Controller.shutdown` waits for them).
+
+A leader that stops leading without being asked (its renewals failed until the renew
+deadline, or another replica holds the Lease) calls `on_lost`: `dawg controller` exits
+there, as controller-runtime does (pkg/manager/internal.go `startLeaderElection`,
+`OnStoppedLeading`: "leader election lost"), so a Grafana request still waiting in this
+process cannot land after another replica took over; `may_write` alone only stops new ones.
 """
 
 from __future__ import annotations
@@ -43,6 +49,10 @@ from typing import Any, Protocol
 from .kube import KubeError
 
 log = logging.getLogger("dawg.controller")
+
+RELEASE_BUDGET = 5.0
+"""Seconds `release` may start attempts in; each attempt (a GET and a PUT) may take up to
+two Kube request timeouts more."""
 
 
 class LeaseApi(Protocol):
@@ -91,6 +101,8 @@ class LeaderElector:
     retry_period: float = 2.0
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     """Wall clock for the stamps this replica writes (informational; never compared)."""
+    on_lost: Callable[[], None] | None = None
+    """Called (once, from the watchdog thread) when leading ends without `stop()`."""
 
     def __post_init__(self) -> None:
         self._valid_until = 0.0
@@ -153,17 +165,30 @@ class LeaderElector:
         return True
 
     def run(self) -> None:
-        """Acquire and renew until `stop()`."""
+        """Acquire and renew until `stop()`; with `on_lost`, a watchdog thread checks every
+        0.1 s, so a renewal call hanging on a silent API server does not delay it."""
+        if self.on_lost is not None:
+            threading.Thread(target=self._watch, args=(self.on_lost,), daemon=True).start()
         while not self._stop.is_set():
             self.try_acquire_or_renew()
             self._stop.wait(self.retry_period)
+
+    def _watch(self, on_lost: Callable[[], None]) -> None:
+        led = False
+        while not self._stop.wait(0.1):
+            leading = self.is_leader()
+            if led and not leading and not self._stop.is_set():
+                log.error("leader election: %s lost %s/%s", self.identity, self.namespace, self.name)
+                on_lost()
+                return
+            led = leading
 
     def stop(self) -> None:
         with self._stopping:
             self._stop.set()
             self._valid_until = 0.0
 
-    def release(self, budget: float = 10.0) -> bool:
+    def release(self, budget: float = RELEASE_BUDGET) -> bool:
         """After `stop()`, with no guarded write in flight: empty the holder if it is still
         this replica. The write carries the resourceVersion just read, so a Lease another
         replica has meanwhile taken is left alone. A 409 is read again and retried while
@@ -174,6 +199,8 @@ class LeaderElector:
             raise RuntimeError("release() needs stop() first: this replica could still write")
         ends = time.monotonic() + budget
         while True:
+            if time.monotonic() >= ends:  # an attempt is a GET and a PUT, each bounded by the client
+                return False
             try:
                 lease = self.api.get_lease(self.namespace, self.name)
                 old = (lease or {}).get("spec") or {}
@@ -190,7 +217,7 @@ class LeaderElector:
                 self.api.replace_lease(self.namespace, {"metadata": lease["metadata"], "spec": spec})
             except KubeError as error:
                 log.info("leader election: releasing %s/%s: %s", self.namespace, self.name, error)
-                if error.status == 409 and time.monotonic() < ends:
+                if error.status == 409:
                     continue
                 return False
             log.info("leader election: %s released %s/%s", self.identity, self.namespace, self.name)

@@ -259,9 +259,10 @@ def rbac(spec: InstallSpec) -> list[dict[str, Any]]:
     return out
 
 
-TERMINATION_GRACE = 40
-"""Seconds the kubelet waits after SIGTERM (controller mode): command.SHUTDOWN_GRACE (20)
-plus `LeaderElector.release`'s budget (10) plus slack."""
+TERMINATION_GRACE = 45
+"""Seconds the kubelet waits after SIGTERM (controller mode): command.SHUTDOWN_GRACE (20),
+then the elector's last renewal (<= leader.RELEASE_BUDGET, 5) and the release (attempts
+started within RELEASE_BUDGET, each a GET and a PUT of <= 5 s): 40 at worst, plus slack."""
 
 
 def _pod(spec: InstallSpec, shard: Shard, instance: str) -> dict[str, Any]:
@@ -342,7 +343,7 @@ def _pod(spec: InstallSpec, shard: Shard, instance: str) -> dict[str, Any]:
         "volumes": volumes,
     }
     if spec.mode is Mode.CONTROLLER:
-        # SIGTERM: up to 20 s for writes in flight, then the Lease release (<=10 s):
+        # SIGTERM: up to 20 s for writes in flight, then the Lease release (<= 20 s):
         # above both, so the kubelet's SIGKILL never cuts a release (default is 30 s).
         pod["terminationGracePeriodSeconds"] = TERMINATION_GRACE
     if spec.image_pull_secrets:

@@ -86,7 +86,7 @@ def prune(
                 continue
             client.delete_dashboard(hit.uid)
             result.pruned.append(hit.uid)
-            if live.folder_uid:
+            if live.folder_uid and may_write():  # else the next pass finds the folder empty
                 client.delete_folder_if_owned_and_empty(live.folder_uid)
         except GrafanaError as error:
             result.errors.append(f"pruning {hit.uid}: {error}")

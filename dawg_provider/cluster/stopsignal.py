@@ -90,17 +90,18 @@ def run_until_stopped(
     second = stop.wait(drain.is_alive)
     if second is not None:
         log.warning("controller: second %s: exiting now", signal.Signals(second).name)
-        _exit_now(EXIT_FAILED)
+        exit_now(EXIT_FAILED)
     if ended != [True]:
         log.error("controller: writes still in flight after %.0f s; exiting, the Lease expires", grace)
-        _exit_now(EXIT_FAILED)
+        exit_now(EXIT_FAILED)
     if first is None:
         log.error("controller: the worker stopped without being asked to")
         return EXIT_FAILED
     return EXIT_INTERRUPTED if first == signal.SIGINT else 0
 
 
-def _exit_now(code: int) -> None:
+def exit_now(code: int) -> None:
+    """End the process at once (threads still waiting on Grafana die with it), logs flushed."""
     logging.shutdown()
     sys.stderr.flush()
     os._exit(code)

@@ -332,6 +332,8 @@ class SyncJob:
             message = "; ".join((decision.reason, *([takeover] if takeover else [])))
             warned = tuple(scrub(w) for w in (*rendering.warnings, *decision.warnings))
             return CrResult(resource.key, uid, outcome, reason, message, lines, warned)
+        if not self.may_write():  # the folder reads/writes above may have taken a while
+            return CrResult(resource.key, uid, Outcome.DEFERRED, Reason.DEFERRED, NOT_LEADING)
         applied: Applied = apply(
             client, desired, recorded, policy, spec.message or f"DAWG sync of {resource.key}", live=live
         )

@@ -149,16 +149,16 @@ class HealthState:
         meanwhile by `wind_down`, ends first: the caller gives up instead of retrying."""
         started = time.monotonic()  # the wait itself is real time, whatever `clock` is
         rest = seconds
-        while True:
-            left = self.remaining()
-            if left is not None and rest >= left:
-                return False
-            with self._woken:
+        with self._woken:  # checked and waited under one lock: a wind_down cannot slip between
+            while True:
+                left = self.remaining()
+                if left is not None and rest >= left:
+                    return False
                 if not self._woken.wait(rest):
                     return True  # waited it out: no deadline came in meanwhile
-            rest = seconds - (time.monotonic() - started)
-            if rest <= 0:
-                return True
+                rest = seconds - (time.monotonic() - started)
+                if rest <= 0:
+                    return True
 
     def remaining(self) -> float | None:
         """Seconds left of the tightest deadline in force (pass, shutdown, this thread's operation)."""
