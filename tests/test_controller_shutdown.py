@@ -655,3 +655,129 @@ def test_release_starts_no_attempt_past_its_budget() -> None:
     took = time.monotonic() - started
     assert all(at - started < 1.0 for at in attempts) and len(attempts) >= 2
     assert took < 1.0 + 0.8 + 0.3, took
+
+
+class SlowLeases:
+    """A Lease API every call of which answers after `latency` seconds (a loaded API server,
+    each call well inside the Kube client's 5 s timeout)."""
+
+    def __init__(self, latency: float) -> None:
+        self.latency = latency
+        self.lease: dict[str, Any] | None = None
+        self.version = 0
+        self.lock = threading.Lock()
+
+    def get_lease(self, namespace: str, name: str) -> dict[str, Any] | None:
+        time.sleep(self.latency)
+        with self.lock:
+            return None if self.lease is None else {**self.lease, "spec": dict(self.lease["spec"])}
+
+    def create_lease(self, namespace: str, body: dict[str, Any]) -> None:
+        time.sleep(self.latency)
+        with self.lock:
+            self.version += 1
+            self.lease = {
+                "metadata": {**body["metadata"], "resourceVersion": str(self.version)},
+                "spec": body["spec"],
+            }
+
+    def replace_lease(self, namespace: str, body: dict[str, Any]) -> None:
+        time.sleep(self.latency)
+        with self.lock:
+            self.version += 1
+            self.lease = {
+                "metadata": {**body["metadata"], "resourceVersion": str(self.version)},
+                "spec": body["spec"],
+            }
+
+
+def test_a_slow_but_answering_api_server_does_not_make_the_leader_exit() -> None:
+    """Review 3, R3-1. Scaled 1:10 from the defaults (15/10/2 s): each Lease call takes
+    0.3 s (3 s at full scale), so a renewal round (GET + PUT) takes 0.6 s, well inside the
+    renew deadline (1 s). client-go's `renew` gives every round its own RenewDeadline
+    (context.WithTimeout per wait.Until iteration), so it keeps leading; since a lost Lease
+    ends the process, `on_lost` must not fire here (it did: validity was counted from before
+    the GET and the next round waited a whole retry period after the last ended)."""
+    api = SlowLeases(0.3)
+    lost: list[float] = []
+    elector = LeaderElector(
+        api, "dawg", "lease", "a", lease_duration=1.5, renew_deadline=1.0, retry_period=0.2
+    )
+    elector.on_lost = lambda: lost.append(time.monotonic())
+    thread = threading.Thread(target=elector.run, daemon=True)
+    thread.start()
+    try:
+        end = time.monotonic() + 5
+        while time.monotonic() < end and not elector.is_leader():
+            time.sleep(0.02)
+        assert elector.is_leader()
+        time.sleep(4.0)
+    finally:
+        elector.stop()
+        thread.join(3)
+    assert not lost, "a leader whose every renewal succeeded in 0.6 s of a 1 s deadline was told it lost"
+
+
+def test_a_release_whose_put_hangs_sends_it_once_within_its_bound(
+    k8s: KubernetesStandIn, tmp_path: Path
+) -> None:
+    """Review 3, R3-5: manifests.TERMINATION_GRACE counts each Lease call as one attempt of
+    at most the request timeout. The kubernetes client passes `retries` to urllib3 only when
+    the Configuration has one (kubernetes/client/rest.py `RESTClientObject.__init__`), and
+    urllib3's `Retry.DEFAULT` resends even a PUT (urllib3/util/retry.py
+    `DEFAULT_ALLOWED_METHODS`): the controller's client (`sources.api_client(retries=0)`)
+    sends it once. Scaled: request timeout 0.5 s, budget 0.5 s."""
+    import yaml
+
+    from dawg_provider.cluster.sources import api_client as product_client
+
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text(
+        yaml.safe_dump(
+            {
+                "apiVersion": "v1",
+                "kind": "Config",
+                "clusters": [{"name": "s", "cluster": {"server": k8s.url}}],
+                "users": [{"name": "u", "user": {"token": k8s.token}}],
+                "contexts": [{"name": "s", "context": {"cluster": "s", "user": "u"}}],
+                "current-context": "s",
+            }
+        )
+    )
+    kube = Kube(product_client(str(kubeconfig), retries=0), request_timeout=0.5)
+    elector = LeaderElector(kube, "dawg", "dawg-controller", "a")
+    assert elector.try_acquire_or_renew()
+    elector.stop()
+    k8s.stall("PUT", r"/apis/coordination\.k8s\.io/v1/namespaces/dawg/leases/dawg-controller")
+    started = time.monotonic()
+    released = elector.release(budget=0.5)
+    took = time.monotonic() - started
+    assert not released
+    assert k8s.stalled == 1 and took <= 1.6, f"release took {took:.1f} s and sent the PUT {k8s.stalled} times"
+
+
+def test_the_controller_deletes_the_folder_its_last_pruned_dashboard_leaves_empty(
+    k8s: KubernetesStandIn, grafana: GrafanaStandIn, renderer: Renderer, example_wasm: dict[str, Path]
+) -> None:
+    """Review 3, R3-2. One connection for the process's life (as run_controller builds it):
+    CR d0 is synced, later deleted; the full pass prunes its dashboard and must delete the
+    emptied folder too. It kept it for good: the connection's HealthState still said the
+    folder was "written this pass" (an earlier pass), and prune never revisits a folder
+    once its dashboards are gone. Each full pass now begins its own record (`begin_pass`)."""
+    from tests.test_controller import controller
+
+    uids = populate(k8s, example_wasm, 1)
+    k8s.add("ops", "keep", simple(example_wasm, "kept"))  # the listing is not empty after the delete
+    c = controller(k8s, grafana, renderer)
+    run(c)
+    try:
+        wait_for(lambda: history(grafana, uids[0]) == 1 and c.passes >= 1)
+        folder = grafana.orgs[1].dashboards[uids[0]].folder_uid
+        assert folder in grafana.orgs[1].folders
+        passes = c.passes
+        k8s.delete("apps", "d0")
+        wait_for(lambda: uids[0] not in grafana.orgs[1].dashboards and c.passes > passes, timeout=30)
+        time.sleep(3.0)  # FOLDER_SETTLE on unified storage
+    finally:
+        c.shutdown(5)
+    assert folder not in grafana.orgs[1].folders, "the emptied DAWG folder is kept while the replica lives"

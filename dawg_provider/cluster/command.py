@@ -146,9 +146,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=float,
         default=840.0,
         metavar="SECONDS",
-        help="the whole pass's deadline: Grafana calls stop (dawg sync), and no generator run starts "
-        "that could end later (those CRs are deferred to the next pass); default 840, the CronJob "
-        "is killed at 900",
+        help="the whole pass's deadline: no generator run starts that could end later (those CRs "
+        "are deferred to the next pass), and for dawg sync Grafana calls stop too; default 840, "
+        "the CronJob is killed at 900",
     )
     behaviour = parser.add_argument_group("behaviour")
     behaviour.add_argument(
@@ -335,7 +335,7 @@ def run_controller(args: argparse.Namespace, renderer: Renderer) -> int:
         connection = replace(connection, deadline=None, health=HealthState())
         restrict_transport(renderer, options)
         assert isinstance(source, ClusterSource)
-        kube = Kube(api_client(args.kubeconfig))
+        kube = Kube(api_client(args.kubeconfig, retries=0))  # Lease calls bounded by one timeout
         metrics = Metrics()
         grafana = instrument(metrics, connection, renderer)
 

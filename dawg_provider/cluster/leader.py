@@ -139,6 +139,10 @@ class LeaderElector:
                 "leaseDurationSeconds": max(1, round(self.lease_duration)),
                 "renewTime": stamp,
             }
+            # Valid from just before the write: another replica can only see this renewal
+            # once it has landed, and then waits a whole duration (the GET's time is not
+            # spent from our renew deadline, so a slow but answering API server keeps us).
+            started = time.monotonic()
             if step is Step.CREATE:
                 body = {"metadata": {"name": self.name, "namespace": self.namespace}}
                 self.api.create_lease(self.namespace, {**body, "spec": {**spec, "acquireTime": stamp}})
@@ -165,13 +169,16 @@ class LeaderElector:
         return True
 
     def run(self) -> None:
-        """Acquire and renew until `stop()`; with `on_lost`, a watchdog thread checks every
-        0.1 s, so a renewal call hanging on a silent API server does not delay it."""
+        """Acquire and renew until `stop()`, a round every `retry_period` from the START of
+        the last (client-go `wait.Until`/`PollImmediateUntil` keep the cadence too), so a
+        slow round does not also push the next one back. With `on_lost`, a watchdog thread
+        checks every 0.1 s, so a renewal hanging on a silent API server does not delay it."""
         if self.on_lost is not None:
             threading.Thread(target=self._watch, args=(self.on_lost,), daemon=True).start()
         while not self._stop.is_set():
+            started = time.monotonic()
             self.try_acquire_or_renew()
-            self._stop.wait(self.retry_period)
+            self._stop.wait(max(0.0, self.retry_period - (time.monotonic() - started)))
 
     def _watch(self, on_lost: Callable[[], None]) -> None:
         led = False

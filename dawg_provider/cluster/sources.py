@@ -337,11 +337,17 @@ class ClusterSource:
             raise failure from None
 
 
-def api_client(kubeconfig: str | None) -> Any:
-    """A `kubernetes.client.ApiClient`: the pod's service account in a cluster, else kubeconfig."""
+def api_client(kubeconfig: str | None, retries: int | None = None) -> Any:
+    """A `kubernetes.client.ApiClient`: the pod's service account in a cluster, else kubeconfig.
+
+    `retries`: urllib3's retries of a failed or timed-out call (the client passes
+    `Configuration.retries` to its pool, kubernetes/client/rest.py `RESTClientObject`;
+    unset, urllib3's `Retry.DEFAULT` resends even a PUT 3 times). The controller's Lease
+    calls use 0, so one call takes at most its timeout and the elector decides."""
     from kubernetes import client, config
 
     configuration = client.Configuration()
+    configuration.retries = retries
     try:
         if kubeconfig is None and os.environ.get("KUBERNETES_SERVICE_HOST"):
             config.load_incluster_config(client_configuration=configuration)  # type: ignore[no-untyped-call]

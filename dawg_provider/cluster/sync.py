@@ -162,6 +162,8 @@ class SyncJob:
             summary.errors.append(f"listing Dashboard resources failed: unexpected {type(error).__name__}")
             return summary
         self.listed = resources
+        if self.options.prune:  # a full pass: its pruning trusts only this pass's folder writes
+            self.client().health_state.begin_pass()
         incomplete, notices = self.source.problems()
         summary.errors += incomplete
         summary.notices += notices

@@ -21,9 +21,10 @@ CronJob's deadline; and a few hanging requests stretched a pass without bound. O
   controller's grace on SIGTERM). Requests never wait past it: the HTTP timeout and the
   backoff are cut to what is left, and a spent budget fails with `GrafanaDeadline`.
 - **Folders written this pass.** Every folder a dashboard was saved into (or that was
-  created) through the connection. On unified storage (12.x+) a folder's counts and
-  the /apis delete guard read the search index, which lags writes; a folder that
-  received a write in this pass is never deleted as "empty" by the same pass.
+  created) through the connection since the pass began (`begin_pass`). On unified
+  storage (12.x+) a folder's counts and the /apis delete guard read the search index,
+  which lags writes; a folder that received a write in this pass is never deleted as
+  "empty" by the same pass.
 
 Thread-safe; pickles as a fresh state (no lock, no history crosses a process).
 """
@@ -128,6 +129,13 @@ class HealthState:
         if folder_uid:
             with self._lock:
                 self._written_folders.add(folder_uid)
+
+    def begin_pass(self) -> None:
+        """A new pass starts: forget the folders earlier passes wrote into. A long-running
+        controller shares one connection across passes; without this, a folder it ever wrote
+        into would never be deleted as empty again."""
+        with self._lock:
+            self._written_folders.clear()
 
     def written_into(self, folder_uid: str) -> bool:
         with self._lock:
