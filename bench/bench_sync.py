@@ -26,12 +26,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-import yaml  # noqa: E402
 
 from bench.table import print_table  # noqa: E402
 from generators.build import HERE, Language, build  # noqa: E402
 from tests.grafana_standin import Fault, FaultKind, GrafanaStandIn  # noqa: E402
-from tests.k8s_standin import KubernetesStandIn  # noqa: E402
+from tests.k8s_standin import KubernetesStandIn, write_kubeconfig  # noqa: E402
 from tests.peak_rss import CHILD_PEAK  # noqa: E402
 
 RSS_WRAPPER = CHILD_PEAK + (  # the child's own peak (VmHWM), not the parent's: tests/peak_rss.py
@@ -66,19 +65,7 @@ def one_run(count: int, generators: list[Path], scratch: Path, latency: float) -
     grafana = GrafanaStandIn("12.0", tokens={"t": (1, "Admin")}).start()
     k8s = KubernetesStandIn().start()
     try:
-        kubeconfig = scratch / "kubeconfig"
-        kubeconfig.write_text(
-            yaml.safe_dump(
-                {
-                    "apiVersion": "v1",
-                    "kind": "Config",
-                    "clusters": [{"name": "s", "cluster": {"server": k8s.url}}],
-                    "users": [{"name": "u", "user": {"token": k8s.token}}],
-                    "contexts": [{"name": "s", "context": {"cluster": "s", "user": "u"}}],
-                    "current-context": "s",
-                }
-            )
-        )
+        kubeconfig = write_kubeconfig(k8s, scratch / "kubeconfig")
         for index in range(count):
             spec = {"generator": f"file://{generators[index % 10]}", "config": f"app_name: app{index}\n"}
             k8s.add(f"ns{index % 20}", f"d{index}", spec)

@@ -73,6 +73,7 @@ import re
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
@@ -653,3 +654,20 @@ def api_client(standin: KubernetesStandIn) -> Any:
     configuration.api_key = {"authorization": standin.token}
     configuration.api_key_prefix = {"authorization": "Bearer"}
     return client.ApiClient(configuration)
+
+
+def write_kubeconfig(standin: KubernetesStandIn, path: Path) -> Path:
+    """A kubeconfig file at `path` pointing at the stand-in with its token (for processes
+    and for `sources.api_client`, which read credentials the way kubectl does)."""
+    import yaml
+
+    config = {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [{"name": "standin", "cluster": {"server": standin.url}}],
+        "users": [{"name": "job", "user": {"token": standin.token}}],
+        "contexts": [{"name": "standin", "context": {"cluster": "standin", "user": "job"}}],
+        "current-context": "standin",
+    }
+    path.write_text(yaml.safe_dump(config))
+    return path

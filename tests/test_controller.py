@@ -22,7 +22,7 @@ from dawg_provider.cluster.tenancy import default_uid
 from dawg_provider.grafana import GrafanaClient, GrafanaConnection
 from dawg_provider.render import Renderer
 from tests.grafana_standin import GrafanaStandIn
-from tests.k8s_standin import KubernetesStandIn, api_client, client_api
+from tests.k8s_standin import KubernetesStandIn, api_client, client_api, write_kubeconfig
 from tests.test_sync import OWNER, TOKEN, grafana, simple
 
 __all__ = ["grafana"]
@@ -370,22 +370,9 @@ def test_dawg_controller_process_serves_metrics_and_reconciles(
     import sys
 
     import requests
-    import yaml
 
     uids = populate(k8s, example_wasm, 2)
-    kubeconfig = tmp_path / "kubeconfig"
-    kubeconfig.write_text(
-        yaml.safe_dump(
-            {
-                "apiVersion": "v1",
-                "kind": "Config",
-                "clusters": [{"name": "s", "cluster": {"server": k8s.url}}],
-                "users": [{"name": "u", "user": {"token": k8s.token}}],
-                "contexts": [{"name": "s", "context": {"cluster": "s", "user": "u"}}],
-                "current-context": "s",
-            }
-        )
-    )
+    kubeconfig = write_kubeconfig(k8s, tmp_path / "kubeconfig")
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]

@@ -22,7 +22,7 @@ from dawg_provider.cluster.sync import Summary, SyncJob, SyncOptions
 from dawg_provider.grafana import Dialect, GrafanaClient, GrafanaConnection, RetryPolicy, ownership
 from dawg_provider.render import Renderer
 from tests.grafana_standin import GrafanaStandIn
-from tests.k8s_standin import KubernetesStandIn, client_api
+from tests.k8s_standin import KubernetesStandIn, client_api, write_kubeconfig
 
 TOKEN = "glsa_source_timeouts_token"
 OWNER = "k8s-test"
@@ -179,13 +179,7 @@ def test_the_sources_dawg_sync_and_the_controller_build_have_the_default_timeout
 ) -> None:
     """`ClusterSource.connect` (what cluster/command.py `prepare` calls for both commands)
     keeps the defaults: connect and status 5 s as the Lease calls, a list page 65 s."""
-    kubeconfig = tmp_path / "kubeconfig"
-    kubeconfig.write_text(
-        "apiVersion: v1\nkind: Config\ncurrent-context: c\n"
-        f"clusters: [{{name: s, cluster: {{server: '{k8s.url}'}}}}]\n"
-        f"users: [{{name: u, user: {{token: {k8s.token}}}}}]\n"
-        "contexts: [{name: c, context: {cluster: s, user: u}}]\n"
-    )
+    kubeconfig = write_kubeconfig(k8s, tmp_path / "kubeconfig")
     monkeypatch.delenv("KUBERNETES_SERVICE_HOST", raising=False)
     src = ClusterSource.connect(str(kubeconfig), ["shop"], None)
     assert (

@@ -26,7 +26,7 @@ from dawg_provider.cluster.tenancy import TenancyPolicy, default_uid
 from dawg_provider.grafana import Dialect, GrafanaClient, GrafanaConnection, RetryPolicy, ownership
 from dawg_provider.render import Renderer
 from tests.grafana_standin import Fault, FaultKind, GrafanaStandIn
-from tests.k8s_standin import KubernetesStandIn, client_api
+from tests.k8s_standin import KubernetesStandIn, client_api, write_kubeconfig
 
 TOKEN = "glsa_sync_job_secret_token"
 OWNER = "k8s-test"
@@ -302,19 +302,7 @@ def test_token_never_in_status_or_output(
     k8s: KubernetesStandIn, grafana: GrafanaStandIn, example_wasm: dict[str, Path], tmp_path: Path
 ) -> None:
     k8s.add("sec", "web", simple(example_wasm, "web"))
-    kubeconfig = tmp_path / "kubeconfig"
-    kubeconfig.write_text(
-        yaml.safe_dump(
-            {
-                "apiVersion": "v1",
-                "kind": "Config",
-                "clusters": [{"name": "standin", "cluster": {"server": k8s.url}}],
-                "users": [{"name": "job", "user": {"token": k8s.token}}],
-                "contexts": [{"name": "standin", "context": {"cluster": "standin", "user": "job"}}],
-                "current-context": "standin",
-            }
-        )
-    )
+    kubeconfig = write_kubeconfig(k8s, tmp_path / "kubeconfig")
     wrong = "glsa_wrong_but_secret_token_value"
     command = [sys.executable, "-m", "dawg_provider", "sync", "--kubeconfig", str(kubeconfig)]
     env = {
